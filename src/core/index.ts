@@ -1,0 +1,19 @@
+/**
+ * portico-jobs core: the job model, the ports, JobService and WorkerManager.
+ * Dependency-free; runs on any runtime with Web APIs.
+ * @module
+ */
+export * from "./job.ts";
+export type * from "./ports.ts";
+export * from "./queue.ts";
+export * from "./errors.ts";
+export * from "./backoff.ts";
+export * from "./logger.ts";
+export * from "./events.ts";
+export * from "./clock.ts";
+export * from "./job-record.ts";
+export { cloneJson } from "./json.ts";
+export { type StandardSchemaV1, formatIssuePath } from "./standard-schema.ts";
+export { JobService, type JobServiceOptions, type JobSpec, type JobFilter } from "./job-service.ts";
+export { WorkerManager, JobTimeoutError, JobAbortedError, type WorkerManagerOptions, type StopOptions } from "./worker-manager.ts";
+export { BinaryHeap } from "./heap.ts";

@@ -1,0 +1,198 @@
+/** JobService: the JobCreator implementation plus job management over a queue driver. */
+import { systemClock, type Clock } from "./clock.ts";
+import { JobNotFoundError, JobStateError, JobValidationError, UnknownJobTypeError, type ValidationIssue } from "./errors.ts";
+import { JobStatus, type CreateJobOptions, type Job, type QueueStats } from "./job.ts";
+import { cloneJson } from "./json.ts";
+import type { JobCreator, JobHandler } from "./ports.ts";
+import type { JobQueue, ListFilter } from "./queue.ts";
+import { formatIssuePath, type StandardSchemaV1 } from "./standard-schema.ts";
+
+/** One entry of {@link JobService.createJobs}. */
+export interface JobSpec {
+  jobType: string;
+  payload: unknown;
+  options?: CreateJobOptions;
+}
+
+/** Options of {@link JobService}. */
+export interface JobServiceOptions {
+  queue: JobQueue;
+  /** When given, createJob rejects job types without a handler. */
+  handlers?: readonly JobHandler<any, any>[] | Record<string, JobHandler<any, any>>;
+  /** Standard Schema (e.g. valibot) per job type; the schema's output becomes the stored payload. */
+  schemas?: Record<string, StandardSchemaV1>;
+  clock?: Clock;
+}
+
+/** Filter of {@link JobService.listJobs}. */
+export type JobFilter = ListFilter;
+
+/** Creates, inspects, cancels and re-drives jobs. Implements {@link JobCreator}. */
+export class JobService implements JobCreator {
+  readonly queue: JobQueue;
+  readonly #knownTypes: Set<string> | null;
+  readonly #schemas: Record<string, StandardSchemaV1>;
+  readonly #clock: Clock;
+
+  constructor(options: JobServiceOptions) {
+    this.queue = options.queue;
+    const handlers = options.handlers;
+    this.#knownTypes = handlers
+      ? new Set(Array.isArray(handlers) ? handlers.map((h) => h.jobType) : Object.keys(handlers))
+      : null;
+    this.#schemas = options.schemas ?? {};
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Validates and enqueues one job. Returns the existing job when `idempotencyKey` was already
+   * used in the queue.
+   * @throws {UnknownJobTypeError} handlers were given and none handles `jobType`
+   * @throws {JobValidationError} payload or options are invalid; nothing is stored
+   */
+  async createJob<P>(jobType: string, payload: P, options: CreateJobOptions = {}): Promise<Job<P>> {
+    const job = await this.#build({ jobType, payload, options }, this.#clock());
+    const [stored] = await this.queue.enqueue([job]);
+    return stored!.job as Job<P>;
+  }
+
+  /** Validates every job first, then stores them all in one store operation (all or nothing). */
+  async createJobs(specs: readonly JobSpec[]): Promise<Job[]> {
+    const now = this.#clock();
+    const jobs = await Promise.all(specs.map((spec) => this.#build(spec, now)));
+    if (jobs.length === 0) return [];
+    return (await this.queue.enqueue(jobs)).map((r) => r.job);
+  }
+
+  getJob(id: string): Promise<Job | null> {
+    return this.queue.get(id);
+  }
+
+  /** Cancels a job that has not started (pending, scheduled or waiting for a retry). */
+  cancelJob(id: string): Promise<boolean> {
+    return this.queue.cancel(id, this.#clock());
+  }
+
+  listJobs(filter: JobFilter = {}): Promise<Job[]> {
+    return this.queue.list(filter);
+  }
+
+  /**
+   * Puts a dead-lettered or failed job back in its queue with a fresh retry budget.
+   * @throws {JobNotFoundError} | {JobStateError}
+   */
+  async retryJob(id: string): Promise<Job> {
+    const job = await this.queue.retry(id, this.#clock());
+    if (job) return job;
+    const current = await this.queue.get(id);
+    if (!current) throw new JobNotFoundError(id);
+    throw new JobStateError(`Job ${id} is ${current.status}; only dead_letter or failed jobs can be retried`);
+  }
+
+  stats(): Promise<QueueStats> {
+    return this.queue.stats();
+  }
+
+  async #build(spec: JobSpec, now: number): Promise<Job> {
+    const { jobType, options = {} } = spec;
+    if (typeof jobType !== "string" || jobType.length === 0) {
+      throw new JobValidationError(String(jobType), [{ path: "jobType", message: "must be a non-empty string" }]);
+    }
+    if (this.#knownTypes && !this.#knownTypes.has(jobType)) {
+      throw new UnknownJobTypeError(jobType, [...this.#knownTypes]);
+    }
+    const issues: ValidationIssue[] = [];
+    let payload = spec.payload;
+    const schema = this.#schemas[jobType];
+    if (schema) {
+      const result = await schema["~standard"].validate(payload);
+      if (result.issues) {
+        throw new JobValidationError(
+          jobType,
+          result.issues.map((i) => ({ path: formatIssuePath("payload", i.path), message: i.message })),
+        );
+      }
+      payload = result.value;
+    }
+    payload = cloneJson(payload, "payload", issues);
+    const o = readOptions(options, now, issues);
+    if (issues.length) throw new JobValidationError(jobType, issues);
+    return {
+      id: crypto.randomUUID(),
+      queueName: o.queueName,
+      jobType,
+      payload,
+      priority: o.priority,
+      maxRetries: o.maxRetries,
+      retryCount: 0,
+      scheduledAt: o.scheduledAt,
+      startedAt: null,
+      completedAt: null,
+      failedAt: null,
+      status: o.scheduledAt && o.scheduledAt.getTime() > now ? JobStatus.SCHEDULED : JobStatus.PENDING,
+      errorMessage: null,
+      createdBy: o.createdBy,
+      createdAt: new Date(now),
+      metadata: o.metadata,
+      idempotencyKey: o.idempotencyKey,
+      result: null,
+      runAt: o.scheduledAt && o.scheduledAt.getTime() > now ? o.scheduledAt : new Date(now),
+      attempts: 0,
+      timeoutMs: o.timeoutMs,
+    };
+  }
+}
+
+function readOptions(options: CreateJobOptions, now: number, issues: ValidationIssue[]) {
+  const bad = (field: string, message: string) => issues.push({ path: `options.${field}`, message });
+  const int = (field: keyof CreateJobOptions, fallback: number, min: number): number => {
+    const v = options[field];
+    if (v === undefined) return fallback;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+      bad(field, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+      return fallback;
+    }
+    return v;
+  };
+  const str = (field: "queueName" | "createdBy" | "idempotencyKey"): string | null => {
+    const v = options[field];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== "string" || v.length === 0 || v.length > 512) {
+      bad(field, "must be a non-empty string of at most 512 characters");
+      return null;
+    }
+    return v;
+  };
+  const priority = int("priority", 0, Number.MIN_SAFE_INTEGER);
+  const maxRetries = int("maxRetries", 3, 0);
+  const delayMs = int("delayMs", 0, 0);
+  const timeoutMs = options.timeoutMs === undefined ? null : int("timeoutMs", 0, 1);
+  let scheduledAt: Date | null = null;
+  if (options.scheduledAt !== undefined) {
+    if (!(options.scheduledAt instanceof Date) || Number.isNaN(options.scheduledAt.getTime())) {
+      bad("scheduledAt", "must be a valid Date");
+    } else {
+      scheduledAt = new Date(options.scheduledAt.getTime());
+    }
+  } else if (delayMs > 0) {
+    scheduledAt = new Date(now + delayMs);
+  }
+  let metadata: Record<string, unknown> = {};
+  if (options.metadata !== undefined) {
+    if (typeof options.metadata !== "object" || options.metadata === null || Array.isArray(options.metadata)) {
+      bad("metadata", "must be a plain object");
+    } else {
+      metadata = cloneJson(options.metadata, "options.metadata", issues) as Record<string, unknown>;
+    }
+  }
+  return {
+    queueName: str("queueName") ?? "default",
+    priority,
+    maxRetries,
+    timeoutMs,
+    scheduledAt,
+    createdBy: str("createdBy"),
+    idempotencyKey: str("idempotencyKey"),
+    metadata,
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The job domain model: statuses, the Job record, handler results and creation options.
+ * Field names are the seed's snake_case fields in camelCase.
+ */
+
+/** Every state a job can be in. */
+export const JobStatus = {
+  PENDING: "pending",
+  SCHEDULED: "scheduled",
+  RUNNING: "running",
+  COMPLETED: "completed",
+  FAILED: "failed",
+  RETRYING: "retrying",
+  DEAD_LETTER: "dead_letter",
+  CANCELLED: "cancelled",
+} as const;
+
+/** One of the values of {@link JobStatus}. */
+export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
+
+/** All statuses, in lifecycle order; handy for building counters. */
+export const JOB_STATUSES: readonly JobStatus[] = Object.values(JobStatus);
+
+/** A background job as stored in a queue. */
+export interface Job<P = unknown> {
+  id: string;
+  queueName: string;
+  jobType: string;
+  payload: P;
+  /** Higher runs first within a queue. */
+  priority: number;
+  maxRetries: number;
+  /** How many failed attempts have been followed by a retry. */
+  retryCount: number;
+  /** When the job was asked to run (null = as soon as possible). */
+  scheduledAt: Date | null;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  failedAt: Date | null;
+  status: JobStatus;
+  errorMessage: string | null;
+  createdBy: string | null;
+  createdAt: Date;
+  metadata: Record<string, unknown>;
+  idempotencyKey: string | null;
+  /** The handler's resultData once the job completed. */
+  result: unknown;
+  /** When the job becomes due: createdAt, scheduledAt or the next retry time. */
+  runAt: Date;
+  /** How many times a worker has claimed the job (including lease expiries). */
+  attempts: number;
+  /** Per-job handler timeout, or null for the worker's default. */
+  timeoutMs: number | null;
+}
+
+/** What a handler returns. */
+export interface JobResult<R = unknown> {
+  success: boolean;
+  resultData?: R;
+  error?: Error;
+  /** false sends a failed job straight to FAILED, without retries. */
+  retryable?: boolean;
+}
+
+/** Options of {@link JobCreator.createJob}. */
+export interface CreateJobOptions {
+  /** Queue to route the job to; "default" when omitted. */
+  queueName?: string;
+  /** Integer priority, higher first; 0 when omitted. */
+  priority?: number;
+  /** Run no earlier than this instant. */
+  scheduledAt?: Date;
+  /** Run no earlier than this many milliseconds from now (ignored when scheduledAt is given). */
+  delayMs?: number;
+  /** Retries after the first failed attempt; 3 when omitted. */
+  maxRetries?: number;
+  createdBy?: string;
+  metadata?: Record<string, unknown>;
+  /** A second job with the same key in the same queue returns the first one. */
+  idempotencyKey?: string;
+  /** Abort the handler after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+/** Counts of jobs by status, overall and per queue. */
+export interface QueueStats {
+  total: number;
+  byStatus: Record<JobStatus, number>;
+  byQueue: Record<string, Record<JobStatus, number>>;
+}
+
+/** A zeroed status counter. */
+export function emptyStatusCounts(): Record<JobStatus, number> {
+  const counts = {} as Record<JobStatus, number>;
+  for (const s of JOB_STATUSES) counts[s] = 0;
+  return counts;
+}
+
+/** True for statuses after which a job never runs again on its own. */
+export function isFinished(status: JobStatus): boolean {
+  return (
+    status === JobStatus.COMPLETED ||
+    status === JobStatus.FAILED ||
+    status === JobStatus.DEAD_LETTER ||
+    status === JobStatus.CANCELLED
+  );
+}
+
+/** True for statuses a worker may claim once the job is due. */
+export function isWaiting(status: JobStatus): boolean {
+  return status === JobStatus.PENDING || status === JobStatus.SCHEDULED || status === JobStatus.RETRYING;
+}

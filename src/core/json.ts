@@ -1,0 +1,63 @@
+/**
+ * Checks that a value survives JSON unchanged and returns a deep copy of it, in one walk.
+ * Stores are JSON or structured-clone based; rejecting what JSON would silently change
+ * (Dates, Maps, NaN, functions, cycles) keeps a job identical in every driver.
+ */
+import type { ValidationIssue } from "./errors.ts";
+
+/** Returns a detached copy of `value`, or pushes an issue per offending field into `issues`. */
+export function cloneJson(value: unknown, path: string, issues: ValidationIssue[]): unknown {
+  return walk(value, path, issues, new Set());
+}
+
+function walk(value: unknown, path: string, issues: ValidationIssue[], seen: Set<object>): unknown {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      if (!Number.isFinite(value)) issues.push({ path, message: `${value} is not a finite number (JSON would store null)` });
+      return value;
+    case "bigint":
+      issues.push({ path, message: "a BigInt is not JSON-serializable (use a string)" });
+      return undefined;
+    case "function":
+      issues.push({ path, message: "a function is not JSON-serializable" });
+      return undefined;
+    case "symbol":
+      issues.push({ path, message: "a symbol is not JSON-serializable" });
+      return undefined;
+    case "undefined":
+      issues.push({ path, message: "undefined is not JSON-serializable (use null or omit the field)" });
+      return undefined;
+  }
+  if (value === null) return null;
+  const obj = value as object;
+  if (seen.has(obj)) {
+    issues.push({ path, message: "circular reference" });
+    return undefined;
+  }
+  if (Array.isArray(obj)) {
+    seen.add(obj);
+    const out = new Array(obj.length);
+    for (let i = 0; i < obj.length; i++) out[i] = walk(obj[i], `${path}[${i}]`, issues, seen);
+    seen.delete(obj);
+    return out;
+  }
+  const proto = Object.getPrototypeOf(obj);
+  if (proto !== Object.prototype && proto !== null) {
+    const kind = obj instanceof Date ? "a Date (use toISOString())" : `a ${obj.constructor?.name ?? "class"} instance`;
+    issues.push({ path, message: `${kind} is not plain JSON` });
+    return undefined;
+  }
+  seen.add(obj);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(obj)) {
+    const v = (obj as Record<string, unknown>)[key];
+    // An absent optional property is common in TypeScript objects; JSON drops it, nothing is lost.
+    if (v === undefined) continue;
+    out[key] = walk(v, `${path}.${key}`, issues, seen);
+  }
+  seen.delete(obj);
+  return out;
+}

@@ -1,0 +1,35 @@
+/** The structured logger port: an event name plus fields. */
+
+/** A structured logger. Any object with these four methods fits (pino, console wrappers...). */
+export interface Logger {
+  debug(event: string, fields?: object): void;
+  info(event: string, fields?: object): void;
+  warn(event: string, fields?: object): void;
+  error(event: string, fields?: object): void;
+}
+
+type Level = "debug" | "info" | "warn" | "error";
+const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** A logger that writes one JSON line per event at or above `level` (default "info"). */
+export function createJsonLogger(options: { level?: Level; write?: (line: string) => void } = {}): Logger {
+  const min = LEVELS[options.level ?? "info"];
+  const write = options.write ?? ((line: string) => console.log(line));
+  const emit = (level: Level) => (event: string, fields?: object) => {
+    if (LEVELS[level] < min) return;
+    write(JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }, errorReplacer));
+  };
+  return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+}
+
+// Errors stringify to {} by default; keep what a reader needs.
+function errorReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  return value;
+}
+
+/** The default logger: JSON lines at info level. */
+export const jsonLogger: Logger = createJsonLogger();
+
+/** A logger that drops everything (tests, benchmarks). */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,0 +1,29 @@
+/** The ports of the job subsystem: how jobs are created, handled and triggered. */
+import type { CreateJobOptions, Job, JobResult } from "./job.ts";
+
+/** Creates and enqueues jobs. Triggers depend on this port, never on JobService. */
+export interface JobCreator {
+  createJob<P>(jobType: string, payload: P, options?: CreateJobOptions): Promise<Job<P>>;
+}
+
+/** What a handler gets besides the job. */
+export interface JobContext {
+  /** Aborted on timeout, on a lost lease and on a non-graceful stop. */
+  signal: AbortSignal;
+}
+
+/** Business logic for one job type. */
+export interface JobHandler<P = unknown, R = unknown> {
+  readonly jobType: string;
+  /** Throwing, timing out or returning success=false (retryable unless said otherwise) is a failure. */
+  handle(job: Job<P>, context: JobContext): Promise<JobResult<R>>;
+  /** Runs on every failure, retried or not; its own errors are logged and change nothing. */
+  onFailure?(job: Job<P>, error: Error): Promise<void>;
+}
+
+/** Anything that creates jobs from outside events (HTTP, clocks). */
+export interface JobTrigger {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly isRunning: boolean;
+}

@@ -1,0 +1,103 @@
+/**
+ * The queue storage port: the narrow contract every driver (memory, unstorage, IndexedDB,
+ * Durable Object) implements. Time is always passed in (`now`, epoch ms) so that drivers
+ * stay deterministic and a test can drive lease expiry without sleeping.
+ */
+import type { Job, JobStatus, QueueStats } from "./job.ts";
+
+/** Outcome of storing one job. */
+export interface EnqueueResult {
+  /** The stored job: the new one, or the existing one for a repeated idempotency key. */
+  job: Job;
+  /** false when an existing job with the same (queueName, idempotencyKey) was returned. */
+  created: boolean;
+}
+
+/** A request to claim due jobs. */
+export interface ClaimRequest {
+  /** Queues checked in this order: a later queue is served only when earlier ones have no due job. */
+  queues: readonly string[];
+  /** Most jobs to claim in one call. */
+  limit: number;
+  /** How long the lease lasts unless extended. */
+  leaseMs: number;
+  /** Free-form id of the claiming worker, for diagnostics. */
+  workerId: string;
+  now: number;
+}
+
+/** Proof of holding a job: the job id plus the token minted by the claim. */
+export interface LeaseRef {
+  jobId: string;
+  token: string;
+}
+
+/** A job a worker now holds. */
+export interface ClaimedJob extends LeaseRef {
+  /** The job, already RUNNING with startedAt and attempts updated. */
+  job: Job;
+  leaseExpiresAt: number;
+}
+
+/** How a failed attempt ends. */
+export type FailureOutcome =
+  /** Back to the queue at `retryAt`; retryCount grows by one. */
+  | { status: "retrying"; retryAt: number }
+  /** Given up at once (the handler said the failure is not retryable). */
+  | { status: "failed" }
+  /** Retries exhausted. */
+  | { status: "dead_letter" };
+
+/** Filter of {@link JobQueue.list}. */
+export interface ListFilter {
+  status?: JobStatus;
+  queueName?: string;
+  jobType?: string;
+  /** At most this many jobs (default 100). */
+  limit?: number;
+}
+
+/** How long finished jobs are kept before a driver removes them. */
+export interface RetentionOptions {
+  /** Keep at most this many COMPLETED or CANCELLED jobs (default 1,000). */
+  maxCount?: number;
+  /** Drop COMPLETED or CANCELLED jobs older than this (default 24 h). */
+  maxAgeMs?: number;
+}
+
+/** Resolved retention defaults. */
+export const DEFAULT_RETENTION: Required<RetentionOptions> = { maxCount: 1_000, maxAgeMs: 24 * 60 * 60 * 1000 };
+
+/**
+ * The queue storage port. Every mutating call is atomic in the store: two consumers never
+ * hold a live lease on the same job, and a refused call changes nothing.
+ */
+export interface JobQueue {
+  /** Stores jobs in one atomic operation, all or nothing; results are in input order. */
+  enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]>;
+  /** Claims up to `limit` due jobs: queue order, then priority (high first), due time, insertion. */
+  claim(request: ClaimRequest): Promise<ClaimedJob[]>;
+  /** Pushes the lease's expiry to now + leaseMs; false when the lease was lost. */
+  extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean>;
+  /** Marks the job COMPLETED with its result; false (and no change) when the lease was lost. */
+  complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean>;
+  /** Records a failed attempt; false (and no change) when the lease was lost. */
+  fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean>;
+  /** Gives the job back without counting a failure (graceful shutdown); false when the lease was lost. */
+  release(lease: LeaseRef, now: number): Promise<boolean>;
+  get(id: string): Promise<Job | null>;
+  /** PENDING, SCHEDULED or RETRYING -> CANCELLED; false for any other state or unknown id. */
+  cancel(id: string, now: number): Promise<boolean>;
+  /** DEAD_LETTER or FAILED -> PENDING with retryCount 0; null for any other state or unknown id. */
+  retry(id: string, now: number): Promise<Job | null>;
+  list(filter?: ListFilter): Promise<Job[]>;
+  stats(): Promise<QueueStats>;
+  /**
+   * The earliest instant something in these queues needs a worker: a due or scheduled job,
+   * or a lease that expires. null when nothing is waiting or running.
+   */
+  nextWakeAt(queues: readonly string[], now: number): Promise<number | null>;
+  /** Optional push notification that jobs may have become claimable; returns an unsubscribe. */
+  subscribe?(listener: () => void): () => void;
+  close(): Promise<void>;
+}

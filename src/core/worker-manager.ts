@@ -1,0 +1,394 @@
+/**
+ * WorkerManager: claims due jobs from named queues in order, runs them with bounded
+ * concurrency, keeps their leases alive, retries failures with backoff and dead-letters
+ * jobs whose retries are exhausted.
+ */
+import { backoffDelay, type BackoffOptions } from "./backoff.ts";
+import { systemClock, type Clock } from "./clock.ts";
+import { PorticoError } from "./errors.ts";
+import { JobEvent, JobEventType } from "./events.ts";
+import { JobStatus, type Job, type JobResult } from "./job.ts";
+import { jsonLogger, type Logger } from "./logger.ts";
+import type { JobHandler } from "./ports.ts";
+import type { ClaimedJob, FailureOutcome, JobQueue } from "./queue.ts";
+
+/** Options of {@link WorkerManager}. */
+export interface WorkerManagerOptions {
+  queue: JobQueue;
+  /** Handlers as a list (keyed by their jobType) or a record keyed by job type. */
+  handlers: readonly JobHandler<any, any>[] | Record<string, JobHandler<any, any>>;
+  /** Queues checked in this order (default ["default"]). */
+  queues?: readonly string[];
+  /** Most jobs running at once (default 4). */
+  concurrency?: number;
+  /** Lease length; renewed every third of it while a handler runs (default 30 s). */
+  leaseMs?: number;
+  backoff?: BackoffOptions;
+  logger?: Logger;
+  /** Handler timeout for jobs without their own timeoutMs (default none). */
+  timeoutMs?: number;
+  /**
+   * Longest idle sleep before asking the store again. Covers enqueues this process cannot
+   * hear about (another process or isolate); in-process enqueues wake the worker at once.
+   * Default 1,000 ms.
+   */
+  pollIntervalMs?: number;
+  /** Identifies this worker in leases and logs (default a random id). */
+  workerId?: string;
+  clock?: Clock;
+}
+
+/** Options of {@link WorkerManager.stop}. */
+export interface StopOptions {
+  /** Wait for running jobs (default true); false aborts them at once. */
+  graceful?: boolean;
+  /** How long a graceful stop waits before aborting and releasing the remaining jobs (default 30 s). */
+  timeoutMs?: number;
+}
+
+/** Error given to handlers (via the abort signal) and onFailure when a job exceeds its timeout. */
+export class JobTimeoutError extends PorticoError {
+  constructor(ms: number) {
+    super("job_timeout", `Job timed out after ${ms} ms`);
+  }
+}
+
+/** Abort reason when the worker lost a job's lease or is shutting down. */
+export class JobAbortedError extends PorticoError {
+  constructor(reason: "lease_lost" | "shutdown") {
+    super(`job_${reason}`, reason === "lease_lost" ? "The job's lease was lost" : "The worker is shutting down");
+  }
+}
+
+interface Running {
+  claim: ClaimedJob;
+  controller: AbortController;
+  /** Settles when the job's run is over, however it ended. */
+  done: Promise<void>;
+  /** Set once a stop released the lease: nothing may be written for this job afterwards. */
+  released: boolean;
+  lost: boolean;
+}
+
+/** Runs jobs from a {@link JobQueue}. Dispatches {@link JobEvent}s (see {@link JobEventType}). */
+export class WorkerManager extends EventTarget {
+  readonly workerId: string;
+  readonly #queue: JobQueue;
+  readonly #handlers: Map<string, JobHandler<any, any>>;
+  readonly #queues: readonly string[];
+  readonly #concurrency: number;
+  readonly #leaseMs: number;
+  readonly #backoff: BackoffOptions;
+  readonly #logger: Logger;
+  readonly #timeoutMs: number | null;
+  readonly #pollMs: number;
+  readonly #clock: Clock;
+  readonly #active = new Map<string, Running>();
+  readonly #listenerCounts = new Map<string, number>();
+  #running = false;
+  #loop: Promise<void> | null = null;
+  #unsubscribe: (() => void) | null = null;
+  #renewTimer: ReturnType<typeof setInterval> | null = null;
+  // Wake-up plumbing: `#dirty` remembers a signal that arrived while the loop was busy.
+  #dirty = false;
+  #wakeResolve: (() => void) | null = null;
+
+  constructor(options: WorkerManagerOptions) {
+    super();
+    const h = options.handlers;
+    this.#handlers = new Map(Array.isArray(h) ? h.map((x) => [x.jobType, x]) : Object.entries(h));
+    this.#queue = options.queue;
+    this.#queues = options.queues?.length ? [...options.queues] : ["default"];
+    this.#concurrency = positiveInt(options.concurrency ?? 4, "concurrency");
+    this.#leaseMs = positiveInt(options.leaseMs ?? 30_000, "leaseMs");
+    this.#backoff = options.backoff ?? {};
+    this.#logger = options.logger ?? jsonLogger;
+    this.#timeoutMs = options.timeoutMs ?? null;
+    this.#pollMs = positiveInt(options.pollIntervalMs ?? 1_000, "pollIntervalMs");
+    this.#clock = options.clock ?? systemClock;
+    this.workerId = options.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
+  }
+
+  get isRunning(): boolean {
+    return this.#running;
+  }
+
+  /** Number of jobs this worker is running right now. */
+  get activeCount(): number {
+    return this.#active.size;
+  }
+
+  /** Starts claiming jobs. Calling it again while running does nothing. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#unsubscribe = this.#queue.subscribe?.(() => this.#wake()) ?? null;
+    this.#logger.info("worker.started", { workerId: this.workerId, queues: this.#queues, concurrency: this.#concurrency });
+    this.#loop = this.#runLoop();
+  }
+
+  /**
+   * Stops claiming. A graceful stop waits up to `timeoutMs` for running jobs; then (or at once
+   * when not graceful) their handlers are aborted and their leases released so that the jobs
+   * return to the queue without counting a failure.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    if (!this.#running && !this.#loop) return;
+    this.#running = false;
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    this.#wake();
+    await this.#loop;
+    this.#loop = null;
+    const graceful = options.graceful ?? true;
+    if (graceful && this.#active.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#active.values()].map((r) => r.done)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeoutMs ?? 30_000))),
+      ]);
+      clearTimeout(timer);
+    }
+    const leftover = [...this.#active.values()];
+    await Promise.allSettled(
+      leftover.map(async (r) => {
+        r.released = true;
+        r.controller.abort(new JobAbortedError("shutdown"));
+        const ok = await this.#queue.release(r.claim, this.#clock());
+        this.#logger.warn("job.released", { jobId: r.claim.jobId, workerId: this.workerId, released: ok });
+      }),
+    );
+    for (const r of leftover) this.#active.delete(r.claim.jobId);
+    this.#updateRenewTimer();
+    this.#logger.info("worker.stopped", { workerId: this.workerId, released: leftover.length });
+  }
+
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
+    this.#listenerCounts.set(type, (this.#listenerCounts.get(type) ?? 0) + 1);
+    super.addEventListener(type, listener, options);
+  }
+
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void {
+    super.removeEventListener(type, listener, options);
+    this.#listenerCounts.set(type, Math.max(0, (this.#listenerCounts.get(type) ?? 0) - 1));
+  }
+
+  #emit(type: JobEventType, init: { job: Job; error?: Error | null; result?: unknown }): void {
+    // Skipping event allocation when nobody listens keeps the hot path cheap.
+    if (this.#listenerCounts.get(type)) this.dispatchEvent(new JobEvent(type, init));
+  }
+
+  #wake(): void {
+    this.#dirty = true;
+    const resolve = this.#wakeResolve;
+    this.#wakeResolve = null;
+    resolve?.();
+  }
+
+  /** Sleeps up to `ms`, returning early on a wake-up signal. */
+  async #sleep(ms: number): Promise<void> {
+    if (this.#dirty || !this.#running) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#wakeResolve = resolve;
+      timer = setTimeout(resolve, ms);
+    });
+    clearTimeout(timer);
+    this.#wakeResolve = null;
+  }
+
+  async #runLoop(): Promise<void> {
+    let errorDelay = 100;
+    while (this.#running) {
+      this.#dirty = false;
+      const free = this.#concurrency - this.#active.size;
+      if (free <= 0) {
+        await this.#sleep(this.#pollMs);
+        continue;
+      }
+      try {
+        const now = this.#clock();
+        const claimed = await this.#queue.claim({
+          queues: this.#queues,
+          limit: free,
+          leaseMs: this.#leaseMs,
+          workerId: this.#workerIdForLease(),
+          now,
+        });
+        for (const c of claimed) this.#start(c);
+        if (claimed.length === free) continue;
+        const wakeAt = await this.#queue.nextWakeAt(this.#queues, this.#clock());
+        const delay = wakeAt === null ? this.#pollMs : Math.min(this.#pollMs, Math.max(wakeAt - this.#clock(), 1));
+        errorDelay = 100;
+        await this.#sleep(delay);
+      } catch (error) {
+        // A store outage must not kill the loop; back off and try again.
+        this.#logger.error("worker.claim_failed", { workerId: this.workerId, error });
+        await this.#sleep(errorDelay);
+        errorDelay = Math.min(errorDelay * 2, 10_000);
+      }
+    }
+  }
+
+  #workerIdForLease(): string {
+    return this.workerId;
+  }
+
+  #start(claim: ClaimedJob): void {
+    const running: Running = {
+      claim,
+      controller: new AbortController(),
+      done: Promise.resolve(),
+      released: false,
+      lost: false,
+    };
+    this.#active.set(claim.jobId, running);
+    this.#updateRenewTimer();
+    running.done = this.#execute(running).finally(() => {
+      if (this.#active.get(claim.jobId) === running) this.#active.delete(claim.jobId);
+      this.#updateRenewTimer();
+      this.#wake();
+    });
+  }
+
+  async #execute(running: Running): Promise<void> {
+    const { claim, controller } = running;
+    const job = claim.job;
+    this.#emit(JobEventType.STARTED, { job });
+    const result = await this.#invoke(job, controller);
+    if (running.released) return;
+    if (running.lost) {
+      this.#logger.warn("job.lease_lost", { jobId: job.id, jobType: job.jobType, workerId: this.workerId });
+      this.#emit(JobEventType.LEASE_LOST, { job });
+      return;
+    }
+    const now = this.#clock();
+    if (result.success) {
+      const ok = await this.#store(() => this.#queue.complete(claim, result.resultData ?? null, now), job);
+      if (ok) {
+        const done = { ...job, status: JobStatus.COMPLETED, completedAt: new Date(now), result: result.resultData ?? null };
+        this.#logger.debug("job.completed", { jobId: job.id, jobType: job.jobType, durationMs: now - (job.startedAt?.getTime() ?? now) });
+        this.#emit(JobEventType.COMPLETED, { job: done, result: result.resultData });
+      } else if (ok === false) {
+        this.#emit(JobEventType.LEASE_LOST, { job });
+      }
+      return;
+    }
+    const error = result.error ?? new Error(`Handler for "${job.jobType}" returned success=false`);
+    await this.#callOnFailure(job, error);
+    if (running.released) return;
+    const outcome: FailureOutcome =
+      result.retryable === false
+        ? { status: JobStatus.FAILED }
+        : job.retryCount < job.maxRetries
+          ? { status: JobStatus.RETRYING, retryAt: now + backoffDelay(job.retryCount, this.#backoff) }
+          : { status: JobStatus.DEAD_LETTER };
+    const message = error.message || String(error);
+    const ok = await this.#store(() => this.#queue.fail(claim, message, outcome, this.#clock()), job);
+    if (!ok) {
+      if (ok === false) this.#emit(JobEventType.LEASE_LOST, { job });
+      return;
+    }
+    const after: Job = {
+      ...job,
+      status: outcome.status,
+      errorMessage: message,
+      failedAt: new Date(now),
+      retryCount: outcome.status === JobStatus.RETRYING ? job.retryCount + 1 : job.retryCount,
+      runAt: outcome.status === JobStatus.RETRYING ? new Date(outcome.retryAt) : job.runAt,
+    };
+    const fields = { jobId: job.id, jobType: job.jobType, retryCount: after.retryCount, maxRetries: job.maxRetries, error: message };
+    if (outcome.status === JobStatus.RETRYING) {
+      this.#logger.warn("job.retrying", { ...fields, retryAt: new Date(outcome.retryAt).toISOString() });
+      this.#emit(JobEventType.RETRYING, { job: after, error });
+    } else if (outcome.status === JobStatus.FAILED) {
+      this.#logger.error("job.failed", fields);
+      this.#emit(JobEventType.FAILED, { job: after, error });
+    } else {
+      this.#logger.error("job.dead_letter", fields);
+      this.#emit(JobEventType.DEAD_LETTER, { job: after, error });
+    }
+  }
+
+  /** Runs the handler, turning throws, timeouts and aborts into a failed JobResult. */
+  async #invoke(job: Job, controller: AbortController): Promise<JobResult> {
+    const handler = this.#handlers.get(job.jobType);
+    if (!handler) {
+      return { success: false, retryable: false, error: new PorticoError("unknown_job_type", `No handler registered for job type "${job.jobType}"`) };
+    }
+    const timeoutMs = job.timeoutMs ?? this.#timeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (timeoutMs !== null) timer = setTimeout(() => controller.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
+    // Settles as soon as the signal aborts, even when the handler ignores the signal.
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(controller.signal.reason);
+      if (controller.signal.aborted) onAbort();
+      else controller.signal.addEventListener("abort", onAbort, { once: true });
+    });
+    aborted.catch(() => {});
+    try {
+      const result = await Promise.race([handler.handle(job, { signal: controller.signal }), aborted]);
+      if (!result || typeof result.success !== "boolean") {
+        return { success: false, error: new PorticoError("invalid_result", `Handler for "${job.jobType}" did not return a JobResult`) };
+      }
+      return result;
+    } catch (error) {
+      return { success: false, error: error instanceof Error ? error : new Error(String(error)) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #callOnFailure(job: Job, error: Error): Promise<void> {
+    const handler = this.#handlers.get(job.jobType);
+    if (!handler?.onFailure) return;
+    try {
+      await handler.onFailure(job, error);
+    } catch (hookError) {
+      // The seed's rule: onFailure's own errors are logged and never change the retry decision.
+      this.#logger.error("job.on_failure_error", { jobId: job.id, jobType: job.jobType, error: hookError });
+    }
+  }
+
+  /** Runs a store write; a thrown store error is logged and reported as undefined (the lease will expire). */
+  async #store(write: () => Promise<boolean>, job: Job): Promise<boolean | undefined> {
+    try {
+      return await write();
+    } catch (error) {
+      this.#logger.error("job.store_failed", { jobId: job.id, jobType: job.jobType, error });
+      return undefined;
+    }
+  }
+
+  #updateRenewTimer(): void {
+    if (this.#active.size > 0 && !this.#renewTimer) {
+      this.#renewTimer = setInterval(() => void this.#renewLeases(), Math.max(1, Math.floor(this.#leaseMs / 3)));
+    } else if (this.#active.size === 0 && this.#renewTimer) {
+      clearInterval(this.#renewTimer);
+      this.#renewTimer = null;
+    }
+  }
+
+  async #renewLeases(): Promise<void> {
+    const now = this.#clock();
+    await Promise.all(
+      [...this.#active.values()].map(async (r) => {
+        if (r.released || r.lost) return;
+        try {
+          const ok = await this.#queue.extendLease(r.claim, this.#leaseMs, now);
+          if (!ok && !r.released) {
+            r.lost = true;
+            r.controller.abort(new JobAbortedError("lease_lost"));
+          }
+        } catch (error) {
+          this.#logger.warn("job.lease_renew_failed", { jobId: r.claim.jobId, error });
+        }
+      }),
+    );
+  }
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`WorkerManager: ${name} must be a positive integer, got ${value}`);
+  return value;
+}

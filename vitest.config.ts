@@ -1,0 +1,8 @@
+import { defineConfig } from "vitest/config";
+
+// One project per environment; each lives in its own config file.
+export default defineConfig({
+  test: {
+    projects: ["./vitest.node.config.ts"],
+  },
+});
