@@ -14,6 +14,6 @@ export * from "./clock.ts";
 export * from "./job-record.ts";
 export { cloneJson } from "./json.ts";
 export { type StandardSchemaV1, formatIssuePath } from "./standard-schema.ts";
-export { JobService, type JobServiceOptions, type JobSpec, type JobFilter } from "./job-service.ts";
+export { JobService, isDuplicateJob, type JobServiceOptions, type JobSpec, type JobFilter } from "./job-service.ts";
 export { WorkerManager, JobTimeoutError, JobAbortedError, type WorkerManagerOptions, type StopOptions } from "./worker-manager.ts";
 export { BinaryHeap } from "./heap.ts";

@@ -7,6 +7,23 @@ import type { JobCreator, JobHandler } from "./ports.ts";
 import type { JobQueue, ListFilter } from "./queue.ts";
 import { formatIssuePath, type StandardSchemaV1 } from "./standard-schema.ts";
 
+/**
+ * Marks a job returned by createJob/createJobs that already existed (a repeated idempotency key).
+ * A registered symbol, so it works across copies of this module; non-enumerable, so it never
+ * reaches a store or a JSON response.
+ */
+const DUPLICATE = Symbol.for("portico-jobs.duplicate");
+
+/** True when createJob returned an existing job instead of creating one (repeated idempotency key). */
+export function isDuplicateJob(job: Job): boolean {
+  return (job as unknown as Record<symbol, unknown>)[DUPLICATE] === true;
+}
+
+function markDuplicate(job: Job): Job {
+  Object.defineProperty(job, DUPLICATE, { value: true, enumerable: false });
+  return job;
+}
+
 /** One entry of {@link JobService.createJobs}. */
 export interface JobSpec {
   jobType: string;
@@ -53,7 +70,7 @@ export class JobService implements JobCreator {
   async createJob<P>(jobType: string, payload: P, options: CreateJobOptions = {}): Promise<Job<P>> {
     const job = await this.#build({ jobType, payload, options }, this.#clock());
     const [stored] = await this.queue.enqueue([job]);
-    return stored!.job as Job<P>;
+    return (stored!.created ? stored!.job : markDuplicate(stored!.job)) as Job<P>;
   }
 
   /** Validates every job first, then stores them all in one store operation (all or nothing). */
@@ -61,7 +78,7 @@ export class JobService implements JobCreator {
     const now = this.#clock();
     const jobs = await Promise.all(specs.map((spec) => this.#build(spec, now)));
     if (jobs.length === 0) return [];
-    return (await this.queue.enqueue(jobs)).map((r) => r.job);
+    return (await this.queue.enqueue(jobs)).map((r) => (r.created ? r.job : markDuplicate(r.job)));
   }
 
   getJob(id: string): Promise<Job | null> {

@@ -212,7 +212,7 @@ export class WorkerManager extends EventTarget {
           queues: this.#queues,
           limit: free,
           leaseMs: this.#leaseMs,
-          workerId: this.#workerIdForLease(),
+          workerId: this.workerId,
           now,
         });
         for (const c of claimed) this.#start(c);
@@ -228,10 +228,6 @@ export class WorkerManager extends EventTarget {
         errorDelay = Math.min(errorDelay * 2, 10_000);
       }
     }
-  }
-
-  #workerIdForLease(): string {
-    return this.workerId;
   }
 
   #start(claim: ClaimedJob): void {
