@@ -134,6 +134,8 @@ export class JobService implements JobCreator {
     payload = cloneJson(payload, "payload", issues);
     const o = readOptions(options, now, issues);
     if (issues.length) throw new JobValidationError(jobType, issues);
+    const createdAt = new Date(now);
+    const future = o.scheduledAt !== null && o.scheduledAt.getTime() > now;
     return {
       id: crypto.randomUUID(),
       queueName: o.queueName,
@@ -146,14 +148,14 @@ export class JobService implements JobCreator {
       startedAt: null,
       completedAt: null,
       failedAt: null,
-      status: o.scheduledAt && o.scheduledAt.getTime() > now ? JobStatus.SCHEDULED : JobStatus.PENDING,
+      status: future ? JobStatus.SCHEDULED : JobStatus.PENDING,
       errorMessage: null,
       createdBy: o.createdBy,
-      createdAt: new Date(now),
+      createdAt,
       metadata: o.metadata,
       idempotencyKey: o.idempotencyKey,
       result: null,
-      runAt: o.scheduledAt && o.scheduledAt.getTime() > now ? o.scheduledAt : new Date(now),
+      runAt: future ? o.scheduledAt! : createdAt,
       attempts: 0,
       timeoutMs: o.timeoutMs,
     };

@@ -41,9 +41,13 @@ interface Entry {
   finishedAt: number;
 }
 
+/** A heap slot. The sort keys are copied in so comparisons never chase the entry pointer. */
 interface Item {
   e: Entry;
   gen: number;
+  priority: number;
+  at: number;
+  seq: number;
 }
 
 interface Lane {
@@ -54,14 +58,13 @@ interface Lane {
 }
 
 const readyOrder = (a: Item, b: Item): boolean =>
-  a.e.job.priority !== b.e.job.priority
-    ? a.e.job.priority > b.e.job.priority
-    : a.e.runAt !== b.e.runAt
-      ? a.e.runAt < b.e.runAt
-      : a.e.seq < b.e.seq;
-const dueOrder = (a: Item, b: Item): boolean => (a.e.runAt !== b.e.runAt ? a.e.runAt < b.e.runAt : a.e.seq < b.e.seq);
-const leaseOrder = (a: Item, b: Item): boolean => a.e.leaseExpiresAt < b.e.leaseExpiresAt;
+  a.priority !== b.priority ? a.priority > b.priority : a.at !== b.at ? a.at < b.at : a.seq < b.seq;
+// For the scheduled heap `at` is the due time; for the lease heap it is the lease expiry.
+const timeOrder = (a: Item, b: Item): boolean => (a.at !== b.at ? a.at < b.at : a.seq < b.seq);
 const live = (it: Item): boolean => it.e.gen === it.gen;
+/** A fresh heap slot for `e` ordered by its due time; bumps the generation so older slots go stale. */
+const dueItem = (e: Entry): Item => ({ e, gen: ++e.gen, priority: e.job.priority, at: e.runAt, seq: e.seq });
+const leaseItem = (e: Entry): Item => ({ e, gen: ++e.gen, priority: 0, at: e.leaseExpiresAt, seq: e.seq });
 
 /** An in-memory {@link JobQueue}: fast, single-process, lost on exit. */
 export class MemoryJobQueue implements JobQueue {
@@ -110,8 +113,9 @@ export class MemoryJobQueue implements JobQueue {
       if (key !== null) this.#idempotency.set(key, job.id);
       const lane = this.#lane(job.queueName);
       lane.counts[job.status]++;
-      (job.status === JobStatus.SCHEDULED ? lane.delayed : lane.ready).push({ e, gen: 0 });
-      results.push({ job: copy(e.job), created: true });
+      (job.status === JobStatus.SCHEDULED ? lane.delayed : lane.ready).push(dueItem(e));
+      // The stored job is a copy, so the caller's own object can serve as the result.
+      results.push({ job, created: true });
       created++;
     }
     if (created > 0) this.#notify();
@@ -137,7 +141,7 @@ export class MemoryJobQueue implements JobQueue {
         e.job.attempts++;
         e.token = token;
         e.leaseExpiresAt = now + leaseMs;
-        lane.leases.push({ e, gen: ++e.gen });
+        lane.leases.push(leaseItem(e));
         out.push({ jobId: e.job.id, token, job: copy(e.job), leaseExpiresAt: e.leaseExpiresAt });
       }
       if (out.length >= request.limit) break;
@@ -149,7 +153,7 @@ export class MemoryJobQueue implements JobQueue {
     const e = this.#held(lease);
     if (!e) return false;
     e.leaseExpiresAt = now + leaseMs;
-    this.#lane(e.job.queueName).leases.push({ e, gen: ++e.gen });
+    this.#lane(e.job.queueName).leases.push(leaseItem(e));
     return true;
   }
 
@@ -241,9 +245,9 @@ export class MemoryJobQueue implements JobQueue {
       if (!lane) continue;
       if (top(lane.ready)) return now;
       const d = top(lane.delayed);
-      if (d) consider(d.e.runAt);
+      if (d) consider(d.at);
       const l = top(lane.leases);
-      if (l) consider(l.e.leaseExpiresAt);
+      if (l) consider(l.at);
     }
     return best;
   }
@@ -267,8 +271,8 @@ export class MemoryJobQueue implements JobQueue {
     if (!lane) {
       lane = {
         ready: new BinaryHeap(readyOrder),
-        delayed: new BinaryHeap(dueOrder),
-        leases: new BinaryHeap(leaseOrder),
+        delayed: new BinaryHeap(timeOrder),
+        leases: new BinaryHeap(timeOrder),
         counts: emptyStatusCounts(),
       };
       this.#lanes.set(name, lane);
@@ -278,14 +282,14 @@ export class MemoryJobQueue implements JobQueue {
 
   /** Moves due scheduled jobs and jobs with expired leases into the ready heap. */
   #promote(lane: Lane, now: number): void {
-    for (let it = top(lane.delayed); it && it.e.runAt <= now; it = top(lane.delayed)) {
+    for (let it = top(lane.delayed); it && it.at <= now; it = top(lane.delayed)) {
       lane.delayed.pop();
-      lane.ready.push({ e: it.e, gen: ++it.e.gen });
+      lane.ready.push(dueItem(it.e));
     }
-    for (let it = top(lane.leases); it && it.e.leaseExpiresAt <= now; it = top(lane.leases)) {
+    for (let it = top(lane.leases); it && it.at <= now; it = top(lane.leases)) {
       lane.leases.pop();
       // Still RUNNING with the old token until someone claims it: a slow worker may yet finish.
-      lane.ready.push({ e: it.e, gen: ++it.e.gen });
+      lane.ready.push(dueItem(it.e));
     }
   }
 
@@ -305,8 +309,7 @@ export class MemoryJobQueue implements JobQueue {
     this.#setStatus(e, status);
     e.runAt = runAt;
     e.job.runAt = new Date(runAt);
-    const lane = this.#lane(e.job.queueName);
-    lane.delayed.push({ e, gen: ++e.gen });
+    this.#lane(e.job.queueName).delayed.push(dueItem(e));
   }
 
   #finish(e: Entry, status: JobStatus, now: number): void {
