@@ -85,11 +85,12 @@ export class MemoryJobQueue implements JobQueue {
   async enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]> {
     this.#assertOpen();
     // Check the whole batch before touching anything so a bad batch stores nothing.
-    const batchKeys = new Map<string, number>();
-    const seenIds = new Set<string>();
+    // (The batch-local maps are only needed, and only allocated, for batches of two or more.)
+    const batchKeys = jobs.length > 1 ? new Map<string, number>() : null;
+    const seenIds = jobs.length > 1 ? new Set<string>() : null;
     for (const job of jobs) {
-      if (this.#jobs.has(job.id) || seenIds.has(job.id)) throw new StorageError(`Job id ${job.id} already exists`);
-      seenIds.add(job.id);
+      if (this.#jobs.has(job.id) || seenIds?.has(job.id)) throw new StorageError(`Job id ${job.id} already exists`);
+      seenIds?.add(job.id);
     }
     const results: EnqueueResult[] = [];
     let created = 0;
@@ -101,12 +102,12 @@ export class MemoryJobQueue implements JobQueue {
           results.push({ job: copy(this.#jobs.get(existingId)!.job), created: false });
           continue;
         }
-        const inBatch = batchKeys.get(key);
+        const inBatch = batchKeys?.get(key);
         if (inBatch !== undefined) {
           results.push({ job: results[inBatch]!.job, created: false });
           continue;
         }
-        batchKeys.set(key, results.length);
+        batchKeys?.set(key, results.length);
       }
       const e: Entry = { job: { ...job }, seq: this.#seq++, runAt: job.runAt.getTime(), token: null, leaseExpiresAt: 0, gen: 0, finishedAt: 0 };
       this.#jobs.set(job.id, e);
