@@ -1,0 +1,189 @@
+/**
+ * What the conformance suite cannot see about UnstorageJobQueue: durability across reopen on the
+ * fs driver, the single-owner lock, takeover after a crash, write-through rollback and retention.
+ */
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, expect, test } from "vitest";
+import { createStorage, defineDriver, type Storage } from "unstorage";
+import fsDriver from "unstorage/drivers/fs";
+import memoryDriver from "unstorage/drivers/memory";
+import { JobService, JobStatus, StorageError, StoreLockedError } from "../../src/core/index.ts";
+import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "portico-unstorage-"));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function open(storage: Storage, options: Partial<ConstructorParameters<typeof UnstorageJobQueue>[0]> = {}): UnstorageJobQueue {
+  const queue = new UnstorageJobQueue({ storage, lockSettleMs: 5, ...options });
+  cleanups.push(() => queue.close());
+  return queue;
+}
+
+test("jobs survive a close and reopen on the fs driver, with their order and state", async () => {
+  const dir = await tempDir();
+  const storage = createStorage({ driver: fsDriver({ base: dir }) });
+  const first = open(storage);
+  const service = new JobService({ queue: first });
+  const low = await service.createJob("t", { n: 1 });
+  const high = await service.createJob("t", { n: 2 }, { priority: 5 });
+  const keyed = await service.createJob("t", { n: 3 }, { idempotencyKey: "k1" });
+  const now = Date.now();
+  const [claimed] = await first.claim({ queues: ["default"], limit: 1, leaseMs: 60_000, workerId: "w", now });
+  expect(claimed!.jobId).toBe(high.id);
+  await first.close();
+  expect(await readdir(join(dir, "jobs"))).toHaveLength(3);
+
+  const second = open(storage);
+  const again = new JobService({ queue: second });
+  expect((await second.get(high.id))?.status).toBe(JobStatus.RUNNING);
+  expect((await second.get(low.id))?.payload).toEqual({ n: 1 });
+  expect((await second.get(low.id))?.createdAt).toBeInstanceOf(Date);
+  // The idempotency index is rebuilt from the records.
+  expect((await again.createJob("t", { n: 9 }, { idempotencyKey: "k1" })).id).toBe(keyed.id);
+  const next = await second.claim({ queues: ["default"], limit: 2, leaseMs: 60_000, workerId: "w", now });
+  expect(next.map((c) => c.jobId)).toEqual([low.id, keyed.id]);
+  // The running job's persisted lease still holds, then expires.
+  expect(await second.claim({ queues: ["default"], limit: 1, leaseMs: 1000, workerId: "w", now: now + 1000 })).toEqual([]);
+  const stolen = await second.claim({ queues: ["default"], limit: 1, leaseMs: 1000, workerId: "w", now: now + 61_000 });
+  expect(stolen.map((c) => c.jobId)).toEqual([high.id]);
+  // The first owner's lease token is now stale and refused.
+  expect(await second.complete(claimed!, "late", now + 61_001)).toBe(false);
+  expect(await second.complete(stolen[0]!, "ok", now + 61_001)).toBe(true);
+});
+
+test("a second owner of the same store is refused with StoreLockedError naming the owner", async () => {
+  const storage = createStorage({ driver: memoryDriver() });
+  const first = open(storage, { ownerLabel: "first process" });
+  await first.open();
+  const second = open(storage);
+  const error = await second.open().then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(StoreLockedError);
+  expect((error as StoreLockedError).code).toBe("store_locked");
+  expect((error as Error).message).toContain("first process");
+  expect((error as Error).message).toContain("lockWaitMs");
+  // Every call on the refused handle fails the same way and writes nothing.
+  await expect(second.enqueue([])).rejects.toBeInstanceOf(StoreLockedError);
+  expect(await storage.getKeys("jobs")).toEqual([]);
+});
+
+test("closing releases the lock at once so the next owner opens without waiting", async () => {
+  const storage = createStorage({ driver: memoryDriver() });
+  const first = open(storage);
+  await first.open();
+  await first.close();
+  expect(await storage.getItem("lock")).toBeNull();
+  const second = open(storage);
+  await second.open();
+  expect(((await storage.getItem("lock")) as { owner: string }).owner).toBe(second.ownerId);
+});
+
+test("a crashed owner's lock expires and a waiting process takes over its running jobs", async () => {
+  const storage = createStorage({ driver: memoryDriver() });
+  const before = open(storage);
+  const job = await new JobService({ queue: before }).createJob("t", {});
+  const now = Date.now();
+  await before.claim({ queues: ["default"], limit: 1, leaseMs: 100, workerId: "dead", now });
+  await before.close();
+  // What a process killed mid-job leaves behind: its lock (not yet expired) and a RUNNING job.
+  await storage.setItem("lock", { owner: "dead-process", label: null, acquiredAt: now, expiresAt: Date.now() + 300 });
+
+  await expect(open(storage).open()).rejects.toBeInstanceOf(StoreLockedError);
+  const successor = open(storage, { lockWaitMs: 5_000 });
+  await successor.open();
+  expect(((await storage.getItem("lock")) as { owner: string }).owner).toBe(successor.ownerId);
+  expect((await successor.get(job.id))?.status).toBe(JobStatus.RUNNING);
+  const [reclaimed] = await successor.claim({ queues: ["default"], limit: 1, leaseMs: 1000, workerId: "new", now: now + 100 });
+  expect(reclaimed?.jobId).toBe(job.id);
+  expect(reclaimed?.job.attempts).toBe(2);
+});
+
+test("an owner whose lock was taken over stops writing with StoreLockedError", async () => {
+  const storage = createStorage({ driver: memoryDriver() });
+  const queue = open(storage, { lockTtlMs: 90 });
+  await queue.open();
+  await storage.setItem("lock", { owner: "usurper", label: "pid 42", acquiredAt: Date.now(), expiresAt: Date.now() + 60_000 });
+  // The heartbeat (every 30 ms) notices; at the latest the expired lock is re-checked before a write.
+  await new Promise((r) => setTimeout(r, 120));
+  const error = await queue.enqueue([]).then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(StoreLockedError);
+  expect((error as Error).message).toContain("usurper");
+  expect(((await storage.getItem("lock")) as { owner: string }).owner).toBe("usurper");
+});
+
+test("a failed write leaves memory and store unchanged and rejects with StorageError", async () => {
+  let failWrites = false;
+  const inner = memoryDriver();
+  const flaky = defineDriver(() => ({
+    ...inner,
+    name: "flaky",
+    setItem(key: string, value: string) {
+      if (failWrites && key.startsWith("jobs")) throw new Error("disk full");
+      return inner.setItem!(key, value, {});
+    },
+  }))();
+  const storage = createStorage({ driver: flaky });
+  const queue = open(storage);
+  const service = new JobService({ queue });
+  const job = await service.createJob("t", { a: 1 });
+  failWrites = true;
+  const now = Date.now();
+  await expect(queue.claim({ queues: ["default"], limit: 1, leaseMs: 1000, workerId: "w", now })).rejects.toBeInstanceOf(StorageError);
+  expect((await queue.get(job.id))?.status).toBe(JobStatus.PENDING);
+  expect((await queue.get(job.id))?.attempts).toBe(0);
+  await expect(service.createJob("t", { a: 2 })).rejects.toBeInstanceOf(StorageError);
+  expect((await queue.stats()).total).toBe(1);
+  failWrites = false;
+  // The job is still claimable exactly once after the failure.
+  const claimed = await queue.claim({ queues: ["default"], limit: 5, leaseMs: 1000, workerId: "w", now });
+  expect(claimed.map((c) => c.jobId)).toEqual([job.id]);
+  expect((await queue.stats()).byStatus.running).toBe(1);
+});
+
+test("retention removes the keys of old completed jobs, also when applied at reopen", async () => {
+  const storage = createStorage({ driver: memoryDriver() });
+  const queue = open(storage, { retention: { maxCount: 2 } });
+  const service = new JobService({ queue });
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) ids.push((await service.createJob("t", { i })).id);
+  const now = Date.now();
+  const claimed = await queue.claim({ queues: ["default"], limit: 4, leaseMs: 1000, workerId: "w", now });
+  for (const [i, c] of claimed.entries()) expect(await queue.complete(c, i, now + i)).toBe(true);
+  expect((await storage.getKeys("jobs")).sort()).toEqual(ids.slice(2).map((id) => `jobs:${id}`).sort());
+  expect(await queue.get(ids[0]!)).toBeNull();
+  expect((await queue.get(ids[3]!))?.result).toBe(3);
+  await queue.close();
+
+  const strict = open(storage, { retention: { maxCount: 1 } });
+  expect((await strict.stats()).total).toBe(1);
+  expect(await storage.getKeys("jobs")).toEqual([`jobs:${ids[3]}`]);
+});
+
+test("ids that are not plain key segments are stored under an encoded key and load back", async () => {
+  const storage = createStorage({ driver: memoryDriver() });
+  const queue = open(storage);
+  const base = (await new JobService({ queue: open(createStorage({ driver: memoryDriver() })) }).createJob("t", {}));
+  const odd = { ...base, id: "a/b:c?d.." };
+  await queue.enqueue([odd]);
+  await queue.close();
+  const reopened = open(storage);
+  expect((await reopened.get("a/b:c?d.."))?.id).toBe("a/b:c?d..");
+  expect(await storage.getKeys("jobs")).toHaveLength(1);
+});
+
+test("bad options are refused with a RangeError naming the option", () => {
+  const storage = createStorage({ driver: memoryDriver() });
+  expect(() => new UnstorageJobQueue({ storage, lockTtlMs: 0 })).toThrow(/lockTtlMs/);
+  expect(() => new UnstorageJobQueue({ storage, lockWaitMs: -1 })).toThrow(/lockWaitMs/);
+  expect(() => new UnstorageJobQueue({} as never)).toThrow(/storage/);
+});
+
