@@ -170,6 +170,8 @@ export class UnstorageJobQueue implements JobQueue {
   readonly #idempotency = new Map<string, string>();
   #finished: { e: Entry; gen: number }[] = [];
   #finishedHead = 0;
+  /** Set by a call that finished a job: prune at this time once the call is committed. */
+  #pruneAt: number | null = null;
   readonly #listeners = new Set<() => void>();
   #seq = 0;
 
@@ -597,6 +599,7 @@ export class UnstorageJobQueue implements JobQueue {
     return this.#serial(async () => {
       await this.#assertOwner();
       const tx: Tx = new Map();
+      this.#pruneAt = null;
       let result: T;
       try {
         result = fn(tx);
@@ -611,7 +614,7 @@ export class UnstorageJobQueue implements JobQueue {
         this.#rollback(tx);
         throw new StorageError(`UnstorageJobQueue: write failed, nothing was changed: ${message(error)}`, { cause: error });
       }
-      await this.#prune(this.#clock());
+      if (this.#pruneAt !== null) await this.#prune(this.#pruneAt);
       if ([...tx.keys()].some((e) => isWaiting(e.job.status))) this.#notify();
       return result;
     });
@@ -706,6 +709,8 @@ export class UnstorageJobQueue implements JobQueue {
     if (isKept(status)) {
       e.finishedAt = now;
       this.#finished.push({ e, gen: e.gen });
+      // Retention is judged by the caller's clock, like every other time in the port.
+      this.#pruneAt = now;
     }
   }
 
