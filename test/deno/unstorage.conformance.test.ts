@@ -1,0 +1,15 @@
+/** The driver conformance suite under Deno: UnstorageJobQueue on unstorage's memory driver. */
+import { createStorage } from "unstorage";
+import memoryDriver from "unstorage/drivers/memory";
+import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
+import { defineQueueConformance } from "../conformance/suite.ts";
+
+const create = (retention?: { maxCount: number; maxAgeMs: number }) =>
+  Promise.resolve(new UnstorageJobQueue({ storage: createStorage({ driver: memoryDriver() }), retention, lockSettleMs: 0 }));
+
+defineQueueConformance({
+  name: "unstorage(memory) on deno",
+  test: (name, fn) => Deno.test({ name, fn, sanitizeOps: true, sanitizeResources: true }),
+  createQueue: () => create(),
+  createQueueWithRetention: (retention) => create(retention),
+});
