@@ -1,0 +1,63 @@
+/**
+ * Authentication middleware: Hono's bearer-auth and/or Standard Webhooks signatures.
+ * With both configured, a request passes with either one valid credential.
+ */
+import type { MiddlewareHandler } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import type { Clock } from "../../core/index.ts";
+import { errorResponse } from "./errors.ts";
+import type { ResolvedWebhookOptions } from "./options.ts";
+import { readRawBody, type WebhookEnv } from "./raw-body.ts";
+import { createWebhookVerifier } from "./signature.ts";
+
+/** How a request was authenticated; exposed as `c.get("auth")`. */
+export type AuthMethod = "none" | "bearer" | "signature";
+
+/** Builds the auth middleware, or a pass-through when no credential is configured. */
+export function createAuthMiddleware(o: ResolvedWebhookOptions, clock: Clock): MiddlewareHandler<WebhookEnv> {
+  const challenge = { "WWW-Authenticate": 'Bearer realm="portico-jobs"' };
+  const bearer = o.bearerToken
+    ? bearerAuth<WebhookEnv>({
+        token: o.bearerToken,
+        realm: "portico-jobs",
+        noAuthenticationHeader: {
+          message: () =>
+            errorResponse("missing_credentials", o.signingSecrets.length
+              ? "send Authorization: Bearer <token> or Standard Webhooks signature headers"
+              : "send Authorization: Bearer <token>", undefined, challenge),
+        },
+        // Hono answers a malformed header with 400; to a client it is just a bad credential.
+        invalidAuthenticationHeader: {
+          message: () => errorResponse("invalid_token", "the Authorization header is not a Bearer token", undefined, challenge),
+        },
+        invalidToken: { message: () => errorResponse("invalid_token", "the bearer token is not valid", undefined, challenge) },
+      })
+    : null;
+  const verifier = o.signingSecrets.length
+    ? createWebhookVerifier({ secrets: o.signingSecrets, toleranceSeconds: o.toleranceSeconds, clock })
+    : null;
+
+  if (!bearer && !verifier) {
+    return async (c, next) => {
+      c.set("auth", "none");
+      await next();
+    };
+  }
+
+  return async (c, next) => {
+    const signed = c.req.header("webhook-signature") !== undefined;
+    if (verifier && (signed || !bearer)) {
+      const result = await verifier.verify(c.req.raw.headers, await readRawBody(c));
+      if (result.ok) {
+        c.set("auth", "signature");
+        return next();
+      }
+      // A bad signature still loses to a good bearer token sent alongside it.
+      if (!bearer || c.req.header("authorization") === undefined) {
+        return errorResponse(result.code, result.message);
+      }
+    }
+    c.set("auth", "bearer");
+    return bearer!(c, next);
+  };
+}

@@ -1,0 +1,118 @@
+/** The wire body of POST {prefix}/jobs (the seed's snake_case format) and its parsing. */
+import * as v from "valibot";
+import type { CreateJobOptions, ValidationIssue } from "../../core/index.ts";
+
+// An explicit offset keeps the instant independent of the server's time zone.
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+const key = (field: string) =>
+  v.pipe(
+    v.string(`${field} must be a string`),
+    v.minLength(1, `${field} must not be empty`),
+    v.maxLength(512, `${field} must be at most 512 characters`),
+  );
+const int = (field: string, min?: number) =>
+  v.pipe(
+    v.number(`${field} must be a number`),
+    v.safeInteger(`${field} must be an integer`),
+    v.minValue(min ?? Number.MIN_SAFE_INTEGER, `${field} must be >= ${min}`),
+  );
+
+/** valibot schema of the request body. Unknown fields are rejected so that typos do not pass silently. */
+export const JobRequestSchema = v.strictObject(
+  {
+    job_type: v.pipe(
+      v.string("job_type must be a string"),
+      v.minLength(1, "job_type must not be empty"),
+      v.maxLength(200, "job_type must be at most 200 characters"),
+    ),
+    payload: v.custom<unknown>((x) => x !== undefined, "payload is required (any JSON value)"),
+    queue_name: v.nullish(key("queue_name")),
+    priority: v.nullish(int("priority")),
+    scheduled_at: v.nullish(
+      v.pipe(
+        v.string("scheduled_at must be an ISO 8601 string"),
+        v.check(
+          (s) => ISO_WITH_ZONE.test(s) && !Number.isNaN(Date.parse(s)),
+          "scheduled_at must be an ISO 8601 date-time with Z or an offset, e.g. 2026-01-31T09:00:00Z",
+        ),
+      ),
+    ),
+    delay_ms: v.nullish(int("delay_ms", 0)),
+    max_retries: v.nullish(int("max_retries", 0)),
+    timeout_ms: v.nullish(int("timeout_ms", 1)),
+    metadata: v.nullish(v.record(v.string(), v.unknown(), "metadata must be a JSON object")),
+    idempotency_key: v.nullish(key("idempotency_key")),
+  },
+  (issue) =>
+    issue.expected === "never"
+      ? `unknown field (allowed: job_type, payload, queue_name, priority, scheduled_at, delay_ms, max_retries, timeout_ms, metadata, idempotency_key)`
+      : issue.received === "undefined"
+        ? `${v.getDotPath(issue)} is required`
+        : "the body must be a JSON object",
+);
+
+/** The validated body. */
+export type JobRequest = v.InferOutput<typeof JobRequestSchema>;
+
+/** Outcome of {@link parseJobRequest}. */
+export type ParseResult = { ok: true; value: JobRequest } | { ok: false; issues: ValidationIssue[] };
+
+/** Validates a parsed JSON value against {@link JobRequestSchema}; issue paths name the fields. */
+export function parseJobRequest(value: unknown): ParseResult {
+  // valibot's object schemas accept arrays; the wire format is an object.
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ok: false, issues: [{ path: "(body)", message: "the body must be a JSON object" }] };
+  }
+  const result = v.safeParse(JobRequestSchema, value, { abortPipeEarly: true });
+  if (result.success) return { ok: true, value: result.output };
+  return {
+    ok: false,
+    issues: result.issues.map((issue) => ({ path: v.getDotPath(issue) ?? "(body)", message: issue.message })),
+  };
+}
+
+/** Maps the body to createJob options; null fields count as absent. */
+export function toCreateOptions(body: JobRequest, fallbackIdempotencyKey: string | null): CreateJobOptions {
+  const options: CreateJobOptions = { createdBy: "webhook" };
+  if (body.queue_name != null) options.queueName = body.queue_name;
+  if (body.priority != null) options.priority = body.priority;
+  if (body.scheduled_at != null) options.scheduledAt = new Date(body.scheduled_at);
+  if (body.delay_ms != null) options.delayMs = body.delay_ms;
+  if (body.max_retries != null) options.maxRetries = body.max_retries;
+  if (body.timeout_ms != null) options.timeoutMs = body.timeout_ms;
+  if (body.metadata != null) options.metadata = body.metadata;
+  const idempotencyKey = body.idempotency_key ?? fallbackIdempotencyKey;
+  if (idempotencyKey != null) options.idempotencyKey = idempotencyKey;
+  return options;
+}
+
+/** True for `application/json`, optionally with `charset=utf-8` (any case, any spacing). */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const [type, ...params] = header.split(";");
+  if (type!.trim().toLowerCase() !== "application/json") return false;
+  for (const p of params) {
+    const [name, value] = p.split("=").map((s) => s.trim().toLowerCase());
+    if (name === "charset" && value?.replace(/"/g, "") !== "utf-8") return false;
+  }
+  return true;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Parses raw bytes as UTF-8 JSON; a message on failure. */
+export function parseJson(bytes: Uint8Array): { ok: true; value: unknown } | { ok: false; message: string } {
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    return { ok: false, message: "the body is not valid UTF-8" };
+  }
+  if (text.trim().length === 0) return { ok: false, message: "the body is empty; expected a JSON object" };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, message: `the body is not valid JSON: ${(err as Error).message}` };
+  }
+}

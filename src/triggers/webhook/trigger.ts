@@ -1,0 +1,192 @@
+/** createWebhookTrigger: a JobTrigger that turns authenticated HTTP requests into jobs. */
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import {
+  formatIssuePath,
+  isDuplicateJob,
+  jsonLogger,
+  PorticoError,
+  systemClock,
+  type JobTrigger,
+  type ValidationIssue,
+} from "../../core/index.ts";
+import { HealthCounters, type TriggerHealth } from "../health.ts";
+import { createAuthMiddleware } from "./auth.ts";
+import { isJsonContentType, parseJobRequest, parseJson, toCreateOptions } from "./body.ts";
+import { errorResponse, WEBHOOK_ERROR_STATUS, type WebhookErrorCode } from "./errors.ts";
+import { resolveWebhookOptions, type WebhookTriggerOptions } from "./options.ts";
+import { readRawBody, type WebhookEnv } from "./raw-body.ts";
+import { toWireJob } from "./wire.ts";
+
+/** Body of a 202 (new job) or 200 (repeated idempotency key / webhook-id) answer. */
+export interface WebhookJobResponse {
+  status: "accepted" | "duplicate";
+  job_id: string;
+  message: string;
+}
+
+/** What createWebhookTrigger returns: a Hono app to mount or serve, plus the JobTrigger lifecycle. */
+export interface WebhookTrigger extends JobTrigger {
+  /** Serve it (`app.fetch`) or mount it (`parent.route("/", app)`). */
+  readonly app: Hono<WebhookEnv>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly isRunning: boolean;
+  /** Counters of this trigger (also served at GET {prefix}/health). */
+  health(): TriggerHealth;
+}
+
+/**
+ * Creates the webhook trigger. Routes (under `prefix`, default "/webhooks"):
+ * - `POST /jobs`: creates a job from the JSON body; 202 accepted, or 200 duplicate for a repeated
+ *   idempotency key (body `idempotency_key`, else the `webhook-id` header);
+ * - `GET /jobs/:id`: the job in snake_case (same auth);
+ * - `GET /health`: {@link TriggerHealth} (no auth).
+ * Requests are answered 503 until {@link WebhookTrigger.start} and after stop.
+ * @throws {WebhookConfigError} for an invalid option, naming it
+ */
+export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTrigger {
+  const o = resolveWebhookOptions(options);
+  const logger = options.logger ?? jsonLogger;
+  const clock = options.clock ?? systemClock;
+  const counters = new HealthCounters();
+  let running = false;
+
+  const app = new Hono<WebhookEnv>();
+  const auth = createAuthMiddleware(o, clock);
+  const limit = bodyLimit({
+    maxSize: o.maxBodyBytes,
+    onError: () => errorResponse("payload_too_large", `the body exceeds ${o.maxBodyBytes} bytes`),
+  });
+
+  // Counted once per request by the route's first middleware, not here.
+  const fail = (code: WebhookErrorCode, message: string, issues?: ValidationIssue[]) => {
+    if (WEBHOOK_ERROR_STATUS[code] >= 500) logger.error("webhook_request_failed", { code, message });
+    else logger.debug("webhook_request_rejected", { code, message });
+    return errorResponse(code, message, issues);
+  };
+
+  // Stopped and too-large checks come before auth so that no work is spent on such requests.
+  app.post(
+    `${o.prefix}/jobs`,
+    async (c, next) => {
+      if (!running) {
+        counters.failed();
+        return fail("trigger_stopped", "the webhook trigger is stopped; retry later");
+      }
+      await next();
+      // Every request that ends without a job is an error, whichever layer refused it.
+      if (c.res.status >= 400) counters.failed();
+    },
+    limit,
+    auth,
+    async (c) => {
+      if (!isJsonContentType(c.req.header("content-type"))) {
+        return fail("unsupported_media_type", "Content-Type must be application/json (charset utf-8 if given)");
+      }
+      const json = parseJson(await readRawBody(c));
+      if (!json.ok) return fail("invalid_json", json.message);
+      const body = parseJobRequest(json.value);
+      if (!body.ok) return fail("invalid_body", `invalid request body: ${describe(body.issues)}`, body.issues);
+      const { job_type: jobType } = body.value;
+      if (o.allowedJobTypes && !o.allowedJobTypes.has(jobType)) {
+        return fail("job_type_not_allowed", `job type "${jobType}" is not allowed on this endpoint`);
+      }
+      let payload = body.value.payload;
+      const schema = o.schemas[jobType];
+      if (schema) {
+        const result = await schema["~standard"].validate(payload);
+        if (result.issues) {
+          const issues = result.issues.map((i) => ({ path: formatIssuePath("payload", i.path), message: i.message }));
+          return fail("validation_failed", `invalid payload for "${jobType}": ${describe(issues)}`, issues);
+        }
+        payload = result.value;
+      }
+      const webhookId = c.req.header("webhook-id") ?? null;
+      try {
+        const job = await o.jobCreator.createJob(jobType, payload, toCreateOptions(body.value, webhookId));
+        if (isDuplicateJob(job)) {
+          logger.debug("webhook_job_duplicate", { job_id: job.id, job_type: jobType });
+          return c.json<WebhookJobResponse>(
+            { status: "duplicate", job_id: job.id, message: `job ${job.id} already exists for this idempotency key` },
+            200,
+          );
+        }
+        counters.created(clock());
+        logger.debug("webhook_job_created", { job_id: job.id, job_type: jobType, auth: c.get("auth") });
+        return c.json<WebhookJobResponse>({ status: "accepted", job_id: job.id, message: `job ${job.id} queued` }, 202);
+      } catch (err) {
+        return creatorError(err);
+      }
+    },
+  );
+
+  app.get(`${o.prefix}/jobs/:id`, auth, async (c) => {
+    if (!o.getJob) return errorResponse("job_lookup_unavailable", "job lookup is not configured on this trigger (getJob)");
+    const id = c.req.param("id");
+    const job = await o.getJob(id);
+    if (!job) return errorResponse("job_not_found", `job ${id} does not exist`);
+    return c.json(toWireJob(job), 200);
+  });
+
+  app.get(`${o.prefix}/health`, (c) => c.json(health(), 200));
+
+  for (const path of [`${o.prefix}/jobs`, `${o.prefix}/jobs/:id`, `${o.prefix}/health`]) {
+    app.all(path, (c) => errorResponse("method_not_allowed", `${c.req.method} is not supported on ${c.req.path}`));
+  }
+  app.notFound((c) => errorResponse("not_found", `no route for ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => onError(err, c));
+
+  function creatorError(err: unknown): Response {
+    if (err instanceof PorticoError || (err instanceof Error && typeof (err as { code?: unknown }).code === "string")) {
+      const code = (err as PorticoError).code;
+      const issues = (err as { issues?: ValidationIssue[] }).issues;
+      if (code === "unknown_job_type" || code === "validation_failed") return fail(code, err.message, issues);
+      if (code === "storage_error") return fail("storage_error", err.message);
+    }
+    logger.error("webhook_job_creation_failed", { error: err });
+    return fail("internal_error", "the job could not be created");
+  }
+
+  function onError(err: Error, _c: Context): Response {
+    if (err instanceof HTTPException) {
+      const res = err.getResponse();
+      if (res.headers.get("content-type")?.includes("application/json")) return res;
+      return errorResponse(err.status === 413 ? "payload_too_large" : "internal_error", err.message || res.statusText);
+    }
+    logger.error("webhook_unhandled_error", { error: err });
+    return errorResponse("internal_error", "internal error");
+  }
+
+  function health(): TriggerHealth {
+    return counters.snapshot(running);
+  }
+
+  return {
+    app,
+    async start() {
+      if (running) return;
+      running = true;
+      if (!o.bearerToken && o.signingSecrets.length === 0) {
+        logger.warn("webhook_auth_disabled", { prefix: o.prefix, hint: "set auth.bearerToken or auth.signingSecrets" });
+      }
+      logger.info("webhook_trigger_started", { prefix: o.prefix, allowed_job_types: o.allowedJobTypes ? [...o.allowedJobTypes] : null });
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      logger.info("webhook_trigger_stopped", { prefix: o.prefix });
+    },
+    get isRunning() {
+      return running;
+    },
+    health,
+  };
+}
+
+function describe(issues: ValidationIssue[]): string {
+  const first = issues[0];
+  if (!first) return "invalid";
+  return `${first.path}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ""}`;
+}
