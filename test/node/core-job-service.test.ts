@@ -381,7 +381,7 @@ describe("management", () => {
     expect(retried).toMatchObject({ id: job.id, status: JobStatus.PENDING, retryCount: 0 });
     await expect(service.retryJob(job.id)).rejects.toBeInstanceOf(JobStateError);
     await expect(service.retryJob("missing")).rejects.toBeInstanceOf(JobNotFoundError);
-    const stateError = await service.retryJob(job.id).catch((e: JobStateError) => e);
+    const stateError = (await service.retryJob(job.id).catch((e: unknown) => e)) as JobStateError;
     expect(stateError.code).toBe("invalid_job_state");
     expect(stateError.message).toContain("pending");
   });
