@@ -1,0 +1,14 @@
+/**
+ * portico-jobs/schedule: cron schedules (croner, IANA time zones) that create one job per tick,
+ * deduplicated across instances by idempotency key.
+ * @module
+ */
+export {
+  createScheduleTrigger,
+  type ScheduleTrigger,
+  type ScheduleTriggerOptions,
+  type ScheduleTriggerHealth,
+  type ScheduleTimers,
+} from "./schedule/trigger.ts";
+export { ScheduleConfigError, type ScheduleConfig } from "./schedule/config.ts";
+export type { TriggerHealth } from "./health.ts";
