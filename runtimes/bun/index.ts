@@ -1,0 +1,42 @@
+/**
+ * portico-jobs on Bun: `serve()` hosts the webhook trigger with Bun.serve, runs the schedule
+ * trigger and a WorkerManager, and stops gracefully on SIGINT/SIGTERM.
+ * @module
+ */
+import { createHost, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
+
+export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
+
+const bun: RuntimeAdapter = {
+  name: "bun",
+  ownerLabel: `pid ${process.pid} (bun)`,
+  async listen(fetch, { hostname, port }) {
+    const server = Bun.serve({ hostname, port, fetch: (request: Request) => fetch(request) });
+    return {
+      port: server.port,
+      // true: also close connections still open, so a stop never waits on an idle keep-alive.
+      close: async () => void (await server.stop(true)),
+    };
+  },
+  onShutdownSignal(handler) {
+    process.on("SIGINT", handler);
+    process.on("SIGTERM", handler);
+    return () => {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    };
+  },
+  exit: (code) => process.exit(code),
+};
+
+/**
+ * Starts the job service on Bun.
+ * @example
+ * ```ts
+ * const app = await serve({ handlers: [sendEmail], webhook: { auth: { bearerToken: Bun.env.TOKEN } } });
+ * console.log(`POST ${app.url}/webhooks/jobs`);
+ * ```
+ */
+export function serve(options: ServeOptions): Promise<ServeHandle> {
+  return createHost(options, bun);
+}

@@ -1,0 +1,42 @@
+/**
+ * portico-jobs on Deno: `serve()` hosts the webhook trigger with Deno.serve, runs the schedule
+ * trigger and a WorkerManager, and stops gracefully on SIGINT/SIGTERM.
+ * @module
+ */
+import { createHost, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
+
+export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
+
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+const deno: RuntimeAdapter = {
+  name: "deno",
+  ownerLabel: `pid ${Deno.pid} (deno)`,
+  async listen(fetch, { hostname, port }) {
+    let server!: Deno.HttpServer;
+    const bound = await new Promise<number>((resolve) => {
+      server = Deno.serve({ hostname, port, handler: fetch, onListen: (addr) => resolve(addr.port) });
+    });
+    return { port: bound, close: () => server.shutdown() };
+  },
+  onShutdownSignal(handler) {
+    const listeners = SIGNALS.map((signal) => [signal, () => handler(signal)] as const);
+    for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
+    return () => {
+      for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+    };
+  },
+  exit: (code) => Deno.exit(code),
+};
+
+/**
+ * Starts the job service on Deno (`deno run --allow-net --allow-read --allow-write --allow-env`).
+ * @example
+ * ```ts
+ * const app = await serve({ handlers: [sendEmail], webhook: { auth: { bearerToken: Deno.env.get("TOKEN") } } });
+ * console.log(`POST ${app.url}/webhooks/jobs`);
+ * ```
+ */
+export function serve(options: ServeOptions): Promise<ServeHandle> {
+  return createHost(options, deno);
+}

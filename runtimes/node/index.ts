@@ -1,0 +1,51 @@
+/**
+ * portico-jobs on Node: `serve()` hosts the webhook trigger (via @hono/node-server), runs the
+ * schedule trigger and a WorkerManager, and stops gracefully on SIGINT/SIGTERM.
+ * @module
+ */
+import type { AddressInfo } from "node:net";
+import { serve as listen } from "@hono/node-server";
+import { createHost, type HttpServer, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
+
+export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
+
+const node: RuntimeAdapter = {
+  name: "node",
+  ownerLabel: `pid ${process.pid} (node)`,
+  listen: (fetch, { hostname, port }) =>
+    new Promise<HttpServer>((resolve, reject) => {
+      const server = listen({ fetch, hostname, port }, (info: AddressInfo) =>
+        resolve({
+          port: info.port,
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done());
+              // Keep-alive connections would otherwise hold close() open.
+              if ("closeAllConnections" in server) server.closeAllConnections();
+            }),
+        }),
+      );
+      server.once("error", reject);
+    }),
+  onShutdownSignal(handler) {
+    process.on("SIGINT", handler);
+    process.on("SIGTERM", handler);
+    return () => {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    };
+  },
+  exit: (code) => process.exit(code),
+};
+
+/**
+ * Starts the job service on Node.
+ * @example
+ * ```ts
+ * const app = await serve({ handlers: [sendEmail], webhook: { auth: { bearerToken: process.env.TOKEN } } });
+ * console.log(`POST ${app.url}/webhooks/jobs`);
+ * ```
+ */
+export function serve(options: ServeOptions): Promise<ServeHandle> {
+  return createHost(options, node);
+}

@@ -1,0 +1,238 @@
+/**
+ * The wiring shared by the server runtime shims (Node, Deno, Bun): one JobService and one
+ * WorkerManager over a queue, the webhook trigger behind an HTTP server, the schedule trigger,
+ * and a graceful stop on SIGINT/SIGTERM. Runtime-free: each shim passes a {@link RuntimeAdapter}
+ * with its own server and signal APIs.
+ * @module
+ */
+import { Hono } from "hono";
+import {
+  JobService,
+  WorkerManager,
+  jsonLogger,
+  type BackoffOptions,
+  type JobHandler,
+  type JobQueue,
+  type Logger,
+  type StandardSchemaV1,
+} from "../core/index.ts";
+import { createScheduleTrigger, type ScheduleConfig } from "../triggers/schedule.ts";
+import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../triggers/webhook.ts";
+import { createFsJobQueue } from "./fs-store.ts";
+
+type ScheduleTrigger = ReturnType<typeof createScheduleTrigger>;
+
+/** Options of the webhook trigger as `serve()` takes them: everything but the job creator. */
+export type ServeWebhookOptions = Omit<WebhookTriggerOptions, "jobCreator">;
+
+/** Options of `serve()` in `portico-jobs/node`, `/deno` and `/bun`. */
+export interface ServeOptions {
+  /** One handler per job type; the webhook and createJob refuse other job types. */
+  handlers: readonly JobHandler<any, any>[] | Record<string, JobHandler<any, any>>;
+  /** Cron schedules, each creating one job per tick. */
+  schedules?: ScheduleConfig[];
+  /** Default IANA time zone of the schedules (default: the host's). */
+  timezone?: string;
+  /**
+   * Options of the webhook trigger mounted at its prefix (default "/webhooks"), e.g.
+   * `{ auth: { bearerToken } }`. `false` serves no webhook.
+   */
+  webhook?: ServeWebhookOptions | false;
+  /**
+   * The queue. Default: an UnstorageJobQueue on the fs driver under `storeDir`, owned by this
+   * process (closed by stop()). A queue you pass is yours: stop() leaves it open.
+   */
+  queue?: JobQueue;
+  /** TCP port (default 0: any free port; read the chosen one from `url`). */
+  port?: number;
+  /** Interface to listen on (default "127.0.0.1": loopback only). */
+  hostname?: string;
+  /** Most jobs running at once (default 4). */
+  concurrency?: number;
+  /** Queues the worker serves, in priority order (default ["default"]). */
+  queues?: string[];
+  /** Lease of a running job, renewed while it runs (default 30 s). */
+  leaseMs?: number;
+  backoff?: BackoffOptions;
+  /** Payload schemas per job type, checked by createJob and the webhook. */
+  schemas?: Record<string, StandardSchemaV1>;
+  /** Structured logger (default: JSON lines on stdout). */
+  logger?: Logger;
+  /** Directory of the default fs store (default "./.portico"). */
+  storeDir?: string;
+  /** Owner lock lifetime of the default store (default 10 s): how soon a crashed owner's store can be taken over. */
+  lockTtlMs?: number;
+  /** How long startup waits for another owner's lock on the default store (default `lockTtlMs` + 5 s). */
+  lockWaitMs?: number;
+  /** Longest wait for running jobs on stop before they are released back to the queue (default 30 s). */
+  shutdownTimeoutMs?: number;
+  /** Stop gracefully and exit on SIGINT/SIGTERM (default true). */
+  handleSignals?: boolean;
+}
+
+/** A running service. */
+export interface ServeHandle {
+  /** Base URL, e.g. "http://127.0.0.1:43121". The webhook lives under `${url}/webhooks`. */
+  url: string;
+  jobService: JobService;
+  workerManager: WorkerManager;
+  queue: JobQueue;
+  /** The webhook trigger, or null with `webhook: false`. */
+  webhook: WebhookTrigger | null;
+  /** The schedule trigger, or null without schedules. */
+  schedule: ScheduleTrigger | null;
+  /**
+   * Stops the triggers, lets running jobs finish (up to `shutdownTimeoutMs`), closes the
+   * default queue and the server. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/** A listening HTTP server, as a runtime shim provides it. */
+export interface HttpServer {
+  port: number;
+  /** Stops listening and drops open connections. */
+  close(): Promise<void>;
+}
+
+/** What a runtime shim supplies: its server, its signals, its exit. */
+export interface RuntimeAdapter {
+  /** Runtime name for logs ("node", "deno", "bun"). */
+  name: string;
+  listen(fetch: (request: Request) => Response | Promise<Response>, address: { hostname: string; port: number }): Promise<HttpServer>;
+  /** Calls `handler` on SIGINT and SIGTERM; returns a function removing the listeners. */
+  onShutdownSignal(handler: (signal: string) => void): () => void;
+  /** Ends the process once a signal-initiated stop is over. */
+  exit(code: number): void;
+  /** Identifies this process in the store lock, e.g. "pid 4242 (node)". */
+  ownerLabel: string;
+}
+
+/** Starts a service on the given runtime. Used by each shim's `serve()`. */
+export async function createHost(options: ServeOptions, runtime: RuntimeAdapter): Promise<ServeHandle> {
+  if (!options || typeof options !== "object" || !options.handlers) {
+    throw new TypeError("serve(): options.handlers is required (a list of JobHandler or a record keyed by job type)");
+  }
+  const logger = options.logger ?? jsonLogger;
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`serve(): port must be an integer 0-65535, got ${String(port)}`);
+
+  const owned = options.queue
+    ? null
+    : createFsJobQueue({
+        dir: options.storeDir,
+        lockTtlMs: options.lockTtlMs,
+        lockWaitMs: options.lockWaitMs ?? (options.lockTtlMs ?? 10_000) + 5_000,
+        ownerLabel: runtime.ownerLabel,
+        logger,
+      });
+  const queue: JobQueue = options.queue ?? owned!.queue;
+  const cleanups: (() => Promise<void>)[] = [];
+  const unwind = async () => {
+    while (cleanups.length) await cleanups.pop()!().catch((error) => logger.error("host.stop_failed", { error }));
+  };
+
+  try {
+    if (owned) {
+      cleanups.push(() => owned.dispose());
+      // Take the store's owner lock now, so a second process fails at startup, not on its first job.
+      await owned.queue.open();
+    }
+    const jobService = new JobService({ queue, handlers: options.handlers, schemas: options.schemas });
+    const workerManager = new WorkerManager({
+      queue,
+      handlers: options.handlers,
+      queues: options.queues,
+      concurrency: options.concurrency,
+      leaseMs: options.leaseMs,
+      backoff: options.backoff,
+      logger,
+    });
+
+    const webhook =
+      options.webhook === false
+        ? null
+        : createWebhookTrigger({ logger, ...options.webhook, jobCreator: jobService });
+    const schedule = options.schedules?.length
+      ? createScheduleTrigger({ jobCreator: jobService, schedules: options.schedules, timezone: options.timezone, logger })
+      : null;
+
+    const app = new Hono();
+    app.get("/health", (c) =>
+      c.json({
+        status: workerManager.isRunning ? "ok" : "stopping",
+        worker: { is_running: workerManager.isRunning, active_jobs: workerManager.activeCount },
+        webhook: webhook ? webhook.health() : null,
+        schedule: schedule ? { is_running: schedule.isRunning } : null,
+      }),
+    );
+    if (webhook) app.route("/", webhook.app);
+    app.notFound((c) => c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+    app.onError((error, c) => {
+      logger.error("host.request_failed", { path: c.req.path, error });
+      return c.json({ error: { code: "internal_error", message: "Internal server error" } }, 500);
+    });
+
+    await workerManager.start();
+    cleanups.push(() => workerManager.stop({ graceful: true, timeoutMs: options.shutdownTimeoutMs ?? 30_000 }));
+    if (webhook) {
+      await webhook.start();
+      cleanups.push(() => webhook.stop());
+    }
+    const server = await runtime.listen((request) => app.fetch(request), { hostname, port });
+    // Closed last: requests arriving during the stop get a clean 503 from the stopped webhook.
+    cleanups.unshift(() => server.close());
+    if (schedule) {
+      await schedule.start();
+      cleanups.push(() => schedule.stop());
+    }
+
+    const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`;
+    if (webhook && !(options.webhook && options.webhook.auth) && !isLoopback(hostname)) {
+      logger.warn("host.webhook_unauthenticated", { url, hint: "set webhook.auth.bearerToken or signingSecrets before listening beyond loopback" });
+    }
+
+    let stopping: Promise<void> | null = null;
+    let removeSignals = () => {};
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        logger.info("host.stopping", { runtime: runtime.name });
+        removeSignals();
+        // Reverse start order: schedule, webhook, worker (graceful), then queue and server.
+        await unwind();
+        logger.info("host.stopped", { runtime: runtime.name });
+      })();
+      return stopping;
+    };
+    if (options.handleSignals ?? true) {
+      removeSignals = runtime.onShutdownSignal((signal) => {
+        if (stopping) {
+          // A second signal means "now": skip the rest of the graceful stop.
+          logger.warn("host.forced_exit", { signal });
+          runtime.exit(130);
+          return;
+        }
+        logger.info("host.signal", { signal });
+        void stop().then(
+          () => runtime.exit(0),
+          () => runtime.exit(1),
+        );
+      });
+    }
+
+    logger.info("host.listening", { runtime: runtime.name, url, webhook: webhook ? `${url}${webhookPrefix(options.webhook)}` : null });
+    return { url, jobService, workerManager, queue, webhook, schedule, stop };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
+
+function webhookPrefix(webhook: ServeWebhookOptions | false | undefined): string {
+  return (webhook ? webhook.prefix?.replace(/\/+$/, "") : undefined) ?? "/webhooks";
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || hostname.startsWith("127.");
+}
