@@ -1,0 +1,527 @@
+/**
+ * IndexedDBJobQueue: the queue port on the browser's IndexedDB (through idb), so jobs survive
+ * reloads, offline periods and closed tabs, and every tab of an origin shares one queue.
+ *
+ * Every mutating call is ONE readwrite transaction that awaits nothing but IndexedDB requests.
+ * IndexedDB runs readwrite transactions over the same store one after another, across tabs,
+ * so a claim's read-then-write can never interleave with another tab's claim: two tabs never
+ * hold the same job. Claim, enqueue's idempotency check and nextWakeAt are indexed range reads
+ * (see ./indexeddb/schema.ts); nothing scans or sorts the whole queue.
+ * @module
+ */
+import { openDB, type IDBPDatabase, type IDBPTransaction } from "idb";
+import {
+  DEFAULT_RETENTION,
+  JobStatus,
+  StorageError,
+  emptyStatusCounts,
+  isWaiting,
+  type ClaimRequest,
+  type ClaimedJob,
+  type EnqueueResult,
+  type FailureOutcome,
+  type Job,
+  type JobQueue,
+  type LeaseRef,
+  type ListFilter,
+  type QueueStats,
+  type RetentionOptions,
+} from "./../core/index.ts";
+import { toStorageError } from "./indexeddb/errors.ts";
+import {
+  COUNTERS_KEY,
+  FINISHED_INDEX,
+  IDEMPOTENCY_INDEX,
+  JOBS,
+  META,
+  QUEUE_STATUS_INDEX,
+  READY_INDEX,
+  SCHEMA_VERSION,
+  STATUS_INDEX,
+  TIMED_INDEX,
+  markIdle,
+  markReady,
+  markTimed,
+  migrate,
+  newRow,
+  rowToJob,
+  type Counters,
+  type JobRow,
+} from "./indexeddb/schema.ts";
+import { WakeSignal } from "./indexeddb/wake.ts";
+
+export { SCHEMA_VERSION } from "./indexeddb/schema.ts";
+
+/** Options of {@link IndexedDBJobQueue}. */
+export interface IndexedDBJobQueueOptions {
+  /** Database name; every tab using the same name shares one queue (default "portico-jobs"). */
+  dbName?: string;
+  /** How many finished (completed or cancelled) jobs to keep, and for how long. */
+  retention?: RetentionOptions;
+  /**
+   * How long to wait when another tab keeps an older version of the database open and so
+   * blocks a schema upgrade, before failing with a StorageError (default 5,000 ms).
+   */
+  blockedTimeoutMs?: number;
+}
+
+type Tx = IDBPTransaction<unknown, string[], "readwrite">;
+
+/**
+ * Issues a request without waiting for it: its failure aborts the transaction, which #write
+ * reports, so the request's own rejection is only silenced here.
+ */
+const quiet = (request: Promise<unknown>): void => void request.catch(() => undefined);
+
+// Sorts after every number, string and Date in IndexedDB key order: the open end of a prefix range.
+const MAX_KEY: [] = [];
+
+/**
+ * A {@link JobQueue} in IndexedDB, shared by every tab of the origin that opens the same
+ * `dbName`. Opening is lazy: the first call opens (and if needed upgrades) the database.
+ *
+ * @example
+ * ```ts
+ * const queue = new IndexedDBJobQueue({ dbName: "my-app-jobs" });
+ * const jobs = new JobService({ queue });
+ * const worker = new WorkerManager({ queue, handlers: [sendItem] });
+ * await worker.start();
+ * ```
+ */
+export class IndexedDBJobQueue implements JobQueue {
+  /** The database name this queue lives in. */
+  readonly dbName: string;
+  readonly #retention: Required<RetentionOptions>;
+  readonly #blockedTimeoutMs: number;
+  readonly #wake: WakeSignal;
+  #db: Promise<IDBPDatabase> | null = null;
+  #closed = false;
+  #lastSeq = 0;
+
+  constructor(options: IndexedDBJobQueueOptions = {}) {
+    const dbName = options.dbName ?? "portico-jobs";
+    if (typeof dbName !== "string" || dbName.length === 0) throw new StorageError("IndexedDBJobQueue: options.dbName must be a non-empty string");
+    this.dbName = dbName;
+    this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.#blockedTimeoutMs = options.blockedTimeoutMs ?? 5_000;
+    this.#wake = new WakeSignal(`portico-jobs:${dbName}`);
+  }
+
+  async enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]> {
+    if (jobs.length === 0) {
+      this.#assertOpen();
+      return [];
+    }
+    let created = 0;
+    const results = await this.#write(`store ${jobs.length} job(s)`, [JOBS], async (tx) => {
+      const store = tx.objectStore(JOBS);
+      const idem = store.index(IDEMPOTENCY_INDEX);
+      // Look up every idempotency key first (all requests in flight at once), then write.
+      const lookups = jobs.map((j) => (j.idempotencyKey === null ? null : idem.get([j.queueName, j.idempotencyKey])));
+      const existing = await Promise.all(lookups);
+      const out: EnqueueResult[] = [];
+      const batchKeys = new Map<string, number>();
+      const writes: Promise<unknown>[] = [];
+      let failedId: string | null = null;
+      jobs.forEach((job, i) => {
+        const found = existing[i] as JobRow | undefined | null;
+        if (found) {
+          out.push({ job: rowToJob(found), created: false });
+          return;
+        }
+        if (job.idempotencyKey !== null) {
+          const key = `${job.queueName}\u0000${job.idempotencyKey}`;
+          const first = batchKeys.get(key);
+          if (first !== undefined) {
+            out.push({ job: out[first]!.job, created: false });
+            return;
+          }
+          batchKeys.set(key, out.length);
+        }
+        // add (not put): an id that already exists fails the request and aborts the whole batch.
+        writes.push(
+          store.add(newRow(job, this.#nextSeq())).catch((error: unknown) => {
+            if ((error as { name?: string } | null)?.name === "ConstraintError") failedId ??= job.id;
+            throw error;
+          }),
+        );
+        // The stored row is a structured clone, so the caller's object can serve as the result.
+        out.push({ job, created: true });
+        created++;
+      });
+      try {
+        await Promise.all(writes);
+      } catch (error) {
+        if (failedId !== null) throw new StorageError(`IndexedDB "${this.dbName}": job id ${failedId} already exists; nothing of the batch was stored`);
+        throw error;
+      }
+      return out;
+    });
+    if (created > 0) this.#wake.notify();
+    return results;
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
+    const { now, leaseMs, limit } = request;
+    if (limit <= 0 || request.queues.length === 0) return [];
+    return this.#write("claim jobs", [JOBS], async (tx) => {
+      const store = tx.objectStore(JOBS);
+      const ready = store.index(READY_INDEX);
+      const timed = store.index(TIMED_INDEX);
+      const out: ClaimedJob[] = [];
+      for (const queueName of request.queues) {
+        // Move jobs whose time has come (due schedules, retries, expired leases) into the ready
+        // index; an expired job stays RUNNING with its old token until someone claims it.
+        const due = IDBKeyRange.bound([queueName], [queueName, now, MAX_KEY]);
+        for (let cursor = await timed.openCursor(due); cursor; cursor = await cursor.continue()) {
+          const row = cursor.value as JobRow;
+          markReady(row);
+          quiet(cursor.update(row));
+        }
+        const rows = (await ready.getAll(IDBKeyRange.bound([queueName], [queueName, MAX_KEY]), limit - out.length)) as JobRow[];
+        for (const row of rows) {
+          const token = crypto.randomUUID();
+          const job = row.job;
+          job.status = JobStatus.RUNNING;
+          job.startedAt = new Date(now);
+          job.attempts++;
+          row.token = token;
+          row.leaseExpiresAt = now + leaseMs;
+          markTimed(row, row.leaseExpiresAt);
+          quiet(store.put(row));
+          // put cloned the row, so handing out `job` cannot alias the store.
+          out.push({ jobId: job.id, token, job, leaseExpiresAt: row.leaseExpiresAt });
+        }
+        if (out.length >= limit) break;
+      }
+      return out;
+    });
+  }
+
+  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
+    return this.#withLease("extend a lease", lease, (row) => {
+      row.leaseExpiresAt = now + leaseMs;
+      markTimed(row, row.leaseExpiresAt);
+    });
+  }
+
+  async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {
+    return this.#withLease(
+      "complete a job",
+      lease,
+      (row) => {
+        row.job.completedAt = new Date(now);
+        row.job.result = result;
+        this.#finish(row, JobStatus.COMPLETED, now);
+      },
+      now,
+    );
+  }
+
+  async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
+    const ok = await this.#withLease("record a failure", lease, (row) => {
+      const job = row.job;
+      job.errorMessage = errorMessage;
+      job.failedAt = new Date(now);
+      row.token = null;
+      if (outcome.status === JobStatus.RETRYING) {
+        job.retryCount++;
+        job.status = JobStatus.RETRYING;
+        job.runAt = new Date(outcome.retryAt);
+        markTimed(row, outcome.retryAt);
+      } else {
+        job.status = outcome.status;
+        markIdle(row);
+      }
+    });
+    if (ok && outcome.status === JobStatus.RETRYING) this.#wake.notify();
+    return ok;
+  }
+
+  async release(lease: LeaseRef, _now: number): Promise<boolean> {
+    const ok = await this.#withLease("release a job", lease, (row) => {
+      row.token = null;
+      row.job.status = JobStatus.PENDING;
+      row.job.startedAt = null;
+      markReady(row);
+    });
+    if (ok) this.#wake.notify();
+    return ok;
+  }
+
+  async get(id: string): Promise<Job | null> {
+    const row = (await this.#read("read a job", (db) => db.get(JOBS, id))) as JobRow | undefined;
+    return row ? rowToJob(row) : null;
+  }
+
+  async cancel(id: string, now: number): Promise<boolean> {
+    return this.#write("cancel a job", [JOBS, META], async (tx) => {
+      const store = tx.objectStore(JOBS);
+      const row = (await store.get(id)) as JobRow | undefined;
+      if (!row || !isWaiting(row.job.status)) return false;
+      this.#finish(row, JobStatus.CANCELLED, now);
+      quiet(store.put(row));
+      await this.#prune(tx, now, 1);
+      return true;
+    });
+  }
+
+  async retry(id: string, now: number): Promise<Job | null> {
+    const job = await this.#write("retry a job", [JOBS], async (tx) => {
+      const store = tx.objectStore(JOBS);
+      const row = (await store.get(id)) as JobRow | undefined;
+      if (!row || (row.job.status !== JobStatus.DEAD_LETTER && row.job.status !== JobStatus.FAILED)) return null;
+      row.job.status = JobStatus.PENDING;
+      row.job.retryCount = 0;
+      row.job.runAt = new Date(now);
+      row.token = null;
+      markReady(row);
+      await store.put(row);
+      return row.job;
+    });
+    if (job) this.#wake.notify();
+    return job;
+  }
+
+  async list(filter: ListFilter = {}): Promise<Job[]> {
+    const limit = filter.limit ?? 100;
+    if (limit <= 0) return [];
+    return this.#read("list jobs", async (db) => {
+      const tx = db.transaction(JOBS, "readonly");
+      const store = tx.objectStore(JOBS);
+      const { status, queueName, jobType } = filter;
+      // Pick the narrowest index for the filter; only jobType is checked row by row.
+      let source: { getAll: typeof store.getAll; openCursor: typeof store.openCursor } = store;
+      let range: IDBKeyRange | undefined;
+      if (queueName !== undefined) {
+        source = store.index(QUEUE_STATUS_INDEX);
+        range = status !== undefined ? IDBKeyRange.only([queueName, status]) : IDBKeyRange.bound([queueName], [queueName, MAX_KEY]);
+      } else if (status !== undefined) {
+        source = store.index(STATUS_INDEX);
+        range = IDBKeyRange.only(status);
+      }
+      if (jobType === undefined) return ((await source.getAll(range, limit)) as JobRow[]).map(rowToJob);
+      const out: Job[] = [];
+      for (let cursor = await source.openCursor(range); cursor && out.length < limit; cursor = await cursor.continue()) {
+        const row = cursor.value as JobRow;
+        if (row.job.jobType === jobType) out.push(rowToJob(row));
+      }
+      return out;
+    });
+  }
+
+  async stats(): Promise<QueueStats> {
+    return this.#read("count jobs", async (db) => {
+      const index = db.transaction(JOBS, "readonly").objectStore(JOBS).index(QUEUE_STATUS_INDEX);
+      const byStatus = emptyStatusCounts();
+      const byQueue: QueueStats["byQueue"] = {};
+      let total = 0;
+      // One key per distinct (queue, status) pair, then a native count of each.
+      const pairs: [string, JobStatus][] = [];
+      for (let c = await index.openKeyCursor(null, "nextunique"); c; c = await c.continue()) pairs.push(c.key as [string, JobStatus]);
+      const counts = await Promise.all(pairs.map((p) => index.count(IDBKeyRange.only(p))));
+      pairs.forEach(([queueName, status], i) => {
+        const n = counts[i]!;
+        (byQueue[queueName] ??= emptyStatusCounts())[status] += n;
+        byStatus[status] += n;
+        total += n;
+      });
+      return { total, byStatus, byQueue };
+    });
+  }
+
+  async nextWakeAt(queues: readonly string[], now: number): Promise<number | null> {
+    if (queues.length === 0) return null;
+    return this.#read("look for due jobs", async (db) => {
+      const store = db.transaction(JOBS, "readonly").objectStore(JOBS);
+      const ready = store.index(READY_INDEX);
+      const timed = store.index(TIMED_INDEX);
+      let best: number | null = null;
+      for (const q of queues) {
+        if (await ready.openKeyCursor(IDBKeyRange.bound([q], [q, MAX_KEY]))) return now;
+        // The first key of the queue's timed range is its earliest wake-up.
+        const first = await timed.openKeyCursor(IDBKeyRange.bound([q], [q, MAX_KEY]));
+        if (first) {
+          const at = (first.key as [string, number, number])[1];
+          if (best === null || at < best) best = at;
+        }
+      }
+      return best;
+    });
+  }
+
+  /** Calls `listener` when jobs may have become claimable: an enqueue here or in another tab, or `online`. */
+  subscribe(listener: () => void): () => void {
+    return this.#wake.subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#wake.close();
+    const db = this.#db;
+    this.#db = null;
+    if (db) await db.then((d) => d.close(), () => undefined);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StorageError(`IndexedDBJobQueue "${this.dbName}" is closed`);
+  }
+
+  /** Insertion order: strictly increasing in this handle, time-ordered across tabs. */
+  #nextSeq(): number {
+    this.#lastSeq = Math.max(Date.now() * 1_000, this.#lastSeq + 1);
+    return this.#lastSeq;
+  }
+
+  #open(): Promise<IDBPDatabase> {
+    this.#assertOpen();
+    if (this.#db) return this.#db;
+    if (typeof indexedDB === "undefined" || indexedDB === null) {
+      return Promise.reject(
+        new StorageError(
+          `IndexedDB is not available in this environment (private browsing, an old browser, or a non-browser runtime); IndexedDBJobQueue "${this.dbName}" cannot store jobs. Use MemoryJobQueue here instead.`,
+        ),
+      );
+    }
+    const opening = this.#connect();
+    this.#db = opening;
+    // A failed open is not cached: the next call tries again.
+    opening.catch(() => {
+      if (this.#db === opening) this.#db = null;
+    });
+    return opening;
+  }
+
+  #connect(): Promise<IDBPDatabase> {
+    const dbName = this.dbName;
+    return new Promise<IDBPDatabase>((resolve, reject) => {
+      let settled = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const request: Promise<IDBPDatabase> = openDB(dbName, SCHEMA_VERSION, {
+        upgrade: (db, oldVersion, newVersion, tx) => migrate(db, oldVersion, newVersion ?? SCHEMA_VERSION, tx as never),
+        blocked: (currentVersion) => {
+          timer = setTimeout(() => {
+            settled = true;
+            reject(
+              new StorageError(
+                `IndexedDB "${dbName}": upgrading the schema from version ${currentVersion} to ${SCHEMA_VERSION} is blocked by another tab that keeps the old version open; close or reload the other tabs of this app.`,
+              ),
+            );
+          }, this.#blockedTimeoutMs);
+        },
+        // Another tab needs a newer schema: step aside so it can upgrade; the next call here reopens.
+        blocking: (): void => this.#dropConnection(request),
+        terminated: (): void => this.#dropConnection(request),
+      });
+      request.then(
+        (db: IDBPDatabase) => {
+          clearTimeout(timer);
+          if (settled) db.close(); // we already reported the blocked upgrade
+          else resolve(db);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          if (!settled) reject(toStorageError(error, dbName, "open the database"));
+        },
+      );
+    });
+  }
+
+  #dropConnection(request: Promise<IDBPDatabase>): void {
+    void request.then((db) => db.close(), () => undefined);
+    this.#db = null;
+  }
+
+  async #read<T>(action: string, body: (db: IDBPDatabase) => Promise<T>): Promise<T> {
+    const db = await this.#open();
+    try {
+      return await body(db);
+    } catch (error) {
+      throw toStorageError(error, this.dbName, action);
+    }
+  }
+
+  /**
+   * Runs `body` in one readwrite transaction and resolves once it has committed. `body` must
+   * await only requests of `tx`; if it throws, the transaction is aborted and nothing is kept.
+   */
+  async #write<T>(action: string, stores: string[], body: (tx: Tx) => Promise<T>): Promise<T> {
+    const db = await this.#open();
+    let tx: Tx;
+    try {
+      tx = db.transaction(stores, "readwrite", { durability: "relaxed" }) as unknown as Tx;
+    } catch (error) {
+      throw toStorageError(error, this.dbName, action);
+    }
+    // Observed from the start so that an abort never surfaces as an unhandled rejection.
+    const done = tx.done.then(
+      () => null,
+      (error: unknown) => ({ error: error ?? tx.error }),
+    );
+    let value: T;
+    try {
+      value = await body(tx);
+    } catch (error) {
+      try {
+        tx.abort();
+      } catch {
+        // already aborted by the failed request
+      }
+      await done;
+      throw toStorageError(error, this.dbName, action);
+    }
+    const outcome = await done;
+    if (outcome) throw toStorageError(outcome.error, this.dbName, action);
+    return value;
+  }
+
+  /** Applies `change` to the job if `lease` still holds it, in one transaction; false otherwise. */
+  async #withLease(action: string, lease: LeaseRef, change: (row: JobRow) => void, pruneAt?: number): Promise<boolean> {
+    const stores = pruneAt === undefined ? [JOBS] : [JOBS, META];
+    return this.#write(action, stores, async (tx) => {
+      const store = tx.objectStore(JOBS);
+      const row = (await store.get(lease.jobId)) as JobRow | undefined;
+      if (!row || row.token !== lease.token || row.job.status !== JobStatus.RUNNING) return false;
+      change(row);
+      quiet(store.put(row));
+      if (pruneAt !== undefined && row.finished) await this.#prune(tx, pruneAt, 1);
+      return true;
+    });
+  }
+
+  #finish(row: JobRow, status: JobStatus, now: number): void {
+    row.job.status = status;
+    row.token = null;
+    markIdle(row);
+    row.finished = [now, row.seq];
+  }
+
+  /**
+   * Retention, inside the transaction that just finished `added` job(s): drops finished jobs
+   * older than maxAgeMs, then the oldest beyond maxCount. A counter in META avoids counting the
+   * finished index on every completion.
+   */
+  async #prune(tx: IDBPTransaction<unknown, string[], "readwrite">, now: number, added: number): Promise<void> {
+    const { maxCount, maxAgeMs } = this.#retention;
+    const meta = tx.objectStore(META);
+    const index = tx.objectStore(JOBS).index(FINISHED_INDEX);
+    const counters = ((await meta.get(COUNTERS_KEY)) as Counters | undefined) ?? { finished: 0 };
+    let finished = counters.finished + added;
+    const tooOld = IDBKeyRange.upperBound([now - maxAgeMs, Number.MAX_VALUE]);
+    for (let c = await index.openCursor(tooOld); c; c = await c.continue()) {
+      quiet(c.delete());
+      finished--;
+    }
+    if (finished > maxCount) {
+      let excess = finished - maxCount;
+      for (let c = await index.openCursor(); c && excess > 0; c = excess > 0 ? await c.continue() : null) {
+        quiet(c.delete());
+        excess--;
+        finished--;
+      }
+    }
+    quiet(meta.put({ finished: Math.max(0, finished) } satisfies Counters, COUNTERS_KEY));
+  }
+}

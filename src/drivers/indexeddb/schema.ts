@@ -1,0 +1,144 @@
+/**
+ * The IndexedDB layout of {@link IndexedDBJobQueue}: one object store of rows, the indexes that
+ * turn every hot query into one indexed range read, and the in-place schema migrations.
+ *
+ * A row wraps the Job (kept as is: IndexedDB stores Dates and nested JSON by structured clone)
+ * with the bookkeeping a queue needs. Index key fields are present only while the row belongs to
+ * that index; IndexedDB leaves rows whose key path is missing out of the index, so each index
+ * holds exactly the jobs it is about.
+ * @module
+ */
+import type { IDBPDatabase, IDBPTransaction } from "idb";
+import type { Job } from "../../core/index.ts";
+
+/** Object store of job rows, keyed by job id. */
+export const JOBS = "jobs";
+/** Object store of small counters (finished-job count for retention). */
+export const META = "meta";
+/** Key of the counters record in {@link META}. */
+export const COUNTERS_KEY = "counters";
+
+/** Claimable now: [queueName, -priority, runAt, seq]. Ascending order = claim order. */
+export const READY_INDEX = "ready";
+/** Waiting for a time: [queueName, wakeAt, seq] (due time of scheduled/retrying jobs, lease expiry of running ones). */
+export const TIMED_INDEX = "timed";
+/** Unique [queueName, idempotencyKey]. */
+export const IDEMPOTENCY_INDEX = "idempotency";
+/** [queueName, status] for stats and filtered lists. */
+export const QUEUE_STATUS_INDEX = "queueStatus";
+/** status, for lists filtered by status alone. */
+export const STATUS_INDEX = "status";
+/** Finished (completed or cancelled) jobs by [finishedAt, seq], for retention. */
+export const FINISHED_INDEX = "finished";
+
+/** The schema version this code writes. Bump it and add a step to {@link MIGRATIONS}. */
+export const SCHEMA_VERSION = 2;
+
+/** A stored job. Fields after `job` are bookkeeping; the optional ones are index keys. */
+export interface JobRow {
+  job: Job;
+  /** Insertion order, the last claim-order tie-breaker. */
+  seq: number;
+  /** Lease token of the current holder (null when nobody holds the job). */
+  token: string | null;
+  /** Lease expiry (epoch ms) while RUNNING. */
+  leaseExpiresAt: number;
+  ready?: [string, number, number, number];
+  timed?: [string, number, number];
+  idem?: [string, string];
+  finished?: [number, number];
+}
+
+/** Counters kept next to the jobs, written in the same transactions. */
+export interface Counters {
+  /** Rows currently in {@link FINISHED_INDEX}. */
+  finished: number;
+}
+
+type UpgradeTx = IDBPTransaction<unknown, string[], "versionchange">;
+
+/**
+ * Schema steps, indexed by the version they produce. Each runs inside the upgrade transaction,
+ * so an upgrade either completes or leaves the old version untouched; rows are kept.
+ */
+export const MIGRATIONS: Record<number, (db: IDBPDatabase, tx: UpgradeTx) => void> = {
+  1: (db) => {
+    const jobs = db.createObjectStore(JOBS, { keyPath: "job.id" });
+    jobs.createIndex(READY_INDEX, "ready");
+    jobs.createIndex(TIMED_INDEX, "timed");
+    jobs.createIndex(IDEMPOTENCY_INDEX, "idem", { unique: true });
+    jobs.createIndex(QUEUE_STATUS_INDEX, ["job.queueName", "job.status"]);
+  },
+  // v2: retention (finished index + counter) and status-only lists. Existing rows are indexed
+  // by IndexedDB itself; finished rows written by v1 get their key and are counted here.
+  2: (db, tx) => {
+    const jobs = tx.objectStore(JOBS);
+    jobs.createIndex(STATUS_INDEX, "job.status");
+    jobs.createIndex(FINISHED_INDEX, "finished");
+    db.createObjectStore(META);
+    let finished = 0;
+    void (async () => {
+      for (let cursor = await jobs.openCursor(); cursor; cursor = await cursor.continue()) {
+        const row = cursor.value as JobRow;
+        const s = row.job.status;
+        if ((s === "completed" || s === "cancelled") && !row.finished) {
+          const at = (row.job.completedAt ?? row.job.failedAt ?? row.job.createdAt).getTime();
+          row.finished = [at, row.seq];
+          cursor.update(row);
+          finished++;
+        }
+      }
+      tx.objectStore(META).put({ finished } satisfies Counters, COUNTERS_KEY);
+    })().catch(() => {
+      // The open then fails as a whole and the old version stays.
+      try {
+        tx.abort();
+      } catch {
+        // already aborted
+      }
+    });
+  },
+};
+
+/** Runs every step after `oldVersion` up to `newVersion`, in order. */
+export function migrate(db: IDBPDatabase, oldVersion: number, newVersion: number, tx: UpgradeTx): void {
+  for (let v = oldVersion + 1; v <= newVersion; v++) {
+    const step = MIGRATIONS[v];
+    if (!step) throw new Error(`No IndexedDB schema migration to version ${v}`);
+    step(db, tx);
+  }
+}
+
+/** A job as returned to callers: the stored Job without bookkeeping. */
+export function rowToJob(row: JobRow): Job {
+  return row.job;
+}
+
+/** Puts the row in the ready index (claimable now) and out of the timed one. */
+export function markReady(row: JobRow): void {
+  const j = row.job;
+  row.ready = [j.queueName, -j.priority, j.runAt.getTime(), row.seq];
+  delete row.timed;
+}
+
+/** Puts the row in the timed index (wakes at `at`) and out of the ready one. */
+export function markTimed(row: JobRow, at: number): void {
+  row.timed = [row.job.queueName, at, row.seq];
+  delete row.ready;
+}
+
+/** Takes the row out of both claim indexes (finished, dead or failed). */
+export function markIdle(row: JobRow): void {
+  delete row.ready;
+  delete row.timed;
+}
+
+/** A fresh row for a new job. */
+export function newRow(job: Job, seq: number): JobRow {
+  const row: JobRow = { job: { ...job }, seq, token: null, leaseExpiresAt: 0 };
+  if (job.idempotencyKey !== null) row.idem = [job.queueName, job.idempotencyKey];
+  // PENDING is claimable at once (as in every driver); SCHEDULED and RETRYING wait for runAt.
+  if (job.status === "pending") markReady(row);
+  else if (job.status === "scheduled" || job.status === "retrying") markTimed(row, job.runAt.getTime());
+  return row;
+}

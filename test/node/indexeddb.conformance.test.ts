@@ -1,0 +1,18 @@
+// The driver conformance suite on fake-indexeddb (an in-memory IndexedDB for Node); the same
+// suite runs in real Chromium from test/browser/.
+import "fake-indexeddb/auto";
+import { test } from "vitest";
+import { IndexedDBJobQueue } from "../../src/drivers/indexeddb.ts";
+import type { JobQueue, RetentionOptions } from "../../src/core/index.ts";
+import { defineQueueConformance } from "../conformance/suite.ts";
+
+const fresh = (retention?: RetentionOptions) => new IndexedDBJobQueue({ dbName: `conformance-${crypto.randomUUID()}`, retention });
+
+defineQueueConformance({
+  name: "indexeddb (fake-indexeddb)",
+  test,
+  createQueue: async () => fresh(),
+  createQueueWithRetention: async (retention) => fresh(retention),
+  openSecondHandle: async (q) => new IndexedDBJobQueue({ dbName: (q as IndexedDBJobQueue).dbName }),
+  disposeQueue: async (q: JobQueue) => q.close(),
+});
