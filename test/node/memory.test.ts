@@ -1,0 +1,100 @@
+/** MemoryJobQueue specifics beyond the conformance suite: retention, notifications, close, scaling. */
+import { describe, expect, test } from "vitest";
+import { JobStatus, StorageError, type ClaimRequest } from "../../src/core/index.ts";
+import { MemoryJobQueue } from "../../src/drivers/memory.ts";
+import { BASE_TIME as T, makeJob } from "../conformance/fixtures.ts";
+
+const req = (now: number, limit = 1, queues = ["default"]): ClaimRequest => ({ queues, limit, leaseMs: 1_000, workerId: "w", now });
+
+describe("retention", () => {
+  test("defaults keep 1,000 completed jobs", async () => {
+    const q = new MemoryJobQueue();
+    const jobs = Array.from({ length: 1_005 }, () => makeJob());
+    await q.enqueue(jobs);
+    for (let i = 0; i < jobs.length; i++) {
+      const [c] = await q.claim(req(T + i));
+      await q.complete(c!, null, T + i);
+    }
+    const s = await q.stats();
+    expect(s.byStatus.completed).toBe(1_000);
+    expect(s.total).toBe(1_000);
+    expect(await q.get(jobs[4]!.id)).toBeNull();
+    expect(await q.get(jobs[5]!.id)).not.toBeNull();
+  });
+
+  test("default age limit is 24 h, and cancelled jobs count as finished", async () => {
+    const q = new MemoryJobQueue();
+    const cancelled = makeJob();
+    const later = makeJob({ queueName: "later" });
+    await q.enqueue([cancelled, later]);
+    await q.cancel(cancelled.id, T);
+    const [c] = await q.claim(req(T + 24 * 3_600_000 + 1, 1, ["later"]));
+    await q.complete(c!, null, T + 24 * 3_600_000 + 1);
+    expect(await q.get(cancelled.id)).toBeNull();
+    expect((await q.get(later.id))?.status).toBe(JobStatus.COMPLETED);
+    expect((await q.stats()).byStatus.cancelled).toBe(0);
+  });
+
+  test("a pruned job frees its idempotency key", async () => {
+    const q = new MemoryJobQueue({ retention: { maxCount: 1 } });
+    const first = makeJob({ idempotencyKey: "k" });
+    await q.enqueue([first, makeJob()]);
+    for (const now of [T, T + 1]) {
+      const [c] = await q.claim(req(now));
+      await q.complete(c!, null, now);
+    }
+    expect(await q.get(first.id)).toBeNull();
+    const [again] = await q.enqueue([makeJob({ idempotencyKey: "k" })]);
+    expect(again?.created).toBe(true);
+  });
+
+  test("memory stays bounded over a long run of completions", async () => {
+    const q = new MemoryJobQueue({ retention: { maxCount: 50 } });
+    for (let round = 0; round < 40; round++) {
+      await q.enqueue(Array.from({ length: 100 }, () => makeJob()));
+      const claimed = await q.claim(req(T + round, 100));
+      for (const c of claimed) await q.complete(c, { round }, T + round);
+    }
+    const s = await q.stats();
+    expect(s.total).toBe(50);
+    expect((await q.list({ limit: 1_000 })).every((j) => (j.result as { round: number }).round === 39)).toBe(true);
+  });
+});
+
+describe("notifications and lifecycle", () => {
+  test("subscribe hears enqueues, retries, releases and re-drives; unsubscribe stops it", async () => {
+    const q = new MemoryJobQueue();
+    let heard = 0;
+    const off = q.subscribe(() => heard++);
+    await q.enqueue([makeJob({ maxRetries: 0 }), makeJob()]);
+    expect(heard).toBe(1);
+    const [a, b] = await q.claim(req(T, 2));
+    await q.fail(a!, "x", { status: "retrying", retryAt: T + 10 }, T);
+    expect(heard).toBe(2);
+    await q.release(b!, T);
+    expect(heard).toBe(3);
+    const [c] = await q.claim(req(T + 10));
+    await q.fail(c!, "x", { status: "dead_letter" }, T + 10);
+    await q.retry(c!.jobId, T + 11);
+    expect(heard).toBe(4);
+    off();
+    await q.enqueue([makeJob()]);
+    expect(heard).toBe(4);
+  });
+
+  test("a repeated idempotency key does not notify", async () => {
+    const q = new MemoryJobQueue();
+    await q.enqueue([makeJob({ idempotencyKey: "k" })]);
+    let heard = 0;
+    q.subscribe(() => heard++);
+    await q.enqueue([makeJob({ idempotencyKey: "k" })]);
+    expect(heard).toBe(0);
+  });
+
+  test("a closed queue refuses enqueue and claim with a StorageError", async () => {
+    const q = new MemoryJobQueue();
+    await q.close();
+    await expect(q.enqueue([makeJob()])).rejects.toBeInstanceOf(StorageError);
+    await expect(q.claim(req(T))).rejects.toBeInstanceOf(StorageError);
+  });
+});
