@@ -1,0 +1,171 @@
+/** Unit tests of the webhook trigger with a JobCreator stub (in-process requests via app.request). */
+import { Hono } from "hono";
+import { describe, expect, test } from "vitest";
+import { silentLogger, StorageError, type CreateJobOptions, type Job, type JobCreator } from "../../src/core/index.ts";
+import {
+  createWebhookTrigger,
+  createWebhookVerifier,
+  generateWebhookSecret,
+  signWebhook,
+  WebhookConfigError,
+  type WebhookTriggerOptions,
+} from "../../src/triggers/webhook.ts";
+
+interface Call {
+  jobType: string;
+  payload: unknown;
+  options?: CreateJobOptions;
+}
+
+function stub(behaviour?: (call: Call) => Job | Error) {
+  const calls: Call[] = [];
+  const creator: JobCreator = {
+    async createJob<P>(jobType: string, payload: P, options?: CreateJobOptions) {
+      const call = { jobType, payload, options };
+      calls.push(call);
+      const out = behaviour?.(call) ?? ({ id: `job-${calls.length}`, jobType, payload } as unknown as Job);
+      if (out instanceof Error) throw out;
+      return out as Job<P>;
+    },
+  };
+  return { creator, calls };
+}
+
+async function started(options: Partial<WebhookTriggerOptions> & { jobCreator: JobCreator }) {
+  const t = createWebhookTrigger({ logger: silentLogger, ...options });
+  await t.start();
+  return t;
+}
+
+const post = (t: { app: Hono<any> }, data: unknown, headers: Record<string, string> = {}) =>
+  t.app.request("/webhooks/jobs", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof data === "string" ? data : JSON.stringify(data),
+  });
+
+describe("mapping the wire body to createJob", () => {
+  test("snake_case fields become CreateJobOptions; nulls are absent; webhook-id is the key", async () => {
+    const { creator, calls } = stub();
+    const t = await started({ jobCreator: creator });
+    const res = await post(
+      t,
+      { job_type: "x", payload: [1, 2], queue_name: null, priority: -3, delay_ms: 5000, timeout_ms: 250, max_retries: 0, metadata: { a: 1 }, scheduled_at: null },
+      { "webhook-id": "wh-1" },
+    );
+    expect(res.status).toBe(202);
+    expect(calls).toEqual([
+      {
+        jobType: "x",
+        payload: [1, 2],
+        options: { createdBy: "webhook", priority: -3, delayMs: 5000, timeoutMs: 250, maxRetries: 0, metadata: { a: 1 }, idempotencyKey: "wh-1" },
+      },
+    ]);
+  });
+
+  test("scheduled_at needs a zone designator; offsets are honoured", async () => {
+    const { creator, calls } = stub();
+    const t = await started({ jobCreator: creator });
+    const local = await post(t, { job_type: "x", payload: {}, scheduled_at: "2030-01-01T09:00:00" });
+    expect(local.status).toBe(400);
+    expect(await local.json()).toMatchObject({ error: { code: "invalid_body", issues: [{ path: "scheduled_at" }] } });
+    expect((await post(t, { job_type: "x", payload: {}, scheduled_at: "2030-01-01T09:00:00+02:00" })).status).toBe(202);
+    expect(calls[0]!.options!.scheduledAt!.toISOString()).toBe("2030-01-01T07:00:00.000Z");
+  });
+
+  test("a per-type schema's output is what gets enqueued", async () => {
+    const { creator, calls } = stub();
+    const upper = {
+      "~standard": { version: 1 as const, vendor: "test", validate: (v: unknown) => ({ value: { name: String((v as { name: string }).name).toUpperCase() } }) },
+    };
+    const t = await started({ jobCreator: creator, schemas: { x: upper } });
+    expect((await post(t, { job_type: "x", payload: { name: "ada" } })).status).toBe(202);
+    expect(calls[0]!.payload).toEqual({ name: "ADA" });
+  });
+
+  test("a duplicate job (marked by the JobService) answers 200; an unmarked job is 202", async () => {
+    const DUP = Symbol.for("portico-jobs.duplicate");
+    const { creator } = stub(() => {
+      const job = { id: "existing" } as Job;
+      Object.defineProperty(job, DUP, { value: true });
+      return job;
+    });
+    const t = await started({ jobCreator: creator });
+    const res = await post(t, { job_type: "x", payload: {} });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "duplicate", job_id: "existing" });
+    expect(t.health().jobs_created).toBe(0);
+  });
+});
+
+describe("creator failures", () => {
+  test("StorageError -> 503 storage_error; other errors -> 500 internal_error without leaking the message", async () => {
+    const storage = await started({ jobCreator: stub(() => new StorageError("quota exceeded")).creator });
+    const r1 = await post(storage, { job_type: "x", payload: {} });
+    expect(r1.status).toBe(503);
+    expect(await r1.json()).toMatchObject({ error: { code: "storage_error" } });
+    const broken = await started({ jobCreator: stub(() => new Error("secret db password in message")).creator });
+    const r2 = await post(broken, { job_type: "x", payload: {} });
+    expect(r2.status).toBe(500);
+    const j2 = await r2.json();
+    expect(j2).toMatchObject({ error: { code: "internal_error" } });
+    expect(JSON.stringify(j2)).not.toContain("password");
+    expect(broken.health().errors).toBe(1);
+  });
+
+  test("GET /jobs/:id without getJob (a creator that cannot read) -> 404 job_lookup_unavailable", async () => {
+    const t = await started({ jobCreator: stub().creator });
+    const res = await t.app.request("/webhooks/jobs/abc");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: "job_lookup_unavailable" } });
+  });
+
+  test("an explicit getJob is used", async () => {
+    const job = { id: "j1", queueName: "default", jobType: "x", payload: {}, priority: 0, maxRetries: 3, retryCount: 0, scheduledAt: null, startedAt: null, completedAt: null, failedAt: null, status: "pending", errorMessage: null, createdBy: null, createdAt: new Date(0), metadata: {}, idempotencyKey: null, result: null } as unknown as Job;
+    const t = await started({ jobCreator: stub().creator, getJob: async (id) => (id === "j1" ? job : null) });
+    const res = await t.app.request("/webhooks/jobs/j1");
+    expect(await res.json()).toMatchObject({ id: "j1", job_type: "x", created_at: "1970-01-01T00:00:00.000Z" });
+  });
+});
+
+test("mounted in a parent Hono app, routes and JSON errors still apply", async () => {
+  const t = await started({ jobCreator: stub().creator, auth: { bearerToken: "tok" } });
+  const parent = new Hono();
+  parent.get("/", (c) => c.text("home"));
+  parent.route("/", t.app);
+  expect((await parent.request("/")).status).toBe(200);
+  const res = await parent.request("/webhooks/jobs", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  expect(res.status).toBe(401);
+  expect(await res.json()).toMatchObject({ error: { code: "missing_credentials" } });
+});
+
+describe("options are validated at construction", () => {
+  const creator = stub().creator;
+  test.each([
+    [{ jobCreator: {} as JobCreator }, "jobCreator"],
+    [{ jobCreator: creator, prefix: "hooks" }, "prefix"],
+    [{ jobCreator: creator, maxBodyBytes: 0 }, "maxBodyBytes"],
+    [{ jobCreator: creator, allowedJobTypes: ["a", ""] }, "allowedJobTypes"],
+    [{ jobCreator: creator, auth: { bearerToken: "has space" } }, "auth.bearerToken"],
+    [{ jobCreator: creator, auth: { signingSecrets: ["whsec_ok" + "A".repeat(8), "whsec_!!notbase64"] } }, "auth.signingSecrets[1]"],
+    [{ jobCreator: creator, auth: { signingSecrets: [""] } }, "auth.signingSecrets[0]"],
+    [{ jobCreator: creator, auth: { toleranceSeconds: -1 } }, "auth.toleranceSeconds"],
+    [{ jobCreator: creator, schemas: { x: {} as never } }, "schemas.x"],
+  ] as const)("%o names %s", (options, field) => {
+    expect(() => createWebhookTrigger({ logger: silentLogger, ...(options as WebhookTriggerOptions) })).toThrow(WebhookConfigError);
+    expect(() => createWebhookTrigger({ logger: silentLogger, ...(options as WebhookTriggerOptions) })).toThrow(
+      expect.objectContaining({ code: "invalid_config", field }),
+    );
+  });
+});
+
+test("createWebhookVerifier checks signatures outside Hono too", async () => {
+  const secret = generateWebhookSecret();
+  expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+  const now = 1_800_000_000_000;
+  const verifier = createWebhookVerifier({ secrets: [secret], clock: () => now });
+  const body = new TextEncoder().encode('{"a":1}');
+  const headers = new Headers(await signWebhook({ secret, id: "id-1", timestamp: new Date(now), body }));
+  expect(await verifier.verify(headers, body)).toEqual({ ok: true });
+  expect(await verifier.verify(headers, new TextEncoder().encode('{"a":2}'))).toMatchObject({ ok: false, code: "invalid_signature" });
+});
