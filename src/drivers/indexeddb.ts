@@ -113,6 +113,7 @@ export class IndexedDBJobQueue implements JobQueue {
       return [];
     }
     let created = 0;
+    let duplicateId: string | null = null;
     const results = await this.#write(`store ${jobs.length} job(s)`, [JOBS], async (tx) => {
       const store = tx.objectStore(JOBS);
       const idem = store.index(IDEMPOTENCY_INDEX);
@@ -121,8 +122,6 @@ export class IndexedDBJobQueue implements JobQueue {
       const existing = await Promise.all(lookups);
       const out: EnqueueResult[] = [];
       const batchKeys = new Map<string, number>();
-      const writes: Promise<unknown>[] = [];
-      let failedId: string | null = null;
       jobs.forEach((job, i) => {
         const found = existing[i] as JobRow | undefined | null;
         if (found) {
@@ -138,24 +137,18 @@ export class IndexedDBJobQueue implements JobQueue {
           }
           batchKeys.set(key, out.length);
         }
-        // add (not put): an id that already exists fails the request and aborts the whole batch.
-        writes.push(
-          store.add(newRow(job, this.#nextSeq())).catch((error: unknown) => {
-            if ((error as { name?: string } | null)?.name === "ConstraintError") failedId ??= job.id;
-            throw error;
-          }),
-        );
+        // add (not put): an id that already exists fails the request, which aborts the whole batch.
+        store.add(newRow(job, this.#nextSeq())).catch((error: unknown) => {
+          if ((error as { name?: string } | null)?.name === "ConstraintError") duplicateId ??= job.id;
+        });
         // The stored row is a structured clone, so the caller's object can serve as the result.
         out.push({ job, created: true });
         created++;
       });
-      try {
-        await Promise.all(writes);
-      } catch (error) {
-        if (failedId !== null) throw new StorageError(`IndexedDB "${this.dbName}": job id ${failedId} already exists; nothing of the batch was stored`);
-        throw error;
-      }
       return out;
+    }).catch((error: unknown) => {
+      if (duplicateId === null) throw error;
+      throw new StorageError(`IndexedDB "${this.dbName}": job id ${duplicateId} already exists; nothing of the batch was stored`, { cause: error });
     });
     if (created > 0) this.#wake.notify();
     return results;

@@ -1,0 +1,192 @@
+/**
+ * IndexedDB-specific behaviour in real Chromium, beyond the conformance suite: typed store
+ * errors with nothing half-written, in-place schema upgrades, blocked upgrades, and wake-ups
+ * (BroadcastChannel between handles, the `online` event, the page's own WorkerManager).
+ */
+import { openDB } from "idb";
+import { afterEach, expect, test } from "vitest";
+import { JobService, StorageError, WorkerManager, silentLogger, type Job, type JobHandler } from "../../src/core/index.ts";
+import { IndexedDBJobQueue, SCHEMA_VERSION } from "../../src/drivers/indexeddb.ts";
+import { JOBS, MIGRATIONS, markReady, type JobRow } from "../../src/drivers/indexeddb/schema.ts";
+import { deleteDatabase } from "./helpers.ts";
+
+const opened: IndexedDBJobQueue[] = [];
+const restore: (() => void)[] = [];
+
+function queue(dbName = `driver-${crypto.randomUUID()}`, options: { blockedTimeoutMs?: number } = {}): IndexedDBJobQueue {
+  const q = new IndexedDBJobQueue({ dbName, ...options });
+  opened.push(q);
+  return q;
+}
+
+afterEach(async () => {
+  for (const undo of restore.splice(0)) undo();
+  const names = new Set(opened.map((q) => q.dbName));
+  await Promise.all(opened.splice(0).map((q) => q.close()));
+  for (const name of names) await deleteDatabase(name);
+});
+
+const service = (q: IndexedDBJobQueue) => new JobService({ queue: q });
+
+test("a quota error in the middle of a batch stores nothing and is a StorageError naming the quota", async () => {
+  const q = queue();
+  const jobs = service(q);
+  await jobs.createJob("keep", { n: 0 });
+  const add = IDBObjectStore.prototype.add;
+  let calls = 0;
+  IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<typeof add>) {
+    if (++calls === 3) throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+    return add.apply(this, args);
+  };
+  restore.push(() => (IDBObjectStore.prototype.add = add));
+  const error = await jobs
+    .createJobs(Array.from({ length: 5 }, (_, i) => ({ jobType: "batch", payload: { i } })))
+    .then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(StorageError);
+  expect((error as StorageError).code).toBe("storage_error");
+  expect((error as Error).message).toMatch(/quota exceeded/i);
+  expect((error as Error).message).toMatch(/nothing was written/);
+  expect(calls).toBe(3);
+  const stats = await q.stats();
+  expect(stats.total).toBe(1);
+  expect((await q.list({ jobType: "batch" })).length).toBe(0);
+});
+
+test("a value IndexedDB cannot clone fails the whole batch with a StorageError", async () => {
+  const q = queue();
+  const ok: Job = (await service(q).createJobs([{ jobType: "t", payload: 1 }]))[0]!;
+  const bad: Job = { ...ok, id: crypto.randomUUID(), payload: { fn: () => 1 } };
+  const good: Job = { ...ok, id: crypto.randomUUID() };
+  const error = await q.enqueue([good, bad]).then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(StorageError);
+  expect((error as Error).message).toMatch(/cannot be stored/);
+  expect(await q.get(good.id)).toBeNull();
+  expect((await q.stats()).total).toBe(1);
+});
+
+test("a closed queue refuses calls with a StorageError", async () => {
+  const q = queue();
+  await q.close();
+  await expect(q.get("x")).rejects.toBeInstanceOf(StorageError);
+  await expect(q.enqueue([])).rejects.toThrow(/closed/);
+});
+
+test("a version-1 database is upgraded in place: its jobs are kept, claimable and counted", async () => {
+  const dbName = `upgrade-${crypto.randomUUID()}`;
+  const v1 = await openDB(dbName, 1, { upgrade: (db, _o, _n, tx) => MIGRATIONS[1]!(db, tx as never) });
+  const base = (await service(queue(`scratch-${crypto.randomUUID()}`)).createJobs([{ jobType: "old", payload: { v: 1 } }]))[0]!;
+  const pending: JobRow = { job: { ...base, id: "pending-v1" }, seq: 1, token: null, leaseExpiresAt: 0 };
+  markReady(pending);
+  const done: JobRow = {
+    job: { ...base, id: "done-v1", status: "completed", completedAt: new Date(base.createdAt.getTime() + 5) },
+    seq: 2,
+    token: null,
+    leaseExpiresAt: 0,
+  };
+  await v1.put(JOBS, pending);
+  await v1.put(JOBS, done);
+  v1.close();
+
+  const q = queue(dbName);
+  const [claimed] = await q.claim({ queues: ["default"], limit: 10, leaseMs: 1_000, workerId: "w", now: Date.now() });
+  expect(claimed?.jobId).toBe("pending-v1");
+  expect(claimed?.job.payload).toEqual({ v: 1 });
+  expect((await q.list({ status: "completed" })).map((j) => j.id)).toEqual(["done-v1"]);
+  expect((await q.stats()).byStatus.completed).toBe(1);
+  const check = await openDB(dbName);
+  expect(check.version).toBe(SCHEMA_VERSION);
+  expect([...check.objectStoreNames]).toContain("meta");
+  check.close();
+});
+
+test("an upgrade blocked by another tab's old connection is a StorageError; it succeeds once that tab closes", async () => {
+  const dbName = `blocked-${crypto.randomUUID()}`;
+  // An "old tab": a version-1 connection that ignores versionchange.
+  const old = await openDB(dbName, 1, { upgrade: (db, _o, _n, tx) => MIGRATIONS[1]!(db, tx as never) });
+  const q = queue(dbName, { blockedTimeoutMs: 200 });
+  const error = await q.get("x").then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(StorageError);
+  expect((error as Error).message).toMatch(/blocked by another tab/);
+  old.close();
+  expect(await q.get("x")).toBeNull();
+  expect((await q.stats()).total).toBe(0);
+});
+
+test("a handle steps aside when another tab needs a newer schema", async () => {
+  const dbName = `newer-${crypto.randomUUID()}`;
+  const q = queue(dbName);
+  await service(q).createJob("t", {});
+  // A "newer tab" opening a higher version must not be blocked by this handle.
+  const newer = await openDB(dbName, SCHEMA_VERSION + 1, { blocked: () => expect.fail("blocked by an IndexedDBJobQueue handle") });
+  newer.close();
+  const error = await q.get("x").then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(StorageError);
+  expect((error as Error).message).toMatch(/reload the page/);
+});
+
+test("enqueue through one handle wakes subscribers of another handle (BroadcastChannel)", async () => {
+  const dbName = `wake-${crypto.randomUUID()}`;
+  const a = queue(dbName);
+  const b = queue(dbName);
+  const woke = new Promise<void>((resolve) => b.subscribe(resolve));
+  await service(a).createJob("t", {});
+  await woke;
+  expect((await b.claim({ queues: ["default"], limit: 5, leaseMs: 1_000, workerId: "b", now: Date.now() })).length).toBe(1);
+});
+
+test("subscribers wake on the online event, and stop after unsubscribing", async () => {
+  const q = queue();
+  let calls = 0;
+  const off = q.subscribe(() => calls++);
+  window.dispatchEvent(new Event("online"));
+  expect(calls).toBe(1);
+  off();
+  window.dispatchEvent(new Event("online"));
+  expect(calls).toBe(1);
+});
+
+test("the page's own WorkerManager runs a new job at once, without polling", async () => {
+  const q = queue();
+  let handled!: (job: Job) => void;
+  const ran = new Promise<Job>((resolve) => (handled = resolve));
+  const handler: JobHandler = { jobType: "t", handle: async (job) => (handled(job), { success: true }) };
+  // With a ten-minute poll interval, only the driver's wake-up can start the job in time.
+  const worker = new WorkerManager({ queue: q, handlers: [handler], pollIntervalMs: 600_000, logger: silentLogger });
+  await worker.start();
+  try {
+    await new Promise((r) => setTimeout(r, 50)); // let the worker go idle first
+    const job = await service(q).createJob("t", { hello: "tab" });
+    expect((await ran).id).toBe(job.id);
+  } finally {
+    await worker.stop();
+  }
+});
+
+test("two WorkerManagers on two handles drain one queue, each job handled once", async () => {
+  const dbName = `drain-${crypto.randomUUID()}`;
+  const seen = new Map<string, number>();
+  let finished!: () => void;
+  const all = new Promise<void>((resolve) => (finished = resolve));
+  const total = 60;
+  const handler: JobHandler = {
+    jobType: "t",
+    handle: async (job) => {
+      seen.set(job.id, (seen.get(job.id) ?? 0) + 1);
+      if (seen.size === total) finished();
+      return { success: true };
+    },
+  };
+  const workers = [queue(dbName), queue(dbName)].map(
+    (q, i) => new WorkerManager({ queue: q, handlers: [handler], concurrency: 3, workerId: `tab-${i}`, logger: silentLogger }),
+  );
+  await Promise.all(workers.map((w) => w.start()));
+  try {
+    await service(queue(dbName)).createJobs(Array.from({ length: total }, (_, i) => ({ jobType: "t", payload: { i } })));
+    await all;
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+  expect(seen.size).toBe(total);
+  expect([...seen.values()].every((n) => n === 1)).toBe(true);
+  expect((await queue(dbName).stats()).byStatus.completed).toBe(total);
+});
