@@ -15,7 +15,7 @@ const BEARER = { authorization: `Bearer ${TOKEN}` };
 const body = (extra: Record<string, unknown> = {}) => JSON.stringify({ job_type: "email.send", payload: { to: "a@example.com" }, ...extra });
 
 async function post(url: string, headers: Record<string, string>, data: string | Uint8Array) {
-  const res = await fetch(url, { method: "POST", headers, body: data });
+  const res = await fetch(url, { method: "POST", headers, body: data as BodyInit });
   return { status: res.status, type: res.headers.get("content-type"), json: (await res.json()) as any };
 }
 

@@ -11,11 +11,12 @@ const SECRET_PREFIX = "whsec_";
 const MAX_SIGNATURES = 16;
 
 /** The three Standard Webhooks headers. */
-export interface WebhookSignatureHeaders {
+// A type alias (not an interface) so that it spreads into Record<string, string> and HeadersInit.
+export type WebhookSignatureHeaders = {
   "webhook-id": string;
   "webhook-timestamp": string;
   "webhook-signature": string;
-}
+};
 
 /** Input of {@link signWebhook}. */
 export interface SignWebhookInput {
