@@ -111,9 +111,14 @@ export class JobService implements JobCreator {
   }
 
   async #build(spec: JobSpec, now: number): Promise<Job> {
-    const { jobType, options = {} } = spec;
+    const { jobType } = spec;
     if (typeof jobType !== "string" || jobType.length === 0) {
       throw new JobValidationError(String(jobType), [{ path: "jobType", message: "must be a non-empty string" }]);
+    }
+    // JavaScript callers may pass null (treated as no options) or a non-object (rejected by name).
+    const options: CreateJobOptions = spec.options ?? {};
+    if (typeof options !== "object" || Array.isArray(options)) {
+      throw new JobValidationError(jobType, [{ path: "options", message: `must be an object, got ${typeof options}` }]);
     }
     if (this.#knownTypes && !this.#knownTypes.has(jobType)) {
       throw new UnknownJobTypeError(jobType, [...this.#knownTypes]);

@@ -223,6 +223,16 @@ describe("createJob validation", () => {
     expect((await queue.stats()).total).toBe(0);
   });
 
+  test("options that are not an object are rejected by name; null means no options", async () => {
+    const { service, queue } = setup();
+    for (const bad of ["urgent", 5, [1]]) {
+      const error = await validationError(() => service.createJob("x", {}, bad as never));
+      expect(error.issues).toEqual([{ path: "options", message: expect.stringMatching(/must be an object/) }]);
+    }
+    expect((await queue.stats()).total).toBe(0);
+    await expect(service.createJob("x", {}, null as never)).resolves.toMatchObject({ queueName: "default", priority: 0 });
+  });
+
   test("metadata must be JSON too, with its path named", async () => {
     const { service } = setup();
     const error = await validationError(() => service.createJob("x", {}, { metadata: { at: new Date() } }));
