@@ -252,6 +252,7 @@ export function defineQueueConformance(options: QueueConformanceOptions): void {
     assertEqual(c.job.retryCount, 0, "claimed job retryCount");
     const stored = await q.get(job.id);
     assertPresent(stored, "get");
+    assertDeepEqual(c.job, stored, "the claimed job is the stored job");
     assertEqual(stored.status, "running", "stored status");
     assertDate(stored.startedAt, T + 100, "stored startedAt");
     assertEqual(stored.attempts, 1, "stored attempts");
@@ -370,6 +371,13 @@ export function defineQueueConformance(options: QueueConformanceOptions): void {
     await q.enqueue([makeJob({ priority: 0, createdAt: new Date(T + 450), runAt: new Date(T + 450), id: "late-pending" })]);
     const order = (await q.claim(req(["default"], 10, T + 1_000))).map((c) => c.jobId);
     assertDeepEqual(order, [scheduledHigh.id, scheduledLow.id, "late-pending"], "order once due");
+  });
+
+  it("a SCHEDULED job that is already due when enqueued is claimable at once", async (q) => {
+    const job = makeScheduledJob(-5_000);
+    await q.enqueue([job]);
+    const claimed = await q.claim(req(["default"], 1, T));
+    assertDeepEqual(claimed.map((c) => c.jobId), [job.id], "claimed");
   });
 
   it("scheduled jobs fall due in due-time order", async (q) => {
@@ -687,6 +695,9 @@ export function defineQueueConformance(options: QueueConformanceOptions): void {
     assertDeepEqual(ids(await q.list({ status: "running" })), want(4), "status running");
     assertDeepEqual(ids(await q.list({ status: "pending", queueName: "b", jobType: "email" })), want(2), "all filters");
     assertDeepEqual(ids(await q.list({ status: "completed" })), [], "no match");
+    await q.cancel(jobs[1]!.id, T);
+    assertDeepEqual(ids(await q.list({ status: "cancelled" })), want(1), "status cancelled");
+    assertEqual((await q.stats()).byStatus.cancelled, 1, "stats.byStatus.cancelled");
     const limited = await q.list({ limit: 2 });
     assertEqual(limited.length, 2, "limit 2");
     for (const j of limited) assert(jobs.some((x) => x.id === j.id), `listed job ${j.id} must be one of ours`);
@@ -792,6 +803,18 @@ export function defineQueueConformance(options: QueueConformanceOptions): void {
     assertEqual((await q.get(c!.jobId))?.status, "completed", "status");
   });
 
+  it("concurrent claims of one expired lease: exactly one reclaims it", async (q) => {
+    await raceReclaim(q, q);
+  });
+
+  it("a stale complete racing a reclaim: exactly one of them wins", async (q) => {
+    await raceStaleComplete(q, q);
+  });
+
+  it("cancel racing claim on a pending job: exactly one of them wins", async (q) => {
+    await raceCancelClaim(q, q);
+  });
+
   if (options.openSecondHandle) {
     const openSecond = options.openSecondHandle;
     const withTwo = (title: string, body: (a: JobQueue, b: JobQueue) => Promise<void>) =>
@@ -832,6 +855,18 @@ export function defineQueueConformance(options: QueueConformanceOptions): void {
       assertEqual(await a.complete(stale!, "stale", T + 1_100), false, "stale complete through the first handle");
       assertEqual(await b.complete(fresh!, "fresh", T + 1_100), true, "fresh complete");
       assertEqual((await a.get(job.id))?.result, "fresh", "result");
+    });
+
+    withTwo("concurrent claims of one expired lease through both handles: exactly one reclaims it", async (a, b) => {
+      await raceReclaim(a, b);
+    });
+
+    withTwo("a stale complete through one handle racing a reclaim through the other: exactly one wins", async (a, b) => {
+      await raceStaleComplete(a, b);
+    });
+
+    withTwo("cancel through one handle racing claim through the other: exactly one wins", async (a, b) => {
+      await raceCancelClaim(a, b);
     });
 
     withTwo("concurrent enqueues of one idempotency key through both handles create one job", async (a, b) => {
@@ -892,6 +927,57 @@ export function defineQueueConformance(options: QueueConformanceOptions): void {
 
 function req(queues: string[], limit: number, now: number, leaseMs = LEASE, workerId = "worker") {
   return { queues, limit, leaseMs, workerId, now };
+}
+
+/** Several claims race for one job whose lease has expired; exactly one may win. */
+async function raceReclaim(a: JobQueue, b: JobQueue): Promise<void> {
+  const job = makeJob();
+  await a.enqueue([job]);
+  const [first] = await a.claim(req(["default"], 1, T, 1_000));
+  assertPresent(first, "first claim");
+  const batches = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).claim(req(["default"], 1, T + 5_000, 1_000, `w${i}`))));
+  const winners = batches.flat();
+  assertEqual(winners.length, 1, "claims that reclaimed the expired job");
+  assertEqual(winners[0]!.jobId, job.id, "reclaimed job");
+  assertEqual((await b.get(job.id))?.attempts, 2, "attempts");
+  assertEqual(await a.complete(first, "stale", T + 5_001), false, "the first lease is dead");
+  assertEqual(await b.complete(winners[0]!, "fresh", T + 5_001), true, "the winner completes");
+}
+
+/** The old holder completes while another worker reclaims the expired lease: never both. */
+async function raceStaleComplete(a: JobQueue, b: JobQueue): Promise<void> {
+  const job = makeJob();
+  await a.enqueue([job]);
+  const [stale] = await a.claim(req(["default"], 1, T, 1_000));
+  assertPresent(stale, "claim");
+  const [completed, reclaimed] = await Promise.all([a.complete(stale, "old", T + 2_000), b.claim(req(["default"], 1, T + 2_000, 1_000))]);
+  const after = await a.get(job.id);
+  assertPresent(after, "get");
+  if (completed) {
+    assertEqual(reclaimed.length, 0, "a completed job must not also be reclaimed");
+    assertEqual(after.status, "completed", "status after the complete won");
+    assertEqual(after.result, "old", "result");
+  } else {
+    assertEqual(reclaimed.length, 1, "the complete was refused, so the reclaim must have won");
+    assertEqual(after.status, "running", "status after the reclaim won");
+    assertEqual(after.attempts, 2, "attempts");
+  }
+}
+
+/** A pending job is cancelled while a worker claims it: it ends cancelled or running, never both. */
+async function raceCancelClaim(a: JobQueue, b: JobQueue): Promise<void> {
+  const job = makeJob();
+  await a.enqueue([job]);
+  const [cancelled, claimed] = await Promise.all([a.cancel(job.id, T), b.claim(req(["default"], 1, T))]);
+  const after = await b.get(job.id);
+  assertPresent(after, "get");
+  if (cancelled) {
+    assertEqual(claimed.length, 0, "a cancelled job must not be handed to a worker");
+    assertEqual(after.status, "cancelled", "status after the cancel won");
+  } else {
+    assertEqual(claimed.length, 1, "the cancel was refused, so the claim must have won");
+    assertEqual(after.status, "running", "status after the claim won");
+  }
 }
 
 /**
