@@ -17,7 +17,15 @@ export function createJsonLogger(options: { level?: Level; write?: (line: string
   const write = options.write ?? ((line: string) => console.log(line));
   const emit = (level: Level) => (event: string, fields?: object) => {
     if (LEVELS[level] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }, errorReplacer));
+    const time = new Date().toISOString();
+    let line: string;
+    try {
+      line = JSON.stringify({ time, level, event, ...fields }, errorReplacer);
+    } catch (error) {
+      // A cyclic field must not turn a log call into a crash; keep the event, say what was lost.
+      line = JSON.stringify({ time, level, event, logError: `fields not serializable: ${(error as Error).message}` });
+    }
+    write(line);
   };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }
@@ -25,6 +33,7 @@ export function createJsonLogger(options: { level?: Level; write?: (line: string
 // Errors stringify to {} by default; keep what a reader needs.
 function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message };
+  if (typeof value === "bigint") return value.toString();
   return value;
 }
 

@@ -102,7 +102,7 @@ export class WorkerManager extends EventTarget {
     this.#concurrency = positiveInt(options.concurrency ?? 4, "concurrency");
     this.#leaseMs = positiveInt(options.leaseMs ?? 30_000, "leaseMs");
     this.#backoff = options.backoff ?? {};
-    this.#logger = options.logger ?? jsonLogger;
+    this.#logger = guarded(options.logger ?? jsonLogger);
     this.#timeoutMs = options.timeoutMs ?? null;
     this.#pollMs = positiveInt(options.pollIntervalMs ?? 1_000, "pollIntervalMs");
     this.#clock = options.clock ?? systemClock;
@@ -382,6 +382,20 @@ export class WorkerManager extends EventTarget {
       }),
     );
   }
+}
+
+/** Wraps a logger so that its own failures never interrupt running or recording a job. */
+function guarded(logger: Logger): Logger {
+  const safe =
+    (log: (event: string, fields?: object) => void) =>
+    (event: string, fields?: object): void => {
+      try {
+        log.call(logger, event, fields);
+      } catch {
+        // Nowhere left to report it; the job's outcome matters more than its log line.
+      }
+    };
+  return { debug: safe(logger.debug), info: safe(logger.info), warn: safe(logger.warn), error: safe(logger.error) };
 }
 
 function positiveInt(value: number, name: string): number {
