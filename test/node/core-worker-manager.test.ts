@@ -186,7 +186,7 @@ describe("concurrency and leases", () => {
       jobType: "slow",
       handle: async () => {
         // Outlive several lease periods, probing the store as a competing worker would.
-        while (calls.extendLease < 5) {
+        while (calls.extendLease < 4) {
           const grabbed = await inner.claim({ queues: ["default"], limit: 1, leaseMs: 300, workerId: "thief", now: Date.now() });
           stolen.push(...grabbed.map((c) => c.jobId));
           await sleep(20);
@@ -195,7 +195,7 @@ describe("concurrency and leases", () => {
       },
     };
     const job = await service.createJob("slow", {});
-    const w = worker({ queue, handlers: [handler], leaseMs: 300 });
+    const w = worker({ queue, handlers: [handler], leaseMs: 600 });
     await w.start();
     await until(async () => (await statusOf(service, job.id)) === JobStatus.COMPLETED);
     expect(stolen).toEqual([]);
