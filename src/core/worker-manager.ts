@@ -87,6 +87,7 @@ export class WorkerManager extends EventTarget {
   readonly #listenerCounts = new Map<string, number>();
   #running = false;
   #loop: Promise<void> | null = null;
+  #stopping: Promise<void> | null = null;
   #unsubscribe: (() => void) | null = null;
   #renewTimer: ReturnType<typeof setInterval> | null = null;
   // Wake-up plumbing: `#dirty` remembers a signal that arrived while the loop was busy.
@@ -120,6 +121,8 @@ export class WorkerManager extends EventTarget {
 
   /** Starts claiming jobs. Calling it again while running does nothing. */
   async start(): Promise<void> {
+    // A start during a stop waits for the stop to finish, so the two never interleave.
+    if (this.#stopping) await this.#stopping;
     if (this.#running) return;
     this.#running = true;
     this.#unsubscribe = this.#queue.subscribe?.(() => this.#wake()) ?? null;
@@ -132,8 +135,14 @@ export class WorkerManager extends EventTarget {
    * when not graceful) their handlers are aborted and their leases released so that the jobs
    * return to the queue without counting a failure.
    */
-  async stop(options: StopOptions = {}): Promise<void> {
-    if (!this.#running && !this.#loop) return;
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    if (!this.#running && !this.#loop) return Promise.resolve();
+    this.#stopping = this.#shutdown(options).finally(() => (this.#stopping = null));
+    return this.#stopping;
+  }
+
+  async #shutdown(options: StopOptions): Promise<void> {
     this.#running = false;
     this.#unsubscribe?.();
     this.#unsubscribe = null;

@@ -109,7 +109,7 @@ export class MemoryJobQueue implements JobQueue {
         }
         batchKeys?.set(key, results.length);
       }
-      const e: Entry = { job: { ...job }, seq: this.#seq++, runAt: job.runAt.getTime(), token: null, leaseExpiresAt: 0, gen: 0, finishedAt: 0 };
+      const e: Entry = { job: frozenCopy(job), seq: this.#seq++, runAt: job.runAt.getTime(), token: null, leaseExpiresAt: 0, gen: 0, finishedAt: 0 };
       this.#jobs.set(job.id, e);
       if (key !== null) this.#idempotency.set(key, job.id);
       const lane = this.#lane(job.queueName);
@@ -366,6 +366,23 @@ function top(heap: BinaryHeap<Item>): Item | undefined {
 
 function idemKey(queueName: string, key: string): string {
   return `${queueName}\u0000${key}`;
+}
+
+/**
+ * The stored job, with payload and metadata deep-frozen: handlers receive the stored objects
+ * (no per-claim clone), so a handler that mutated its payload would otherwise change what a
+ * retry sees, unlike in serializing drivers. Freezing makes such a mutation throw instead.
+ */
+function frozenCopy(job: Job): Job {
+  return { ...job, payload: deepFreeze(job.payload), metadata: deepFreeze(job.metadata) };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
 }
 
 function copy(job: Job): Job {

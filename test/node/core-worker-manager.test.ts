@@ -613,3 +613,19 @@ describe("waking up", () => {
     expect(events.filter((e) => e.event === "worker.claim_failed")).toHaveLength(2);
   });
 });
+
+test("start() during a stop() waits for the stop and then runs again", async () => {
+  const queue = new MemoryJobQueue();
+  const ran: string[] = [];
+  const handler = { jobType: "t", handle: async (job: { id: string }) => (ran.push(job.id), { success: true }) };
+  const worker = new WorkerManager({ queue, handlers: [handler], logger: silentLogger });
+  await worker.start();
+  const stopping = worker.stop();
+  const starting = worker.start();
+  await Promise.all([stopping, starting]);
+  expect(worker.isRunning).toBe(true);
+  const job = await new JobService({ queue }).createJob("t", {});
+  await expect.poll(() => ran).toContain(job.id);
+  await worker.stop();
+  expect(worker.isRunning).toBe(false);
+});

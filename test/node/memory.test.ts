@@ -1,6 +1,6 @@
 /** MemoryJobQueue specifics beyond the conformance suite: retention, notifications, close, scaling. */
 import { describe, expect, test } from "vitest";
-import { JobStatus, StorageError, type ClaimRequest } from "../../src/core/index.ts";
+import { JobService, JobStatus, StorageError, WorkerManager, silentLogger, type ClaimRequest, type JobHandler } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
 import { BASE_TIME as T, makeJob } from "../conformance/fixtures.ts";
 
@@ -97,4 +97,25 @@ describe("notifications and lifecycle", () => {
     await expect(q.enqueue([makeJob()])).rejects.toBeInstanceOf(StorageError);
     await expect(q.claim(req(T))).rejects.toBeInstanceOf(StorageError);
   });
+});
+
+test("a handler cannot change the stored payload that a retry will see", async () => {
+  const queue = new MemoryJobQueue();
+  const service = new JobService({ queue });
+  const seen: unknown[] = [];
+  const handler: JobHandler<{ items: number[] }> = {
+    jobType: "mutate",
+    async handle(job) {
+      seen.push(structuredClone(job.payload));
+      job.payload.items.push(99); // throws: the stored payload is frozen
+      return { success: true };
+    },
+  };
+  const worker = new WorkerManager({ queue, handlers: [handler], logger: silentLogger, backoff: { baseMs: 1, jitter: false } });
+  const job = await service.createJob("mutate", { items: [1] }, { maxRetries: 1 });
+  await worker.start();
+  await expect.poll(async () => (await service.getJob(job.id))?.status).toBe(JobStatus.DEAD_LETTER);
+  await worker.stop();
+  expect(seen).toEqual([{ items: [1] }, { items: [1] }]);
+  expect((await service.getJob(job.id))?.payload).toEqual({ items: [1] });
 });
