@@ -67,6 +67,17 @@ export interface IndexedDBJobQueueOptions {
 
 type Tx = IDBPTransaction<unknown, string[], "readwrite">;
 
+/** A lease-bound call waiting for the next group commit. */
+interface LeaseOp {
+  action: string;
+  lease: LeaseRef;
+  change: (row: JobRow) => void;
+  /** Set for calls that finish the job: retention runs at this time. */
+  pruneAt: number | undefined;
+  resolve: (ok: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * Issues a request without waiting for it: its failure aborts the transaction, which #write
  * reports, so the request's own rejection is only silenced here.
@@ -97,6 +108,8 @@ export class IndexedDBJobQueue implements JobQueue {
   #db: Promise<IDBPDatabase> | null = null;
   #closed = false;
   #lastSeq = 0;
+  readonly #leaseOps: LeaseOp[] = [];
+  #leaseFlush: Promise<void> | null = null;
 
   constructor(options: IndexedDBJobQueueOptions = {}) {
     const dbName = options.dbName ?? "portico-jobs";
@@ -470,17 +483,73 @@ export class IndexedDBJobQueue implements JobQueue {
     return value;
   }
 
-  /** Applies `change` to the job if `lease` still holds it, in one transaction; false otherwise. */
-  async #withLease(action: string, lease: LeaseRef, change: (row: JobRow) => void, pruneAt?: number): Promise<boolean> {
-    const stores = pruneAt === undefined ? [JOBS] : [JOBS, META];
-    return this.#write(action, stores, async (tx) => {
+  /**
+   * Applies `change` to the job if `lease` still holds it; false (and no change) otherwise.
+   *
+   * Group commit: lease calls that arrive while this handle's previous lease transaction is in
+   * flight are applied together, in arrival order, in the next single transaction. Readwrite
+   * transactions on one store run one at a time anyway, so a worker finishing many jobs pays
+   * for one commit instead of one per job. Each call still either takes effect fully or not at all.
+   */
+  #withLease(action: string, lease: LeaseRef, change: (row: JobRow) => void, pruneAt?: number): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.#leaseOps.push({ action, lease, change, pruneAt, resolve, reject });
+      this.#leaseFlush ??= this.#flushLeaseOps();
+    });
+  }
+
+  async #flushLeaseOps(): Promise<void> {
+    await Promise.resolve(); // calls made in the same tick join the first batch
+    while (this.#leaseOps.length > 0) {
+      const batch = this.#leaseOps.splice(0);
+      const settled = await this.#runLeaseOps(batch).then(
+        (results) => results,
+        (error: unknown) => batch.map(() => ({ error })),
+      );
+      batch.forEach((op, i) => {
+        const r = settled[i]!;
+        if (typeof r === "boolean") op.resolve(r);
+        else op.reject(toStorageError(r.error, this.dbName, op.action));
+      });
+    }
+    this.#leaseFlush = null;
+  }
+
+  async #runLeaseOps(batch: LeaseOp[]): Promise<(boolean | { error: unknown })[]> {
+    const finishing = batch.some((op) => op.pruneAt !== undefined);
+    const label = batch.length === 1 ? batch[0]!.action : `apply ${batch.length} lease updates`;
+    return this.#write(label, finishing ? [JOBS, META] : [JOBS], async (tx) => {
       const store = tx.objectStore(JOBS);
-      const row = (await store.get(lease.jobId)) as JobRow | undefined;
-      if (!row || row.token !== lease.token || row.job.status !== JobStatus.RUNNING) return false;
-      change(row);
-      quiet(store.put(row));
-      if (pruneAt !== undefined && row.finished) await this.#prune(tx, pruneAt, 1);
-      return true;
+      const ids = [...new Set(batch.map((op) => op.lease.jobId))];
+      const found = (await Promise.all(ids.map((id) => store.get(id)))) as (JobRow | undefined)[];
+      const rows = new Map(ids.map((id, i) => [id, found[i]]));
+      const results: (boolean | { error: unknown })[] = [];
+      let finished = 0;
+      let pruneAt = -Infinity;
+      for (const op of batch) {
+        const row = rows.get(op.lease.jobId);
+        if (!row || row.token !== op.lease.token || row.job.status !== JobStatus.RUNNING) {
+          results.push(false);
+          continue;
+        }
+        const before: JobRow = { ...row, job: { ...row.job } };
+        op.change(row);
+        try {
+          quiet(store.put(row));
+        } catch (error) {
+          // Refused before it was queued (e.g. a result IndexedDB cannot clone): only this call fails.
+          rows.set(op.lease.jobId, before);
+          results.push({ error });
+          continue;
+        }
+        results.push(true);
+        if (op.pruneAt !== undefined && row.finished) {
+          finished++;
+          pruneAt = Math.max(pruneAt, op.pruneAt);
+        }
+      }
+      if (finished > 0) await this.#prune(tx, pruneAt, finished);
+      return results;
     });
   }
 

@@ -190,3 +190,26 @@ test("two WorkerManagers on two handles drain one queue, each job handled once",
   expect([...seen.values()].every((n) => n === 1)).toBe(true);
   expect((await queue(dbName).stats()).byStatus.completed).toBe(total);
 });
+
+test("lease calls made together commit together, and one bad result fails only its own call", async () => {
+  const q = queue();
+  await service(q).createJobs(Array.from({ length: 3 }, (_, i) => ({ jobType: "t", payload: { i } })));
+  const now = Date.now();
+  const [a, b, c] = await q.claim({ queues: ["default"], limit: 3, leaseMs: 60_000, workerId: "w", now });
+  const results = await Promise.allSettled([
+    q.complete(a!, { ok: 1 }, now + 1),
+    q.complete(b!, { cannot: () => "clone" }, now + 1),
+    q.fail(c!, "boom", { status: "retrying", retryAt: now + 5_000 }, now + 1),
+    q.complete(a!, { again: true }, now + 2), // the same lease twice in one batch: only the first wins
+  ]);
+  expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+  expect((results[0] as PromiseFulfilledResult<boolean>).value).toBe(true);
+  expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StorageError);
+  expect((results[3] as PromiseFulfilledResult<boolean>).value).toBe(false);
+  expect(await q.get(a!.jobId)).toMatchObject({ status: "completed", result: { ok: 1 } });
+  expect(await q.get(b!.jobId)).toMatchObject({ status: "running", result: null, completedAt: null });
+  expect(await q.get(c!.jobId)).toMatchObject({ status: "retrying", retryCount: 1, errorMessage: "boom" });
+  // The refused call left b's lease intact.
+  expect(await q.complete(b!, "fine", now + 3)).toBe(true);
+  expect((await q.stats()).byStatus.completed).toBe(2);
+});
