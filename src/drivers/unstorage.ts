@@ -611,13 +611,30 @@ export class UnstorageJobQueue implements JobQueue {
       try {
         await this.#storage.setItems([...tx.keys()].map((e) => ({ key: this.#jobKey(e.job.id), value: toStored(e) })));
       } catch (error) {
+        const undo = this.#undoWrites(tx);
         this.#rollback(tx);
+        await undo;
         throw new StorageError(`UnstorageJobQueue: write failed, nothing was changed: ${message(error)}`, { cause: error });
       }
       if (this.#pruneAt !== null) await this.#prune(this.#pruneAt);
       if ([...tx.keys()].some((e) => isWaiting(e.job.status))) this.#notify();
       return result;
     });
+  }
+
+  /**
+   * unstorage writes a batch key by key, so part of a failed batch may have landed: put those
+   * keys back as they were (best effort; must run before the entries are restored in memory).
+   */
+  async #undoWrites(tx: Tx): Promise<void> {
+    const writes: Promise<unknown>[] = [];
+    for (const [e, snap] of tx) {
+      const key = this.#jobKey(e.job.id);
+      if (snap.created) writes.push(this.#storage.removeItem(key));
+      else writes.push(this.#storage.setItem(key, toStored({ ...e, job: snap.job, token: snap.token, leaseExpiresAt: snap.leaseExpiresAt, finishedAt: snap.finishedAt })));
+    }
+    const failed = (await Promise.allSettled(writes)).filter((r) => r.status === "rejected").length;
+    if (failed) this.#logger.error("unstorage.undo_failed", { keys: failed });
   }
 
   #touch(tx: Tx, e: Entry): void {

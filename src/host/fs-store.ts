@@ -27,9 +27,25 @@ export interface OwnedQueue {
   dispose(): Promise<void>;
 }
 
-/** Opens (lazily) a job queue stored as one JSON file per job under `dir`. */
+// One queue per directory per process: two serve() calls in one process share the store's
+// in-memory index (safe) instead of locking each other out. Reference-counted.
+const open = new Map<string, { owned: OwnedQueue; refs: number }>();
+
+/**
+ * Opens a job queue stored as one JSON file per job under `dir` (opening starts at once; await
+ * `queue.open()` to see it fail, e.g. with StoreLockedError). Within one process,
+ * calls for the same `dir` (as written, modulo "./" and trailing slashes) share one queue; the
+ * lock options of the first call apply.
+ */
 export function createFsJobQueue(options: FsJobQueueOptions = {}): OwnedQueue {
-  const storage = createStorage({ driver: fsDriver({ base: options.dir ?? ".portico" }) });
+  const dir = options.dir ?? ".portico";
+  const key = dir.replace(/^(\.\/)+/, "").replace(/\/+$/, "") || ".";
+  const shared = open.get(key);
+  if (shared) {
+    shared.refs++;
+    return { queue: shared.owned.queue, dispose: release(key, shared) };
+  }
+  const storage = createStorage({ driver: fsDriver({ base: dir }) });
   const queue = new UnstorageJobQueue({
     storage,
     lockTtlMs: options.lockTtlMs,
@@ -37,11 +53,29 @@ export function createFsJobQueue(options: FsJobQueueOptions = {}): OwnedQueue {
     ownerLabel: options.ownerLabel,
     logger: options.logger,
   });
-  return {
+  const owned: OwnedQueue = {
     queue,
     async dispose() {
       await queue.close();
       await storage.dispose();
     },
+  };
+  const entry = { owned, refs: 1 };
+  open.set(key, entry);
+  // A failed open (e.g. the store is locked by another process) must not be shared.
+  queue.open().catch(() => {
+    if (open.get(key) === entry) open.delete(key);
+  });
+  return { queue, dispose: release(key, entry) };
+}
+
+function release(key: string, entry: { owned: OwnedQueue; refs: number }): () => Promise<void> {
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    if (--entry.refs > 0) return;
+    if (open.get(key) === entry) open.delete(key);
+    await entry.owned.dispose();
   };
 }

@@ -149,6 +149,38 @@ test("a failed write leaves memory and store unchanged and rejects with StorageE
   expect((await queue.stats()).byStatus.running).toBe(1);
 });
 
+test("a batch that fails half-way is undone in the store too", async () => {
+  let poisoned: string | null = null;
+  const inner = memoryDriver();
+  const flaky = defineDriver(() => ({
+    ...inner,
+    name: "flaky",
+    setItem(key: string, value: string) {
+      if (poisoned && key.endsWith(poisoned)) throw new Error("disk full");
+      return inner.setItem!(key, value, {});
+    },
+  }))();
+  const storage = createStorage({ driver: flaky });
+  const queue = open(storage);
+  const service = new JobService({ queue });
+  const kept = await service.createJob("t", { n: 0 });
+  const now = Date.now();
+  const [claim] = await queue.claim({ queues: ["default"], limit: 1, leaseMs: 1000, workerId: "w", now });
+  const before = await storage.getItem(`jobs:${kept.id}`);
+  const specs = [0, 1, 2].map((n) => ({ jobType: "t", payload: { n } }));
+  // The batch's middle job cannot be written; the others may have been.
+  const jobs = specs.map((spec) => ({ ...kept, id: crypto.randomUUID(), payload: spec.payload, status: JobStatus.PENDING }));
+  poisoned = jobs[1]!.id;
+  await expect(queue.enqueue(jobs)).rejects.toBeInstanceOf(StorageError);
+  expect(await storage.getKeys("jobs")).toEqual([`jobs:${kept.id}`]);
+  poisoned = kept.id;
+  await expect(queue.complete(claim!, "done", now + 1)).rejects.toBeInstanceOf(StorageError);
+  poisoned = null;
+  expect(await storage.getItem(`jobs:${kept.id}`)).toEqual(before);
+  expect((await queue.get(kept.id))?.status).toBe(JobStatus.RUNNING);
+  expect(await queue.complete(claim!, "done", now + 1)).toBe(true);
+});
+
 test("retention removes the keys of old completed jobs, also when applied at reopen", async () => {
   const storage = createStorage({ driver: memoryDriver() });
   const queue = open(storage, { retention: { maxCount: 2 } });

@@ -9,8 +9,11 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createStorage } from "unstorage";
+import fsDriver from "unstorage/drivers/fs";
 import { JobStatus, StoreLockedError, silentLogger, type Job, type JobHandler, type JobQueue } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
+import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
 import type { ServeHandle, ServeOptions } from "../../src/host/create-host.ts";
 import { assert, assertDeepEqual, assertEqual, assertPresent, show } from "../conformance/assert.ts";
 
@@ -258,7 +261,7 @@ export function defineRuntimeSuite(options: RuntimeSuiteOptions): void {
     }
   });
 
-  test("the default fs store keeps jobs across restarts and refuses a second process", async () => {
+  test("the default fs store keeps jobs across restarts, is shared within a process and refuses another owner", async () => {
     const dir = await mkdtemp(join(tmpdir(), "portico-runtime-"));
     const base: ServeOptions = { handlers: [echo], storeDir: dir, port: 0, handleSignals: false, logger: silentLogger, lockWaitMs: 0, webhook: { logger: silentLogger } };
     try {
@@ -267,9 +270,20 @@ export function defineRuntimeSuite(options: RuntimeSuiteOptions): void {
       try {
         // Far in the future, so it is still waiting after the restart.
         id = (await first.jobService.createJob("echo", { text: "later" }, { delayMs: 3_600_000 })).id;
+        // Another owner of the same directory (what a second process would be) is refused...
+        const intruder = new UnstorageJobQueue({ storage: createStorage({ driver: fsDriver({ base: dir }) }), lockWaitMs: 0 });
         let refused: unknown = null;
-        await serve(base).then((other) => other.stop(), (error: unknown) => (refused = error));
+        await intruder.open().catch((error: unknown) => (refused = error));
+        await intruder.close();
         assert(refused instanceof StoreLockedError, `a second owner is refused with StoreLockedError, got ${show(String(refused))}`);
+        // ...while a second serve() in this process shares the open store.
+        const sibling = await serve(base);
+        try {
+          assertEqual((await sibling.jobService.getJob(id))?.id, id, "the sibling sees the job");
+        } finally {
+          await sibling.stop();
+        }
+        assertEqual((await first.jobService.getJob(id))?.status, JobStatus.SCHEDULED, "the store stays open for the first server");
       } finally {
         await first.stop();
       }
