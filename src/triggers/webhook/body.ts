@@ -99,16 +99,9 @@ export function isJsonContentType(header: string | undefined): boolean {
   return true;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-/** Parses raw bytes as UTF-8 JSON; a message on failure. */
-export function parseJson(bytes: Uint8Array): { ok: true; value: unknown } | { ok: false; message: string } {
-  let text: string;
-  try {
-    text = decoder.decode(bytes);
-  } catch {
-    return { ok: false, message: "the body is not valid UTF-8" };
-  }
+/** Parses the body text as JSON (null text: the bytes were not UTF-8); a message on failure. */
+export function parseJson(text: string | null): { ok: true; value: unknown } | { ok: false; message: string } {
+  if (text === null) return { ok: false, message: "the body is not valid UTF-8" };
   if (text.trim().length === 0) return { ok: false, message: "the body is empty; expected a JSON object" };
   try {
     return { ok: true, value: JSON.parse(text) };

@@ -16,7 +16,7 @@ import { createBodyLimit } from "./body-limit.ts";
 import { isJsonContentType, parseJobRequest, parseJson, toCreateOptions } from "./body.ts";
 import { errorResponse, WEBHOOK_ERROR_STATUS, type WebhookErrorCode } from "./errors.ts";
 import { resolveWebhookOptions, type WebhookTriggerOptions } from "./options.ts";
-import { readRawBody, type WebhookEnv } from "./raw-body.ts";
+import { readBodyText, type WebhookEnv } from "./raw-body.ts";
 import { toWireJob } from "./wire.ts";
 
 /** Body of a 202 (new job) or 200 (repeated idempotency key / webhook-id) answer. */
@@ -81,7 +81,7 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
     if (!isJsonContentType(c.req.header("content-type"))) {
       return fail("unsupported_media_type", "Content-Type must be application/json (charset utf-8 if given)");
     }
-    const json = parseJson(await readRawBody(c));
+    const json = parseJson(await readBodyText(c));
     if (!json.ok) return fail("invalid_json", json.message);
     const body = parseJobRequest(json.value);
     if (!body.ok) return fail("invalid_body", `invalid request body: ${describe(body.issues)}`, body.issues);
