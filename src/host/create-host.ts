@@ -14,6 +14,7 @@ import {
   type JobHandler,
   type JobQueue,
   type Logger,
+  type RetentionOptions,
   type StandardSchemaV1,
 } from "../core/index.ts";
 import { createScheduleTrigger, type ScheduleConfig } from "../triggers/schedule.ts";
@@ -60,6 +61,8 @@ export interface ServeOptions {
   logger?: Logger;
   /** Directory of the default fs store (default "./.portico"). */
   storeDir?: string;
+  /** Finished jobs the default store keeps: count and age (default 1,000 / 24 h). */
+  retention?: RetentionOptions;
   /** Owner lock lifetime of the default store (default 10 s): how soon a crashed owner's store can be taken over. */
   lockTtlMs?: number;
   /** How long startup waits for another owner's lock on the default store (default `lockTtlMs` + 5 s). */
@@ -125,6 +128,7 @@ export async function createHost(options: ServeOptions, runtime: RuntimeAdapter)
         lockTtlMs: options.lockTtlMs,
         lockWaitMs: options.lockWaitMs ?? (options.lockTtlMs ?? 10_000) + 5_000,
         ownerLabel: runtime.ownerLabel,
+        retention: options.retention,
         logger,
       });
   const queue: JobQueue = options.queue ?? owned!.queue;

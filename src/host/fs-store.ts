@@ -5,7 +5,7 @@
  */
 import { createStorage } from "unstorage";
 import fsDriver from "unstorage/drivers/fs";
-import type { Logger } from "../core/index.ts";
+import type { Logger, RetentionOptions } from "../core/index.ts";
 import { UnstorageJobQueue } from "../drivers/unstorage.ts";
 
 /** Options of {@link createFsJobQueue}. */
@@ -18,6 +18,8 @@ export interface FsJobQueueOptions {
   lockWaitMs?: number;
   /** Shown to a second process that finds the store locked, e.g. "pid 4242". */
   ownerLabel?: string;
+  /** How many finished jobs to keep, and for how long (default 1,000 / 24 h). */
+  retention?: RetentionOptions;
   logger?: Logger;
 }
 
@@ -51,6 +53,7 @@ export function createFsJobQueue(options: FsJobQueueOptions = {}): OwnedQueue {
     lockTtlMs: options.lockTtlMs,
     lockWaitMs: options.lockWaitMs,
     ownerLabel: options.ownerLabel,
+    retention: options.retention,
     logger: options.logger,
   });
   const owned: OwnedQueue = {
