@@ -21,7 +21,7 @@ export interface BenchRow {
 
 const BATCH = 1_000;
 const ROUNDS = 7;
-const SINGLES = 200;
+const SINGLES = 400;
 const noop: JobHandler = { jobType: "noop", handle: async () => ({ success: true }) };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -102,7 +102,7 @@ async function buildJobs(n: number): Promise<Job[]> {
  * BLOCK sequential calls (Chromium coarsens performance.now() to 0.1 ms, too coarse for one
  * call), blocks alternating between the two sides; the figure is the median block / BLOCK.
  */
-async function singleInsert(): Promise<BenchRow> {
+async function singleInsert(): Promise<BenchRow[]> {
   const BLOCK = 20;
   const name = dbName("single");
   const rawName = dbName("single-raw");
@@ -112,10 +112,16 @@ async function singleInsert(): Promise<BenchRow> {
   await q.stats();
   const jobs = await buildJobs(SINGLES);
   const rows = jobs.map((j, i) => newRow(j, i + 1));
+  const q2 = new IndexedDBJobQueue({ dbName: `${name}-enqueue` });
+  await q2.stats();
   const ours: number[] = [];
+  const driver: number[] = [];
   const raw: number[] = [];
   const a = async (block: number) => {
     for (let i = block * BLOCK; i < (block + 1) * BLOCK; i++) await service.createJob("noop", { i, text: "bench item" }, { priority: i % 3 });
+  };
+  const c = async (block: number) => {
+    for (let i = block * BLOCK; i < (block + 1) * BLOCK; i++) await q2.enqueue([jobs[i]!]);
   };
   const b = async (block: number) => {
     for (let i = block * BLOCK; i < (block + 1) * BLOCK; i++) {
@@ -125,20 +131,25 @@ async function singleInsert(): Promise<BenchRow> {
     }
   };
   for (let block = 0; block < SINGLES / BLOCK; block++) {
-    if (block % 2) {
-      ours.push(await time(() => a(block)));
-      raw.push(await time(() => b(block)));
-    } else {
-      raw.push(await time(() => b(block)));
-      ours.push(await time(() => a(block)));
-    }
+    const sides: [number[], () => Promise<void>][] = [
+      [ours, () => a(block)],
+      [driver, () => c(block)],
+      [raw, () => b(block)],
+    ];
+    if (block % 2) sides.reverse();
+    for (const [sink, run] of sides) sink.push(await time(run));
   }
   await q.close();
+  await q2.close();
+  await deleteDb(`${name}-enqueue`);
   db.close();
   await deleteDb(name);
   await deleteDb(rawName);
-  const [o, r] = [median(ours) / BLOCK, median(raw) / BLOCK];
-  return { name: `createJob, one job (${SINGLES} calls)`, portico: ms(o), baseline: ms(r), ratio: `${(o / r).toFixed(2)}x`, note: "baseline: one put in its own transaction" };
+  const [o, d, r] = [median(ours) / BLOCK, median(driver) / BLOCK, median(raw) / BLOCK];
+  return [
+    { name: `createJob, one job (${SINGLES} calls, JobService)`, portico: ms(o), baseline: ms(r), ratio: `${(o / r).toFixed(2)}x`, note: "baseline: one put in its own transaction" },
+    { name: `queue.enqueue, one job (${SINGLES} calls, driver only)`, portico: ms(d), baseline: ms(r), ratio: `${(d / r).toFixed(2)}x`, note: "same baseline" },
+  ];
 }
 
 /** Drains 1,000 jobs with a no-op handler; jobs/s from worker start to the last completion. */
@@ -221,7 +232,7 @@ async function workbox(): Promise<BenchRow[]> {
 async function runAll(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   rows.push(...(await batchInsert()));
-  rows.push(await singleInsert());
+  rows.push(...(await singleInsert()));
   rows.push(await drain(4));
   rows.push(await drain(16));
   rows.push(...(await workbox()));

@@ -6,6 +6,14 @@
  * @module
  */
 
+/**
+ * Smallest gap between two BroadcastChannel posts. Each post is an IPC through the browser
+ * process, which costs about as much as a small IndexedDB transaction; back-to-back enqueues
+ * share one post (the trailing post covers every enqueue before it), delaying other tabs by at
+ * most this much.
+ */
+const BROADCAST_GAP_MS = 10;
+
 /** Fans out "jobs may be claimable" to local listeners, other tabs and the `online` event. */
 export class WakeSignal {
   readonly #channelName: string;
@@ -38,10 +46,23 @@ export class WakeSignal {
   /** Tells every listener, here and in other tabs, that jobs may be claimable. */
   notify(): void {
     this.#fire();
+    if (this.#trailing !== null) return; // a post is already due and will cover this one
+    const wait = this.#lastPost + BROADCAST_GAP_MS - Date.now();
+    if (wait <= 0) this.#post();
+    else this.#trailing = setTimeout(() => this.#post(), wait);
+  }
+
+  #lastPost = -Infinity;
+  #trailing: ReturnType<typeof setTimeout> | null = null;
+  #post(): void {
+    if (this.#trailing !== null) clearTimeout(this.#trailing);
+    this.#trailing = null;
+    this.#lastPost = Date.now();
     this.#broadcaster()?.postMessage("wake");
   }
 
   close(): void {
+    if (this.#trailing !== null) this.#post(); // do not swallow the last enqueue's wake-up
     this.#listeners.clear();
     this.#detach();
     this.#sender?.close();
