@@ -111,6 +111,9 @@ export interface RuntimeAdapter {
   ownerLabel: string;
 }
 
+/** Stops started by a signal, across every service of this process. */
+const signalStops = new Set<Promise<void>>();
+
 /** Starts a service on the given runtime. Used by each shim's `serve()`. */
 export async function createHost(options: ServeOptions, runtime: RuntimeAdapter): Promise<ServeHandle> {
   if (!options || typeof options !== "object" || !options.handlers) {
@@ -202,24 +205,33 @@ export async function createHost(options: ServeOptions, runtime: RuntimeAdapter)
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         logger.info("host.stopping", { runtime: runtime.name });
-        removeSignals();
         // Reverse start order: schedule, webhook, worker (graceful), then queue and server.
         await unwind();
+        // Only now: a signal arriving during the stop must still reach us (to force the exit).
+        removeSignals();
         logger.info("host.stopped", { runtime: runtime.name });
       })();
       return stopping;
     };
     if (options.handleSignals ?? true) {
+      let signalled = false;
       removeSignals = runtime.onShutdownSignal((signal) => {
-        if (stopping) {
+        if (signalled) {
           // A second signal means "now": skip the rest of the graceful stop.
           logger.warn("host.forced_exit", { signal });
           runtime.exit(130);
           return;
         }
+        signalled = true;
         logger.info("host.signal", { signal });
-        void stop().then(
-          () => runtime.exit(0),
+        const done = stop();
+        signalStops.add(done);
+        // Several services in one process all hear the signal: exit once every one has stopped.
+        void done.then(
+          async () => {
+            const results = await Promise.allSettled([...signalStops]);
+            runtime.exit(results.some((r) => r.status === "rejected") ? 1 : 0);
+          },
           () => runtime.exit(1),
         );
       });

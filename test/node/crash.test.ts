@@ -126,3 +126,22 @@ test("SIGTERM stops a serving process gracefully: the running job finishes and t
   expect(job?.result).toBe(`finished by pid ${pid}`);
   expect(job?.attempts).toBe(1);
 });
+
+test("a second SIGTERM during the graceful stop exits at once, leaving the job to be recovered by lease", async () => {
+  const dir = await tempStore();
+  const child = startChild(dir, 600_000);
+  const { url } = (await child.next("listening")) as { url: string };
+  const jobId = await postJob(url);
+  await child.next("started");
+  child.proc.kill("SIGTERM");
+  // The first signal starts a stop that waits for the job; the webhook then refuses new work.
+  await expect
+    .poll(async () => (await fetch(`${url}/webhooks/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status, { timeout: 10_000, interval: 20 })
+    .toBe(503);
+  child.proc.kill("SIGTERM");
+  expect(await child.exited).toEqual({ code: 130, signal: null });
+
+  const app = await serve({ handlers: [], storeDir: dir, lockWaitMs: 20_000, lockTtlMs: 1_000, handleSignals: false, logger: silentLogger, webhook: false });
+  cleanups.push(() => app.stop());
+  expect((await app.jobService.getJob(jobId))?.status).toBe(JobStatus.RUNNING);
+});
