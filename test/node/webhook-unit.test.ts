@@ -128,6 +128,35 @@ describe("creator failures", () => {
   });
 });
 
+test("stop() waits for a job creation in flight, then refuses new requests with 503", async () => {
+  let release!: () => void;
+  let entered!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const reached = new Promise<void>((r) => (entered = r));
+  const { creator, calls } = stub();
+  const slow: JobCreator = {
+    async createJob(jobType, payload, options) {
+      entered();
+      await gate;
+      return creator.createJob(jobType, payload, options);
+    },
+  };
+  const t = await started({ jobCreator: slow });
+  const inFlight = post(t, { job_type: "x", payload: {} });
+  await reached;
+  let stopped = false;
+  const stopping = t.stop().then(() => (stopped = true));
+  await new Promise((r) => setImmediate(r));
+  expect(stopped).toBe(false);
+  const refused = await post(t, { job_type: "x", payload: {} });
+  expect(refused.status).toBe(503);
+  expect(await refused.json()).toMatchObject({ error: { code: "trigger_stopped" } });
+  release();
+  expect((await inFlight).status).toBe(202);
+  await stopping;
+  expect(calls).toHaveLength(1);
+});
+
 test("mounted in a parent Hono app, routes and JSON errors still apply", async () => {
   const t = await started({ jobCreator: stub().creator, auth: { bearerToken: "tok" } });
   const parent = new Hono();

@@ -31,6 +31,7 @@ export interface WebhookTrigger extends JobTrigger {
   /** Serve it (`app.fetch`) or mount it (`parent.route("/", app)`). */
   readonly app: Hono<WebhookEnv>;
   start(): Promise<void>;
+  /** Refuses new job requests (503 trigger_stopped) and waits for those already being handled. */
   stop(): Promise<void>;
   readonly isRunning: boolean;
   /** Counters of this trigger (also served at GET {prefix}/health). */
@@ -52,6 +53,8 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
   const clock = options.clock ?? systemClock;
   const counters = new HealthCounters();
   let running = false;
+  // Requests past the running check; stop() waits for them so the store is not closed under them.
+  const inFlight = new Set<Promise<Response>>();
 
   const app = new Hono<WebhookEnv>();
   const auth = createAuthMiddleware(o, clock);
@@ -59,7 +62,8 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
 
   // Counted once per request by the route's first middleware, not here.
   const fail = (code: WebhookErrorCode, message: string, issues?: ValidationIssue[]) => {
-    if (WEBHOOK_ERROR_STATUS[code] >= 500) logger.error("webhook_request_failed", { code, message });
+    // A stopped trigger refusing requests during shutdown is expected; only real failures are errors.
+    if (WEBHOOK_ERROR_STATUS[code] >= 500 && code !== "trigger_stopped") logger.error("webhook_request_failed", { code, message });
     else logger.debug("webhook_request_rejected", { code, message });
     return errorResponse(code, message, issues);
   };
@@ -71,11 +75,22 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
       counters.failed();
       return fail("trigger_stopped", "the webhook trigger is stopped; retry later");
     }
-    const res = (await gate(limit, c)) ?? (await gate(auth, c)) ?? (await createFromBody(c));
+    const pending = handle(c);
+    inFlight.add(pending);
+    let res: Response;
+    try {
+      res = await pending;
+    } finally {
+      inFlight.delete(pending);
+    }
     // Every request that ends without a job is an error, whichever step refused it.
     if (res.status >= 400) counters.failed();
     return res;
   });
+
+  async function handle(c: Context<WebhookEnv>): Promise<Response> {
+    return (await gate(limit, c)) ?? (await gate(auth, c)) ?? (await createFromBody(c));
+  }
 
   async function createFromBody(c: Context<WebhookEnv>): Promise<Response> {
     if (!isJsonContentType(c.req.header("content-type"))) {
@@ -168,9 +183,11 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
       }
       logger.info("webhook_trigger_started", { prefix: o.prefix, allowed_job_types: o.allowedJobTypes ? [...o.allowedJobTypes] : null });
     },
+    /** Refuses new requests (503) and waits for the requests already being handled. */
     async stop() {
       if (!running) return;
       running = false;
+      await Promise.allSettled([...inFlight]);
       logger.info("webhook_trigger_stopped", { prefix: o.prefix });
     },
     get isRunning() {
