@@ -84,6 +84,17 @@ interface LeaseOp {
  */
 const quiet = (request: Promise<unknown>): void => void request.catch(() => undefined);
 
+/**
+ * A random lease token. getRandomValues, unlike randomUUID, also exists on plain-http origins,
+ * where IndexedDB works too.
+ */
+function newToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
 // Sorts after every number, string and Date in IndexedDB key order: the open end of a prefix range.
 const MAX_KEY: [] = [];
 
@@ -186,7 +197,7 @@ export class IndexedDBJobQueue implements JobQueue {
         }
         const rows = (await ready.getAll(IDBKeyRange.bound([queueName], [queueName, MAX_KEY]), limit - out.length)) as JobRow[];
         for (const row of rows) {
-          const token = crypto.randomUUID();
+          const token = newToken();
           const job = row.job;
           job.status = JobStatus.RUNNING;
           job.startedAt = new Date(now);

@@ -73,13 +73,13 @@ export class WakeSignal {
   #sender: BroadcastChannel | null = null;
   #broadcaster(): BroadcastChannel | null {
     if (this.#channel) return this.#channel;
-    if (!this.#sender && typeof BroadcastChannel === "function") this.#sender = new BroadcastChannel(this.#channelName);
+    if (!this.#sender && typeof BroadcastChannel === "function") this.#sender = unref(new BroadcastChannel(this.#channelName));
     return this.#sender;
   }
 
   #attach(): void {
     if (typeof BroadcastChannel === "function") {
-      this.#channel = new BroadcastChannel(this.#channelName);
+      this.#channel = unref(new BroadcastChannel(this.#channelName));
       this.#channel.onmessage = this.#fire;
       // A channel opened only to send is no longer needed.
       this.#sender?.close();
@@ -98,4 +98,10 @@ export class WakeSignal {
     this.#onlineTarget?.removeEventListener("online", this.#fire);
     this.#onlineTarget = null;
   }
+}
+
+/** Outside browsers (Node with an IndexedDB polyfill) an open channel would keep the process alive. */
+function unref(channel: BroadcastChannel): BroadcastChannel {
+  (channel as { unref?: () => void }).unref?.();
+  return channel;
 }
