@@ -65,7 +65,7 @@ beforeAll(async () => {
     child.once("exit", (code) => reject(new Error(`the example server exited (${code}): ${output}`)));
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-});
+}, 60_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -74,7 +74,7 @@ afterAll(async () => {
     child.kill("SIGTERM");
     await exited;
   }
-});
+}, 30_000);
 
 /** Polls `check` until it returns true; fails with `what` after `timeoutMs` (a hang guard, not a speed check). */
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 45_000): Promise<void> {
