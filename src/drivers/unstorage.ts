@@ -15,13 +15,10 @@
  */
 import type { Storage } from "unstorage";
 import {
-  BinaryHeap,
-  DEFAULT_RETENTION,
   JOB_STATUSES,
-  JobStatus,
+  JobIndex,
   StorageError,
   StoreLockedError,
-  emptyStatusCounts,
   fromJobRecord,
   isWaiting,
   silentLogger,
@@ -31,6 +28,7 @@ import {
   type ClaimedJob,
   type Clock,
   type EnqueueResult,
+  type IndexEntry,
   type FailureOutcome,
   type Job,
   type JobQueue,
@@ -99,32 +97,6 @@ const META_VERSION = 1;
 // Keeps the number of files opened at once bounded on big stores.
 const LOAD_BATCH = 256;
 
-interface Entry {
-  job: Job;
-  seq: number;
-  token: string | null;
-  leaseExpiresAt: number;
-  finishedAt: number;
-  /** Bumped on every state change; a heap item whose gen differs is stale. */
-  gen: number;
-}
-
-/** A heap slot; the sort keys are copied in so comparisons never chase the entry. */
-interface Item {
-  e: Entry;
-  gen: number;
-  priority: number;
-  at: number;
-  seq: number;
-}
-
-interface Lane {
-  ready: BinaryHeap<Item>;
-  delayed: BinaryHeap<Item>;
-  leases: BinaryHeap<Item>;
-  counts: Record<JobStatus, number>;
-}
-
 /** What an entry looked like before a call changed it, so a failed write can be undone. */
 interface Snapshot {
   created: boolean;
@@ -134,15 +106,7 @@ interface Snapshot {
   finishedAt: number;
 }
 
-type Tx = Map<Entry, Snapshot>;
-
-const readyOrder = (a: Item, b: Item): boolean =>
-  a.priority !== b.priority ? a.priority > b.priority : a.at !== b.at ? a.at < b.at : a.seq < b.seq;
-const timeOrder = (a: Item, b: Item): boolean => (a.at !== b.at ? a.at < b.at : a.seq < b.seq);
-const live = (it: Item): boolean => it.e.gen === it.gen;
-const dueItem = (e: Entry): Item => ({ e, gen: ++e.gen, priority: e.job.priority, at: e.job.runAt.getTime(), seq: e.seq });
-const leaseItem = (e: Entry): Item => ({ e, gen: ++e.gen, priority: 0, at: e.leaseExpiresAt, seq: e.seq });
-const isKept = (s: JobStatus): boolean => s === JobStatus.COMPLETED || s === JobStatus.CANCELLED;
+type Tx = Map<IndexEntry, Snapshot>;
 
 /**
  * A durable {@link JobQueue} over unstorage, owned by one process at a time.
@@ -157,7 +121,6 @@ export class UnstorageJobQueue implements JobQueue {
   readonly ownerId: string;
   readonly #storage: Storage;
   readonly #prefix: string;
-  readonly #retention: Required<RetentionOptions>;
   readonly #lockTtlMs: number;
   readonly #lockWaitMs: number;
   readonly #lockSettleMs: number;
@@ -165,15 +128,10 @@ export class UnstorageJobQueue implements JobQueue {
   readonly #logger: Logger;
   readonly #clock: Clock;
 
-  readonly #jobs = new Map<string, Entry>();
-  readonly #lanes = new Map<string, Lane>();
-  readonly #idempotency = new Map<string, string>();
-  #finished: { e: Entry; gen: number }[] = [];
-  #finishedHead = 0;
-  /** Set by a call that finished a job: prune at this time once the call is committed. */
-  #pruneAt: number | null = null;
+  readonly #index: JobIndex;
+  /** The write-through set of the operation in progress (see #mutate). */
+  #tx: Tx | null = null;
   readonly #listeners = new Set<() => void>();
-  #seq = 0;
 
   #opening: Promise<void> | null = null;
   #tail: Promise<unknown> = Promise.resolve();
@@ -189,7 +147,6 @@ export class UnstorageJobQueue implements JobQueue {
     this.#storage = options.storage;
     const prefix = (options.prefix ?? "").replace(/:+$/, "");
     this.#prefix = prefix ? `${prefix}:` : "";
-    this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.#lockTtlMs = nonNegative(options.lockTtlMs ?? 10_000, "lockTtlMs", 1);
     this.#lockWaitMs = nonNegative(options.lockWaitMs ?? 0, "lockWaitMs", 0);
     this.#lockSettleMs = nonNegative(options.lockSettleMs ?? 30, "lockSettleMs", 0);
@@ -197,6 +154,13 @@ export class UnstorageJobQueue implements JobQueue {
     this.#ownerLabel = options.ownerLabel ?? null;
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
+    this.#index = new JobIndex({
+      retention: options.retention,
+      onTouch: (e) => {
+        // Not yet in the index means enqueue is creating it: undoing that is removing it.
+        if (this.#tx && !this.#tx.has(e)) this.#tx.set(e, snapshot(e, this.#index.entry(e.job.id) !== e));
+      },
+    });
   }
 
   /**
@@ -216,192 +180,51 @@ export class UnstorageJobQueue implements JobQueue {
   }
 
   async enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]> {
-    return this.#mutate((tx) => {
-      // Check the whole batch before touching anything so a bad batch stores nothing.
-      const seen = new Set<string>();
-      for (const job of jobs) {
-        if (this.#jobs.has(job.id) || seen.has(job.id)) throw new StorageError(`Job id ${job.id} already exists`);
-        seen.add(job.id);
-      }
-      const results: EnqueueResult[] = [];
-      const batchKeys = new Map<string, number>();
-      for (const job of jobs) {
-        const key = job.idempotencyKey === null ? null : idemKey(job.queueName, job.idempotencyKey);
-        if (key !== null) {
-          const existingId = this.#idempotency.get(key);
-          if (existingId !== undefined) {
-            results.push({ job: copy(this.#jobs.get(existingId)!.job), created: false });
-            continue;
-          }
-          const inBatch = batchKeys.get(key);
-          if (inBatch !== undefined) {
-            results.push({ job: results[inBatch]!.job, created: false });
-            continue;
-          }
-          batchKeys.set(key, results.length);
-        }
-        const e: Entry = { job: { ...job }, seq: this.#seq++, token: null, leaseExpiresAt: 0, finishedAt: 0, gen: 0 };
-        tx.set(e, { created: true, job: e.job, token: null, leaseExpiresAt: 0, finishedAt: 0 });
-        this.#index(e);
-        results.push({ job, created: true });
-      }
-      return results;
-    });
+    return this.#mutate(() => this.#index.enqueue(jobs));
   }
 
   async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
-    return this.#mutate((tx) => {
-      const { now, leaseMs } = request;
-      const out: ClaimedJob[] = [];
-      for (const name of request.queues) {
-        const lane = this.#lanes.get(name);
-        if (!lane) continue;
-        this.#promote(lane, now);
-        while (out.length < request.limit) {
-          const it = lane.ready.pop();
-          if (!it) break;
-          if (!live(it)) continue;
-          const e = it.e;
-          this.#touch(tx, e);
-          const token = crypto.randomUUID();
-          this.#setStatus(e, JobStatus.RUNNING);
-          e.job.startedAt = new Date(now);
-          e.job.attempts++;
-          e.token = token;
-          e.leaseExpiresAt = now + leaseMs;
-          lane.leases.push(leaseItem(e));
-          out.push({ jobId: e.job.id, token, job: copy(e.job), leaseExpiresAt: e.leaseExpiresAt });
-        }
-        if (out.length >= request.limit) break;
-      }
-      return out;
-    });
+    return this.#mutate(() => this.#index.claim(request));
   }
 
   async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
-    return this.#mutate((tx) => {
-      const e = this.#held(lease);
-      if (!e) return false;
-      this.#touch(tx, e);
-      e.leaseExpiresAt = now + leaseMs;
-      this.#lane(e.job.queueName).leases.push(leaseItem(e));
-      return true;
-    });
+    return this.#mutate(() => this.#index.extendLease(lease, leaseMs, now));
   }
 
   async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {
-    return this.#mutate((tx) => {
-      const e = this.#held(lease);
-      if (!e) return false;
-      this.#touch(tx, e);
-      e.job.completedAt = new Date(now);
-      e.job.result = result === undefined ? null : result;
-      this.#finish(e, JobStatus.COMPLETED, now);
-      return true;
-    });
+    return this.#mutate(() => this.#index.complete(lease, result, now), now);
   }
 
   async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
-    return this.#mutate((tx) => {
-      const e = this.#held(lease);
-      if (!e) return false;
-      this.#touch(tx, e);
-      e.job.errorMessage = errorMessage;
-      e.job.failedAt = new Date(now);
-      if (outcome.status === JobStatus.RETRYING) {
-        e.job.retryCount++;
-        e.token = null;
-        this.#requeue(e, JobStatus.RETRYING, outcome.retryAt);
-      } else {
-        this.#finish(e, outcome.status, now);
-      }
-      return true;
-    });
+    return this.#mutate(() => this.#index.fail(lease, errorMessage, outcome, now), now);
   }
 
   async release(lease: LeaseRef, _now: number): Promise<boolean> {
-    return this.#mutate((tx) => {
-      const e = this.#held(lease);
-      if (!e) return false;
-      this.#touch(tx, e);
-      e.token = null;
-      e.job.startedAt = null;
-      this.#requeue(e, JobStatus.PENDING, e.job.runAt.getTime());
-      return true;
-    });
+    return this.#mutate(() => this.#index.release(lease));
   }
 
   async get(id: string): Promise<Job | null> {
-    return this.#read(() => {
-      const e = this.#jobs.get(id);
-      return e ? copy(e.job) : null;
-    });
+    return this.#read(() => this.#index.get(id));
   }
 
   async cancel(id: string, now: number): Promise<boolean> {
-    return this.#mutate((tx) => {
-      const e = this.#jobs.get(id);
-      if (!e || !isWaiting(e.job.status)) return false;
-      this.#touch(tx, e);
-      this.#finish(e, JobStatus.CANCELLED, now);
-      return true;
-    });
+    return this.#mutate(() => this.#index.cancel(id, now), now);
   }
 
   async retry(id: string, now: number): Promise<Job | null> {
-    return this.#mutate((tx) => {
-      const e = this.#jobs.get(id);
-      if (!e || (e.job.status !== JobStatus.DEAD_LETTER && e.job.status !== JobStatus.FAILED)) return null;
-      this.#touch(tx, e);
-      e.job.retryCount = 0;
-      this.#requeue(e, JobStatus.PENDING, now);
-      return copy(e.job);
-    });
+    return this.#mutate(() => this.#index.retry(id, now));
   }
 
   async list(filter: ListFilter = {}): Promise<Job[]> {
-    return this.#read(() => {
-      const limit = filter.limit ?? 100;
-      const out: Job[] = [];
-      for (const e of this.#jobs.values()) {
-        if (out.length >= limit) break;
-        const j = e.job;
-        if (filter.status && j.status !== filter.status) continue;
-        if (filter.queueName && j.queueName !== filter.queueName) continue;
-        if (filter.jobType && j.jobType !== filter.jobType) continue;
-        out.push(copy(j));
-      }
-      return out;
-    });
+    return this.#read(() => this.#index.list(filter));
   }
 
   async stats(): Promise<QueueStats> {
-    return this.#read(() => {
-      const byStatus = emptyStatusCounts();
-      const byQueue: QueueStats["byQueue"] = {};
-      for (const [name, lane] of this.#lanes) {
-        byQueue[name] = { ...lane.counts };
-        for (const s of JOB_STATUSES) byStatus[s] += lane.counts[s];
-      }
-      return { total: this.#jobs.size, byStatus, byQueue };
-    });
+    return this.#read(() => this.#index.stats());
   }
 
   async nextWakeAt(queues: readonly string[], now: number): Promise<number | null> {
-    return this.#read(() => {
-      let best: number | null = null;
-      const consider = (t: number) => (best = best === null || t < best ? t : best);
-      for (const name of queues) {
-        const lane = this.#lanes.get(name);
-        if (!lane) continue;
-        if (top(lane.ready)) return now;
-        const d = top(lane.delayed);
-        if (d) consider(d.at);
-        const l = top(lane.leases);
-        if (l) consider(l.at);
-      }
-      return best;
-    });
+    return this.#read(() => this.#index.nextWakeAt(queues, now));
   }
 
   subscribe(listener: () => void): () => void {
@@ -550,7 +373,7 @@ export class UnstorageJobQueue implements JobQueue {
   async #load(): Promise<void> {
     const base = this.#key("jobs");
     const keys = await this.#storage.getKeys(base);
-    const entries: Entry[] = [];
+    const entries: IndexEntry[] = [];
     for (let i = 0; i < keys.length; i += LOAD_BATCH) {
       const items = await this.#storage.getItems<StoredJob>(keys.slice(i, i + LOAD_BATCH));
       for (const { key, value } of items) {
@@ -560,14 +383,10 @@ export class UnstorageJobQueue implements JobQueue {
         else this.#logger.warn("unstorage.unreadable_record", { key });
       }
     }
-    // Sorting once at open restores insertion order for list() and the finished list.
+    // Sorting once at open restores insertion order for list() and finish order for retention.
     entries.sort((a, b) => a.seq - b.seq);
-    for (const e of entries) {
-      this.#index(e);
-      this.#seq = Math.max(this.#seq, e.seq + 1);
-    }
-    const kept = entries.filter((e) => isKept(e.job.status)).sort((a, b) => a.finishedAt - b.finishedAt);
-    this.#finished = kept.map((e) => ({ e, gen: e.gen }));
+    for (const e of entries) this.#index.insert(e);
+    this.#index.sortFinished();
     await this.#prune(this.#clock());
   }
 
@@ -592,20 +411,23 @@ export class UnstorageJobQueue implements JobQueue {
   }
 
   /**
-   * Applies `fn` to the in-memory index, writes every touched job in one setItems, then prunes
-   * and notifies. A failed write restores the touched entries, so nothing is half-applied.
+   * Applies `fn` to the in-memory index, writes every touched job in one setItems, then (when
+   * `pruneAt` is given, i.e. the call may have finished a job) applies retention and notifies.
+   * A failed write restores the touched entries, so nothing is half-applied.
    */
-  #mutate<T>(fn: (tx: Tx) => T): Promise<T> {
+  #mutate<T>(fn: () => T, pruneAt?: number): Promise<T> {
     return this.#serial(async () => {
       await this.#assertOwner();
       const tx: Tx = new Map();
-      this.#pruneAt = null;
+      this.#tx = tx;
       let result: T;
       try {
-        result = fn(tx);
+        result = fn();
       } catch (error) {
         this.#rollback(tx);
         throw error;
+      } finally {
+        this.#tx = null;
       }
       if (tx.size === 0) return result;
       try {
@@ -616,7 +438,7 @@ export class UnstorageJobQueue implements JobQueue {
         await undo;
         throw new StorageError(`UnstorageJobQueue: write failed, nothing was changed: ${message(error)}`, { cause: error });
       }
-      if (this.#pruneAt !== null) await this.#prune(this.#pruneAt);
+      if (pruneAt !== undefined) await this.#prune(pruneAt);
       if ([...tx.keys()].some((e) => isWaiting(e.job.status))) this.#notify();
       return result;
     });
@@ -637,120 +459,21 @@ export class UnstorageJobQueue implements JobQueue {
     if (failed) this.#logger.error("unstorage.undo_failed", { keys: failed });
   }
 
-  #touch(tx: Tx, e: Entry): void {
-    if (!tx.has(e)) tx.set(e, { created: false, job: { ...e.job }, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt });
-  }
-
   #rollback(tx: Tx): void {
     for (const [e, snap] of tx) {
-      this.#unindex(e);
+      this.#index.remove(e);
       if (snap.created) continue;
       e.job = snap.job;
       e.token = snap.token;
       e.leaseExpiresAt = snap.leaseExpiresAt;
       e.finishedAt = snap.finishedAt;
-      this.#index(e);
-      if (isKept(e.job.status)) this.#finished.push({ e, gen: e.gen });
+      this.#index.insert(e);
     }
   }
 
-  // ---- the in-memory index ----
-
-  /** Adds an entry to the maps, counters and the heap matching its status. */
-  #index(e: Entry): void {
-    const j = e.job;
-    this.#jobs.set(j.id, e);
-    if (j.idempotencyKey !== null) this.#idempotency.set(idemKey(j.queueName, j.idempotencyKey), j.id);
-    const lane = this.#lane(j.queueName);
-    lane.counts[j.status]++;
-    if (j.status === JobStatus.PENDING) lane.ready.push(dueItem(e));
-    else if (isWaiting(j.status)) lane.delayed.push(dueItem(e));
-    else if (j.status === JobStatus.RUNNING) lane.leases.push(leaseItem(e));
-  }
-
-  #unindex(e: Entry): void {
-    const j = e.job;
-    if (this.#jobs.get(j.id) === e) this.#jobs.delete(j.id);
-    this.#lane(j.queueName).counts[j.status]--;
-    e.gen++;
-    if (j.idempotencyKey !== null) {
-      const key = idemKey(j.queueName, j.idempotencyKey);
-      if (this.#idempotency.get(key) === j.id) this.#idempotency.delete(key);
-    }
-  }
-
-  #lane(name: string): Lane {
-    let lane = this.#lanes.get(name);
-    if (!lane) {
-      lane = { ready: new BinaryHeap(readyOrder), delayed: new BinaryHeap(timeOrder), leases: new BinaryHeap(timeOrder), counts: emptyStatusCounts() };
-      this.#lanes.set(name, lane);
-    }
-    return lane;
-  }
-
-  /** Moves due scheduled jobs and jobs with expired leases into the ready heap. */
-  #promote(lane: Lane, now: number): void {
-    for (let it = top(lane.delayed); it && it.at <= now; it = top(lane.delayed)) {
-      lane.delayed.pop();
-      lane.ready.push(dueItem(it.e));
-    }
-    for (let it = top(lane.leases); it && it.at <= now; it = top(lane.leases)) {
-      lane.leases.pop();
-      // Still RUNNING with the old token until someone claims it: a slow worker may yet finish.
-      lane.ready.push(dueItem(it.e));
-    }
-  }
-
-  #held(lease: LeaseRef): Entry | null {
-    const e = this.#jobs.get(lease.jobId);
-    return e && e.token === lease.token && e.job.status === JobStatus.RUNNING ? e : null;
-  }
-
-  #setStatus(e: Entry, status: JobStatus): void {
-    const counts = this.#lane(e.job.queueName).counts;
-    counts[e.job.status]--;
-    counts[status]++;
-    e.job.status = status;
-  }
-
-  #requeue(e: Entry, status: JobStatus, runAt: number): void {
-    this.#setStatus(e, status);
-    e.job.runAt = new Date(runAt);
-    this.#lane(e.job.queueName).delayed.push(dueItem(e));
-  }
-
-  #finish(e: Entry, status: JobStatus, now: number): void {
-    this.#setStatus(e, status);
-    e.token = null;
-    e.gen++;
-    if (isKept(status)) {
-      e.finishedAt = now;
-      this.#finished.push({ e, gen: e.gen });
-      // Retention is judged by the caller's clock, like every other time in the port.
-      this.#pruneAt = now;
-    }
-  }
-
-  /** Applies retention, oldest finished job first, and deletes the pruned keys. */
+  /** Applies retention (judged by the caller's clock, like every time in the port) and deletes the pruned keys. */
   async #prune(now: number): Promise<void> {
-    const { maxCount, maxAgeMs } = this.#retention;
-    const removed: Entry[] = [];
-    while (this.#finishedHead < this.#finished.length) {
-      const oldest = this.#finished[this.#finishedHead]!;
-      if (oldest.e.gen !== oldest.gen || this.#jobs.get(oldest.e.job.id) !== oldest.e) {
-        this.#finishedHead++;
-        continue;
-      }
-      const kept = this.#finished.length - this.#finishedHead;
-      if (kept <= maxCount && oldest.e.finishedAt > now - maxAgeMs) break;
-      this.#finishedHead++;
-      this.#unindex(oldest.e);
-      removed.push(oldest.e);
-    }
-    if (this.#finishedHead > 1024 && this.#finishedHead * 2 > this.#finished.length) {
-      this.#finished.splice(0, this.#finishedHead);
-      this.#finishedHead = 0;
-    }
+    const removed = this.#index.prune(now);
     if (removed.length === 0) return;
     // Best effort: a key that survives a failed delete is pruned again at the next open.
     const results = await Promise.allSettled(removed.map((e) => this.#storage.removeItem(this.#jobKey(e.job.id))));
@@ -771,11 +494,15 @@ export class UnstorageJobQueue implements JobQueue {
   }
 }
 
-function toStored(e: Entry): StoredJob {
+function snapshot(e: IndexEntry, created: boolean): Snapshot {
+  return { created, job: { ...e.job }, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt };
+}
+
+function toStored(e: IndexEntry): StoredJob {
   return { v: 1, seq: e.seq, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt, job: toJobRecord(e.job) };
 }
 
-function parseStored(value: unknown): Entry | null {
+function parseStored(value: unknown): IndexEntry | null {
   if (!value || typeof value !== "object") return null;
   const s = value as Partial<StoredJob>;
   const r = s.job;
@@ -802,22 +529,8 @@ function safeKeySegment(id: string): string {
   return `~${hex}`;
 }
 
-function top(heap: BinaryHeap<Item>): Item | undefined {
-  let it = heap.peek();
-  while (it && !live(it)) {
-    heap.pop();
-    it = heap.peek();
-  }
-  return it;
-}
 
-function idemKey(queueName: string, key: string): string {
-  return `${queueName}\u0000${key}`;
-}
 
-function copy(job: Job): Job {
-  return { ...job };
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,381 @@
+/**
+ * JobIndex: the in-memory state machine behind the memory and unstorage drivers. Per queue it
+ * keeps three heaps (ready jobs by priority, due time and insertion; scheduled jobs by due time;
+ * leases by expiry), so enqueue and claim are O(log n). Heap slots are invalidated lazily by a
+ * generation counter instead of being searched for and removed.
+ *
+ * Every method is synchronous and applies one port operation. A driver that persists the index
+ * passes `onTouch`, which sees each entry once before its first change in an operation, so the
+ * driver can snapshot it for rollback and write it through afterwards.
+ */
+import { BinaryHeap } from "./heap.ts";
+import { JOB_STATUSES, JobStatus, emptyStatusCounts, isWaiting, type Job, type QueueStats } from "./job.ts";
+import { StorageError } from "./errors.ts";
+import {
+  DEFAULT_RETENTION,
+  type ClaimRequest,
+  type ClaimedJob,
+  type EnqueueResult,
+  type FailureOutcome,
+  type LeaseRef,
+  type ListFilter,
+  type RetentionOptions,
+} from "./queue.ts";
+
+/** One job in the index, with the lease state a driver persists beside it. */
+export interface IndexEntry {
+  job: Job;
+  /** Insertion order, the last claim tie-breaker. */
+  seq: number;
+  token: string | null;
+  leaseExpiresAt: number;
+  /** When the job became COMPLETED or CANCELLED (retention clock). */
+  finishedAt: number;
+  /** Bumped on every state change; a heap slot whose gen differs is stale. */
+  gen: number;
+}
+
+/** A heap slot. The sort keys are copied in so comparisons never chase the entry pointer. */
+interface Slot {
+  e: IndexEntry;
+  gen: number;
+  priority: number;
+  at: number;
+  seq: number;
+}
+
+interface Lane {
+  ready: BinaryHeap<Slot>;
+  delayed: BinaryHeap<Slot>;
+  leases: BinaryHeap<Slot>;
+  counts: Record<JobStatus, number>;
+}
+
+const readyOrder = (a: Slot, b: Slot): boolean =>
+  a.priority !== b.priority ? a.priority > b.priority : a.at !== b.at ? a.at < b.at : a.seq < b.seq;
+// For the scheduled heap `at` is the due time; for the lease heap it is the lease expiry.
+const timeOrder = (a: Slot, b: Slot): boolean => (a.at !== b.at ? a.at < b.at : a.seq < b.seq);
+const live = (s: Slot): boolean => s.e.gen === s.gen;
+/** A fresh slot ordered by due time; bumping the generation makes older slots stale. */
+const dueSlot = (e: IndexEntry): Slot => ({ e, gen: ++e.gen, priority: e.job.priority, at: e.job.runAt.getTime(), seq: e.seq });
+const leaseSlot = (e: IndexEntry): Slot => ({ e, gen: ++e.gen, priority: 0, at: e.leaseExpiresAt, seq: e.seq });
+/** Statuses that retention removes. */
+const isKept = (s: JobStatus): boolean => s === JobStatus.COMPLETED || s === JobStatus.CANCELLED;
+
+/** Options of {@link JobIndex}. */
+export interface JobIndexOptions {
+  retention?: RetentionOptions;
+  /** Called once per entry and operation, before the entry's first change. */
+  onTouch?: (entry: IndexEntry) => void;
+}
+
+/** The in-memory job index shared by the memory and unstorage drivers. */
+export class JobIndex {
+  readonly #jobs = new Map<string, IndexEntry>();
+  readonly #lanes = new Map<string, Lane>();
+  readonly #idempotency = new Map<string, string>();
+  #finished: { e: IndexEntry; gen: number }[] = [];
+  #finishedHead = 0;
+  readonly #retention: Required<RetentionOptions>;
+  readonly #onTouch: ((entry: IndexEntry) => void) | null;
+  #seq = 0;
+
+  constructor(options: JobIndexOptions = {}) {
+    this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.#onTouch = options.onTouch ?? null;
+  }
+
+  get size(): number {
+    return this.#jobs.size;
+  }
+
+  entry(id: string): IndexEntry | undefined {
+    return this.#jobs.get(id);
+  }
+
+  /** Stores new jobs; a repeated (queueName, idempotencyKey) returns the existing job. All or nothing. */
+  enqueue(jobs: readonly Job[]): EnqueueResult[] {
+    // Check the whole batch before touching anything so a bad batch stores nothing.
+    const seen = jobs.length > 1 ? new Set<string>() : null;
+    for (const job of jobs) {
+      if (this.#jobs.has(job.id) || seen?.has(job.id)) throw new StorageError(`Job id ${job.id} already exists`);
+      seen?.add(job.id);
+    }
+    const results: EnqueueResult[] = [];
+    for (const job of jobs) {
+      if (job.idempotencyKey !== null) {
+        // Earlier jobs of this batch are already indexed, so this also catches in-batch repeats.
+        const existingId = this.#idempotency.get(idemKey(job.queueName, job.idempotencyKey));
+        if (existingId !== undefined) {
+          results.push({ job: copy(this.#jobs.get(existingId)!.job), created: false });
+          continue;
+        }
+      }
+      const e: IndexEntry = { job: { ...job }, seq: this.#seq++, token: null, leaseExpiresAt: 0, finishedAt: 0, gen: 0 };
+      this.#onTouch?.(e);
+      this.insert(e);
+      // The stored job is a copy, so the caller's own object can serve as the result.
+      results.push({ job, created: true });
+    }
+    return results;
+  }
+
+  claim(request: ClaimRequest): ClaimedJob[] {
+    const { now, leaseMs } = request;
+    const out: ClaimedJob[] = [];
+    for (const name of request.queues) {
+      const lane = this.#lanes.get(name);
+      if (!lane) continue;
+      this.#promote(lane, now);
+      while (out.length < request.limit) {
+        const slot = lane.ready.pop();
+        if (!slot) break;
+        if (!live(slot)) continue;
+        const e = slot.e;
+        this.#onTouch?.(e);
+        const token = crypto.randomUUID();
+        this.#setStatus(e, JobStatus.RUNNING);
+        e.job.startedAt = new Date(now);
+        e.job.attempts++;
+        e.token = token;
+        e.leaseExpiresAt = now + leaseMs;
+        lane.leases.push(leaseSlot(e));
+        out.push({ jobId: e.job.id, token, job: copy(e.job), leaseExpiresAt: e.leaseExpiresAt });
+      }
+      if (out.length >= request.limit) break;
+    }
+    return out;
+  }
+
+  extendLease(lease: LeaseRef, leaseMs: number, now: number): boolean {
+    const e = this.#held(lease);
+    if (!e) return false;
+    e.leaseExpiresAt = now + leaseMs;
+    this.#lane(e.job.queueName).leases.push(leaseSlot(e));
+    return true;
+  }
+
+  complete(lease: LeaseRef, result: unknown, now: number): boolean {
+    const e = this.#held(lease);
+    if (!e) return false;
+    e.job.completedAt = new Date(now);
+    e.job.result = result === undefined ? null : result;
+    this.#finish(e, JobStatus.COMPLETED, now);
+    return true;
+  }
+
+  fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): boolean {
+    const e = this.#held(lease);
+    if (!e) return false;
+    e.job.errorMessage = errorMessage;
+    e.job.failedAt = new Date(now);
+    if (outcome.status === JobStatus.RETRYING) {
+      e.job.retryCount++;
+      e.token = null;
+      this.#requeue(e, JobStatus.RETRYING, outcome.retryAt);
+    } else {
+      this.#finish(e, outcome.status, now);
+    }
+    return true;
+  }
+
+  release(lease: LeaseRef): boolean {
+    const e = this.#held(lease);
+    if (!e) return false;
+    e.token = null;
+    e.job.startedAt = null;
+    this.#requeue(e, JobStatus.PENDING, e.job.runAt.getTime());
+    return true;
+  }
+
+  get(id: string): Job | null {
+    const e = this.#jobs.get(id);
+    return e ? copy(e.job) : null;
+  }
+
+  cancel(id: string, now: number): boolean {
+    const e = this.#jobs.get(id);
+    if (!e || !isWaiting(e.job.status)) return false;
+    this.#onTouch?.(e);
+    this.#finish(e, JobStatus.CANCELLED, now);
+    return true;
+  }
+
+  retry(id: string, now: number): Job | null {
+    const e = this.#jobs.get(id);
+    if (!e || (e.job.status !== JobStatus.DEAD_LETTER && e.job.status !== JobStatus.FAILED)) return null;
+    this.#onTouch?.(e);
+    e.job.retryCount = 0;
+    this.#requeue(e, JobStatus.PENDING, now);
+    return copy(e.job);
+  }
+
+  /** Jobs in insertion order. Filtering walks the index: listing is for dashboards, not the hot path. */
+  list(filter: ListFilter = {}): Job[] {
+    const limit = filter.limit ?? 100;
+    const out: Job[] = [];
+    for (const e of this.#jobs.values()) {
+      if (out.length >= limit) break;
+      const j = e.job;
+      if (filter.status && j.status !== filter.status) continue;
+      if (filter.queueName && j.queueName !== filter.queueName) continue;
+      if (filter.jobType && j.jobType !== filter.jobType) continue;
+      out.push(copy(j));
+    }
+    return out;
+  }
+
+  stats(): QueueStats {
+    const byStatus = emptyStatusCounts();
+    const byQueue: QueueStats["byQueue"] = {};
+    for (const [name, lane] of this.#lanes) {
+      byQueue[name] = { ...lane.counts };
+      for (const s of JOB_STATUSES) byStatus[s] += lane.counts[s];
+    }
+    return { total: this.#jobs.size, byStatus, byQueue };
+  }
+
+  nextWakeAt(queues: readonly string[], now: number): number | null {
+    let best: number | null = null;
+    for (const name of queues) {
+      const lane = this.#lanes.get(name);
+      if (!lane) continue;
+      if (top(lane.ready)) return now;
+      for (const slot of [top(lane.delayed), top(lane.leases)]) {
+        if (slot && (best === null || slot.at < best)) best = slot.at;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Applies the retention policy, oldest finished job first (amortized O(1) per job), and
+   * returns the removed entries so a persisting driver can delete them.
+   */
+  prune(now: number): IndexEntry[] {
+    const { maxCount, maxAgeMs } = this.#retention;
+    const removed: IndexEntry[] = [];
+    while (this.#finishedHead < this.#finished.length) {
+      const oldest = this.#finished[this.#finishedHead]!;
+      if (oldest.e.gen !== oldest.gen || this.#jobs.get(oldest.e.job.id) !== oldest.e) {
+        this.#finishedHead++;
+        continue;
+      }
+      const kept = this.#finished.length - this.#finishedHead;
+      if (kept <= maxCount && oldest.e.finishedAt > now - maxAgeMs) break;
+      this.#finishedHead++;
+      this.remove(oldest.e);
+      removed.push(oldest.e);
+    }
+    if (this.#finishedHead > 1024 && this.#finishedHead * 2 > this.#finished.length) {
+      this.#finished.splice(0, this.#finishedHead);
+      this.#finishedHead = 0;
+    }
+    return removed;
+  }
+
+  /**
+   * Indexes an entry in whatever state it is (loading a store, undoing a failed write).
+   * Entries must be inserted in `seq` order for list() to keep insertion order.
+   */
+  insert(e: IndexEntry): void {
+    const j = e.job;
+    this.#jobs.set(j.id, e);
+    this.#seq = Math.max(this.#seq, e.seq + 1);
+    if (j.idempotencyKey !== null) this.#idempotency.set(idemKey(j.queueName, j.idempotencyKey), j.id);
+    const lane = this.#lane(j.queueName);
+    lane.counts[j.status]++;
+    if (j.status === JobStatus.PENDING) lane.ready.push(dueSlot(e));
+    else if (isWaiting(j.status)) lane.delayed.push(dueSlot(e));
+    else if (j.status === JobStatus.RUNNING) lane.leases.push(leaseSlot(e));
+    else if (isKept(j.status)) this.#finished.push({ e, gen: e.gen });
+  }
+
+  /** Takes an entry out of every map, counter and heap. */
+  remove(e: IndexEntry): void {
+    const j = e.job;
+    if (this.#jobs.get(j.id) === e) this.#jobs.delete(j.id);
+    this.#lane(j.queueName).counts[j.status]--;
+    e.gen++;
+    if (j.idempotencyKey !== null) {
+      const key = idemKey(j.queueName, j.idempotencyKey);
+      if (this.#idempotency.get(key) === j.id) this.#idempotency.delete(key);
+    }
+  }
+
+  /** Re-sorts the finished list by finish time (after loading entries in seq order). */
+  sortFinished(): void {
+    this.#finished = this.#finished.slice(this.#finishedHead).sort((a, b) => a.e.finishedAt - b.e.finishedAt);
+    this.#finishedHead = 0;
+  }
+
+  #lane(name: string): Lane {
+    let lane = this.#lanes.get(name);
+    if (!lane) {
+      lane = { ready: new BinaryHeap(readyOrder), delayed: new BinaryHeap(timeOrder), leases: new BinaryHeap(timeOrder), counts: emptyStatusCounts() };
+      this.#lanes.set(name, lane);
+    }
+    return lane;
+  }
+
+  /** Moves due scheduled jobs and jobs with expired leases into the ready heap. */
+  #promote(lane: Lane, now: number): void {
+    for (let s = top(lane.delayed); s && s.at <= now; s = top(lane.delayed)) {
+      lane.delayed.pop();
+      lane.ready.push(dueSlot(s.e));
+    }
+    for (let s = top(lane.leases); s && s.at <= now; s = top(lane.leases)) {
+      lane.leases.pop();
+      // Still RUNNING with the old token until someone claims it: a slow worker may yet finish.
+      lane.ready.push(dueSlot(s.e));
+    }
+  }
+
+  /** The entry when `lease` is its current lease (touched, since every caller changes it). */
+  #held(lease: LeaseRef): IndexEntry | null {
+    const e = this.#jobs.get(lease.jobId);
+    if (!e || e.token !== lease.token || e.job.status !== JobStatus.RUNNING) return null;
+    this.#onTouch?.(e);
+    return e;
+  }
+
+  #setStatus(e: IndexEntry, status: JobStatus): void {
+    const counts = this.#lane(e.job.queueName).counts;
+    counts[e.job.status]--;
+    counts[status]++;
+    e.job.status = status;
+  }
+
+  #requeue(e: IndexEntry, status: JobStatus, runAt: number): void {
+    this.#setStatus(e, status);
+    e.job.runAt = new Date(runAt);
+    this.#lane(e.job.queueName).delayed.push(dueSlot(e));
+  }
+
+  #finish(e: IndexEntry, status: JobStatus, now: number): void {
+    this.#setStatus(e, status);
+    e.token = null;
+    e.gen++;
+    if (isKept(status)) {
+      e.finishedAt = now;
+      this.#finished.push({ e, gen: e.gen });
+    }
+  }
+}
+
+function top(heap: BinaryHeap<Slot>): Slot | undefined {
+  let s = heap.peek();
+  while (s && !live(s)) {
+    heap.pop();
+    s = heap.peek();
+  }
+  return s;
+}
+
+function idemKey(queueName: string, key: string): string {
+  return `${queueName}\u0000${key}`;
+}
+
+function copy(job: Job): Job {
+  return { ...job };
+}
