@@ -140,14 +140,16 @@ export class IndexedDBJobQueue implements JobQueue {
     let duplicateId: string | null = null;
     const results = await this.#write(`store ${jobs.length} job(s)`, [JOBS], async (tx) => {
       const store = tx.objectStore(JOBS);
-      const idem = store.index(IDEMPOTENCY_INDEX);
       // Look up every idempotency key first (all requests in flight at once), then write.
-      const lookups = jobs.map((j) => (j.idempotencyKey === null ? null : idem.get([j.queueName, j.idempotencyKey])));
-      const existing = await Promise.all(lookups);
+      let existing: (JobRow | undefined | null)[] = [];
+      if (jobs.some((j) => j.idempotencyKey !== null)) {
+        const idem = store.index(IDEMPOTENCY_INDEX);
+        existing = (await Promise.all(jobs.map((j) => (j.idempotencyKey === null ? null : idem.get([j.queueName, j.idempotencyKey]))))) as (JobRow | undefined | null)[];
+      }
       const out: EnqueueResult[] = [];
       const batchKeys = new Map<string, number>();
       jobs.forEach((job, i) => {
-        const found = existing[i] as JobRow | undefined | null;
+        const found = existing[i];
         if (found) {
           out.push({ job: rowToJob(found), created: false });
           return;
