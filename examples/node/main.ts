@@ -1,76 +1,15 @@
 /**
  * A small job service on Node: a webhook that accepts jobs with a bearer token, a cron schedule,
  * and two handlers (one of them flaky, so you can watch a retry and a dead-letter). Jobs are
- * stored under ./.portico and survive restarts.
+ * stored under ./.portico and survive restarts. The handlers live in ../shared/demo-service.ts.
  *
- * Run: npm start            (env: PORT, default 3000; PORTICO_TOKEN, default a local dev token)
- * Stop: Ctrl-C              (running jobs finish first)
+ * Run: npm start
+ *      env: PORT (default 3000), PORTICO_TOKEN (default a local dev token)
+ * Stop: Ctrl-C (running jobs finish first)
  */
-import { JobEventType, type JobEvent, type JobHandler, type Logger } from "portico-jobs";
 import { serve } from "portico-jobs/node";
+import { demoServeOptions, startDemo } from "../shared/demo-service.ts";
 
 const token = process.env.PORTICO_TOKEN ?? "local-dev-token";
-const port = Number(process.env.PORT ?? 3000);
-
-const sendEmail: JobHandler<{ to: string; subject: string }, { messageId: string }> = {
-  jobType: "email.send",
-  async handle(job) {
-    await new Promise((r) => setTimeout(r, 200)); // pretend to talk to a mail API
-    return { success: true, resultData: { messageId: `msg-${job.id.slice(0, 8)}` } };
-  },
-};
-
-// `failures` makes the first N attempts fail (for the demo); without it, a third of attempts fail.
-const buildReport: JobHandler<{ name: string; failures?: number }, { rows: number }> = {
-  jobType: "report.build",
-  async handle(job) {
-    const fails = job.payload.failures !== undefined ? job.retryCount < job.payload.failures : Math.random() < 1 / 3;
-    if (fails) throw new Error(`report backend unavailable (attempt ${job.retryCount + 1})`);
-    return { success: true, resultData: { rows: 100 + Math.floor(Math.random() * 900) } };
-  },
-};
-
-const app = await serve({
-  handlers: [sendEmail, buildReport],
-  port,
-  webhook: { auth: { bearerToken: token } },
-  schedules: [{ name: "digest", cron: "*/30 * * * * *", jobType: "report.build", payload: { name: "half-minute digest" } }],
-  backoff: { baseMs: 1_000, maxMs: 4_000 },
-  logger: readableLogger(),
-});
-
-const show = (e: Event, verb: string, detail: string) => {
-  const { job } = e as JobEvent;
-  console.log(`${time()} ${verb.padEnd(10)} ${job.jobType} ${job.id.slice(0, 8)} ${detail}`);
-};
-app.workerManager.addEventListener(JobEventType.STARTED, (e) => show(e, "started", JSON.stringify((e as JobEvent).job.payload)));
-app.workerManager.addEventListener(JobEventType.COMPLETED, (e) => show(e, "completed", `-> ${JSON.stringify((e as JobEvent).result)}`));
-app.workerManager.addEventListener(JobEventType.RETRYING, (e) => show(e, "retrying", `at ${(e as JobEvent).job.runAt.toISOString().slice(11, 19)}: ${(e as JobEvent).error?.message}`));
-app.workerManager.addEventListener(JobEventType.DEAD_LETTER, (e) => show(e, "dead", `after ${(e as JobEvent).job.retryCount} retries: ${(e as JobEvent).error?.message}`));
-
-console.log(`\nportico-jobs is listening on ${app.url} (jobs stored in ./.portico)`);
-if (!process.env.PORTICO_TOKEN) console.log(`No PORTICO_TOKEN set: using the local default token "${token}".`);
-console.log(`Try:\n  curl -X POST ${app.url}/webhooks/jobs -H "Authorization: Bearer ${token}" -H "Content-Type: application/json" \\
-    -d '{"job_type":"email.send","payload":{"to":"you@example.com","subject":"Hello"}}'`);
-console.log(`  curl ${app.url}/webhooks/jobs/<job_id> -H "Authorization: Bearer ${token}"\n`);
-
-// A few demo jobs: one succeeds, one succeeds after a retry, one runs out of retries.
-await app.jobService.createJob("email.send", { to: "ada@example.com", subject: "Welcome" });
-await app.jobService.createJob("report.build", { name: "daily sales", failures: 1 });
-await app.jobService.createJob("report.build", { name: "broken export", failures: 99 }, { maxRetries: 2 });
-
-/** Prints warnings, errors and a few milestones (job events are printed above), one line each. */
-function readableLogger(): Logger {
-  const skip = new Set(["job.retrying", "job.dead_letter"]);
-  const info = new Set(["schedule_job_created", "host.signal", "host.stopped"]);
-  const line = (level: string) => (event: string, fields: object = {}) => {
-    if (level === "debug" || (level === "info" && !info.has(event)) || skip.has(event)) return;
-    const details = Object.entries(fields).map(([k, v]) => `${k}=${v instanceof Error ? v.message : typeof v === "string" ? v : JSON.stringify(v)}`);
-    console.log(`${time()} ${level === "info" ? "" : `${level.toUpperCase()} `}${event} ${details.join(" ")}`);
-  };
-  return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
-}
-
-function time(): string {
-  return new Date().toISOString().slice(11, 19);
-}
+const app = await serve(demoServeOptions(token, Number(process.env.PORT ?? 3000)));
+await startDemo(app, token, process.env.PORTICO_TOKEN !== undefined);
