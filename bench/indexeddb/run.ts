@@ -11,7 +11,7 @@ import { chromium } from "playwright-core";
 import type { BenchRow } from "./page.ts";
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-const args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];
+const args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--js-flags=--expose-gc"];
 
 const bundle = await build({
   entryPoints: [here("./page.ts")],
