@@ -110,8 +110,22 @@ function render(): void {
     });
 }
 
+/** What the server says it has (shown in the footer; unreachable while offline). */
+async function serverSummary(): Promise<string> {
+  try {
+    const res = await fetch("/api/items", { cache: "no-store" });
+    const body = (await res.json()) as { items: unknown[]; counters: { duplicates: number }; chaos: { mode: string } };
+    const select = $<HTMLSelectElement>("#chaos");
+    if (document.activeElement !== select) select.value = body.chaos.mode;
+    return `server has ${body.items.length} item(s); ${body.counters.duplicates} repeated delivery(ies) ignored`;
+  } catch {
+    return "server unreachable";
+  }
+}
+
 async function draw(): Promise<void> {
   const online = navigator.onLine;
+  $("#server").textContent = online ? await serverSummary() : "";
   const status = $("#connection");
   status.textContent = online ? "online" : "offline: new items wait in this browser";
   status.dataset.state = online ? "online" : "offline";

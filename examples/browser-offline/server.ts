@@ -105,7 +105,7 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
   app.get("/app.js", (c) => c.body(bundle.app, 200, { "content-type": "text/javascript; charset=utf-8" }));
   // Served from the root so that its scope covers the page.
   app.get("/sw.js", (c) => c.body(bundle.sw, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" }));
-  app.get("/api/items", (c) => c.json({ items: [...items.values()], counters }));
+  app.get("/api/items", (c) => c.json({ items: [...items.values()], counters, chaos: { mode: chaos, latencyMs } }));
   // Demo and test aid: what the webhook does next ({ mode?, latencyMs? }), and a reset.
   app.post("/api/chaos", async (c) => {
     const body = (await c.req.json().catch(() => null)) as { mode?: unknown; latencyMs?: unknown } | null;
