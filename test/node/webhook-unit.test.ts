@@ -113,6 +113,17 @@ describe("creator failures", () => {
     expect(broken.health().errors).toBe(1);
   });
 
+  test("a payload schema that throws -> 500 internal_error, counted, nothing created", async () => {
+    const { creator, calls } = stub();
+    const throwing = { "~standard": { version: 1 as const, vendor: "test", validate: () => { throw new Error("schema bug"); } } };
+    const t = await started({ jobCreator: creator, schemas: { x: throwing } });
+    const res = await post(t, { job_type: "x", payload: {} });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ error: { code: "internal_error" } });
+    expect(calls).toHaveLength(0);
+    expect(t.health().errors).toBe(1);
+  });
+
   test("GET /jobs/:id without getJob (a creator that cannot read) -> 404 job_lookup_unavailable", async () => {
     const t = await started({ jobCreator: stub().creator });
     const res = await t.app.request("/webhooks/jobs/abc");

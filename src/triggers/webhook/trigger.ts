@@ -1,5 +1,5 @@
 /** createWebhookTrigger: a JobTrigger that turns authenticated HTTP requests into jobs. */
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import {
   formatIssuePath,
@@ -13,6 +13,7 @@ import {
 import { HealthCounters, type TriggerHealth } from "../health.ts";
 import { createAuthMiddleware } from "./auth.ts";
 import { createBodyLimit } from "./body-limit.ts";
+import { gate } from "./gate.ts";
 import { isJsonContentType, parseJobRequest, parseJson, toCreateOptions } from "./body.ts";
 import { errorResponse, WEBHOOK_ERROR_STATUS, type WebhookErrorCode } from "./errors.ts";
 import { resolveWebhookOptions, type WebhookTriggerOptions } from "./options.ts";
@@ -60,7 +61,7 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
   const auth = createAuthMiddleware(o, clock);
   const limit = createBodyLimit(o.maxBodyBytes);
 
-  // Counted once per request by the route's first middleware, not here.
+  // Logs and builds a refusal; the POST route counts it in the health errors.
   const fail = (code: WebhookErrorCode, message: string, issues?: ValidationIssue[]) => {
     // A stopped trigger refusing requests during shutdown is expected; only real failures are errors.
     if (WEBHOOK_ERROR_STATUS[code] >= 500 && code !== "trigger_stopped") logger.error("webhook_request_failed", { code, message });
@@ -80,6 +81,10 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
     let res: Response;
     try {
       res = await pending;
+    } catch (err) {
+      // e.g. a payload schema that throws instead of returning issues
+      logger.error("webhook_unhandled_error", { error: err });
+      res = fail("internal_error", "internal error");
     } finally {
       inFlight.delete(pending);
     }
@@ -195,24 +200,6 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
     },
     health,
   };
-}
-
-/**
- * Runs a Hono middleware as a gate: null when it calls next(), else the Response it returned or
- * threw (bearer-auth throws an HTTPException carrying its response).
- */
-async function gate(mw: MiddlewareHandler<WebhookEnv>, c: Context<WebhookEnv>): Promise<Response | null> {
-  let passed = false;
-  try {
-    const out = await mw(c, async () => {
-      passed = true;
-    });
-    if (passed) return null;
-    return out instanceof Response ? out : errorResponse("internal_error", "request refused without a response");
-  } catch (err) {
-    if (err instanceof HTTPException) return err.getResponse();
-    throw err;
-  }
 }
 
 function describe(issues: ValidationIssue[]): string {
