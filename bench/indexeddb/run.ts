@@ -27,9 +27,11 @@ const bundle = await build({
 const script = bundle.outputFiles[0]!.text;
 const html = `<!doctype html><meta charset="utf-8"><title>portico-jobs IndexedDB bench</title><script type="module" src="/bench.js"></script>`;
 
+let sinkHits = 0;
 const server = createServer((req, res) => {
   if (req.url === "/bench.js") return void res.writeHead(200, { "content-type": "text/javascript" }).end(script);
   if (req.url === "/sink") {
+    sinkHits++;
     req.resume();
     req.on("end", () => res.writeHead(202, { "content-type": "application/json" }).end('{"status":"accepted"}'));
     return;
@@ -50,6 +52,8 @@ try {
   console.log("| operation | portico-jobs | baseline | ratio | baseline is |");
   console.log("|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.name} | ${r.portico} | ${r.baseline || "–"} | ${r.ratio || "–"} | ${r.note} |`);
+  // Both delivery rows send 1,000 requests each; anything else means one side lost or repeated some.
+  console.log(`\n/sink received ${sinkHits} requests (expected 2000).`);
 } finally {
   await browser.close();
   server.closeAllConnections();
