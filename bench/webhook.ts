@@ -4,7 +4,7 @@
  * @hono/node-server over loopback, in this process. Variants alternate over several rounds so
  * that machine noise hits all of them alike; each ratio is taken within a round (against that
  * round's bare run) and the median over rounds is reported.
- * Run: npx tsx bench/webhook.ts   (BENCH_SECONDS per run, default 0.5; BENCH_ROUNDS, default 8;
+ * Run: npx tsx --expose-gc bench/webhook.ts   (BENCH_SECONDS per run, default 0.5; BENCH_ROUNDS, default 8;
  * BENCH_CONCURRENCY keep-alive connections, default 16)
  */
 import { Agent, request } from "node:http";
@@ -117,8 +117,12 @@ interface Run {
   p99: number;
 }
 
+const collect = (globalThis as { gc?: () => void }).gc;
+
 async function run(v: Variant): Promise<Run> {
   freshStore();
+  // Garbage left by the previous run (e.g. its whole store) must not be collected during this one.
+  collect?.();
   const cpu = process.cpuUsage();
   const end = performance.now() + SECONDS * 1000;
   const latencies: number[] = [];
@@ -178,6 +182,7 @@ for (const v of variants) {
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
   console.log(`| ${v.name} | ${n(rps)} | ${ratio.toFixed(2)}x | ${n(cpu)} | ${cpuRatio.toFixed(2)}x | ${p50.toFixed(2)} ms | ${p99.toFixed(2)} ms |`);
 }
+if (!collect) console.log("\n(run with --expose-gc for steadier figures: a GC between runs)");
 console.log("\nRatios are medians of per-round ratios. Client and server share this process (one thread), so each request's cost includes the client's.");
 console.log("\nTarget: the JobService rows >= 0.85x the bare route.");
 
