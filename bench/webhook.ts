@@ -45,6 +45,12 @@ async function listen(app: { fetch: (r: Request) => Response | Promise<Response>
 
 const bare = new Hono();
 bare.post("/webhooks/jobs", (c) => c.json({ status: "accepted" }, 202));
+// A second reference: the least any real handler does, reading and parsing the body.
+const bareJson = new Hono();
+bareJson.post("/webhooks/jobs", async (c) => {
+  await c.req.json();
+  return c.json({ status: "accepted" }, 202);
+});
 const triggers = {
   noop: makeTrigger(noopCreator),
   open: makeTrigger(viaService),
@@ -54,6 +60,7 @@ const triggers = {
 for (const t of Object.values(triggers)) await t.start();
 const servers = {
   bare: await listen(bare),
+  bareJson: await listen(bareJson),
   noop: await listen(triggers.noop.app),
   open: await listen(triggers.open.app),
   bearer: await listen(triggers.bearer.app),
@@ -76,6 +83,7 @@ const json = { "content-type": "application/json" };
 let signed: Req[] = [];
 const variants: Variant[] = [
   { name: "bare Hono route answering 202 (baseline)", next: () => ({ port: servers.bare.port, headers: json, body: jobBody() }) },
+  { name: "bare Hono route that reads the JSON body, answering 202", next: () => ({ port: servers.bareJson.port, headers: json, body: jobBody() }) },
   { name: "webhook trigger, no-op JobCreator (trigger cost only)", next: () => ({ port: servers.noop.port, headers: json, body: jobBody() }) },
   { name: "webhook trigger -> JobService -> MemoryJobQueue, no auth", next: () => ({ port: servers.open.port, headers: json, body: jobBody() }) },
   {
