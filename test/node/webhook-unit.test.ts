@@ -63,6 +63,15 @@ describe("mapping the wire body to createJob", () => {
     ]);
   });
 
+  test("a webhook-id longer than 512 characters is refused, naming the header", async () => {
+    const { creator, calls } = stub();
+    const t = await started({ jobCreator: creator });
+    const res = await post(t, { job_type: "x", payload: {} }, { "webhook-id": "w".repeat(513) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "invalid_body", issues: [{ path: "webhook-id" }] } });
+    expect(calls).toHaveLength(0);
+  });
+
   test("scheduled_at needs a zone designator; offsets are honoured", async () => {
     const { creator, calls } = stub();
     const t = await started({ jobCreator: creator });

@@ -120,6 +120,10 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
       payload = result.value;
     }
     const webhookId = c.req.header("webhook-id") ?? null;
+    if (webhookId !== null && body.value.idempotency_key == null && (webhookId.length === 0 || webhookId.length > 512)) {
+      const issues = [{ path: "webhook-id", message: "the webhook-id header (the idempotency key) must be 1 to 512 characters" }];
+      return fail("invalid_body", `invalid request: ${describe(issues)}`, issues);
+    }
     try {
       const job = await o.jobCreator.createJob(jobType, payload, toCreateOptions(body.value, webhookId));
       if (isDuplicateJob(job)) {
