@@ -20,8 +20,8 @@ function constantTimeEqualStrings(a: string, b: string): boolean {
 /** How a request was authenticated; exposed as `c.get("auth")`. */
 export type AuthMethod = "none" | "bearer" | "signature";
 
-/** Builds the auth middleware, or a pass-through when no credential is configured. */
-export function createAuthMiddleware(o: ResolvedWebhookOptions, clock: Clock): MiddlewareHandler<WebhookEnv> {
+/** Builds the auth middleware, or null when no credential is configured (every request passes). */
+export function createAuthMiddleware(o: ResolvedWebhookOptions, clock: Clock): MiddlewareHandler<WebhookEnv> | null {
   const challenge = { "WWW-Authenticate": 'Bearer realm="portico-jobs"' };
   const bearer = o.bearerToken
     ? bearerAuth<WebhookEnv>({
@@ -46,12 +46,7 @@ export function createAuthMiddleware(o: ResolvedWebhookOptions, clock: Clock): M
     ? createWebhookVerifier({ secrets: o.signingSecrets, toleranceSeconds: o.toleranceSeconds, clock })
     : null;
 
-  if (!bearer && !verifier) {
-    return async (c, next) => {
-      c.set("auth", "none");
-      await next();
-    };
-  }
+  if (!bearer && !verifier) return null;
 
   return async (c, next) => {
     const signed = c.req.header("webhook-signature") !== undefined;

@@ -94,7 +94,10 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
   });
 
   async function handle(c: Context<WebhookEnv>): Promise<Response> {
-    return (await gate(limit, c)) ?? (await gate(auth, c)) ?? (await createFromBody(c));
+    const size = limit.byHeader(c);
+    const refused =
+      (size === undefined ? await gate(limit.streaming, c) : size) ?? (auth ? await gate(auth, c) : null);
+    return refused ?? createFromBody(c);
   }
 
   async function createFromBody(c: Context<WebhookEnv>): Promise<Response> {
@@ -134,14 +137,16 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
         );
       }
       counters.created(clock());
-      logger.debug("webhook_job_created", { job_id: job.id, job_type: jobType, auth: c.get("auth") });
+      logger.debug("webhook_job_created", { job_id: job.id, job_type: jobType, auth: c.get("auth") ?? "none" });
       return c.json<WebhookJobResponse>({ status: "accepted", job_id: job.id, message: `job ${job.id} queued` }, 202);
     } catch (err) {
       return creatorError(err);
     }
   }
 
-  app.get(`${o.prefix}/jobs/:id`, auth, async (c) => {
+  app.get(`${o.prefix}/jobs/:id`, async (c) => {
+    const refused = auth ? await gate(auth, c) : null;
+    if (refused) return refused;
     if (!o.getJob) return errorResponse("job_lookup_unavailable", "job lookup is not configured on this trigger (getJob)");
     const id = c.req.param("id");
     const job = await o.getJob(id);
