@@ -177,6 +177,18 @@ test("stop() waits for a job creation in flight, then refuses new requests with 
   expect(calls).toHaveLength(1);
 });
 
+test("bearer tokens must match exactly: prefixes, extensions and case changes are refused", async () => {
+  const { creator, calls } = stub();
+  const t = await started({ jobCreator: creator, auth: { bearerToken: "Abc123-token" } });
+  for (const token of ["Abc123-toke", "Abc123-tokenX", "abc123-token", "Abc123-tokeN"]) {
+    const res = await post(t, { job_type: "x", payload: {} }, { authorization: `Bearer ${token}` });
+    expect(res.status, token).toBe(401);
+    expect(await res.json()).toMatchObject({ error: { code: "invalid_token" } });
+  }
+  expect(calls).toHaveLength(0);
+  expect((await post(t, { job_type: "x", payload: {} }, { authorization: "Bearer Abc123-token" })).status).toBe(202);
+});
+
 test("mounted in a parent Hono app, routes and JSON errors still apply", async () => {
   const t = await started({ jobCreator: stub().creator, auth: { bearerToken: "tok" } });
   const parent = new Hono();
