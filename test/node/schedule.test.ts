@@ -63,13 +63,13 @@ describe("configuration is validated at construction", () => {
 });
 
 describe("lifecycle", () => {
-  test("start and stop are idempotent; one timer per schedule; nothing runs after stop", async () => {
+  test("start and stop are idempotent; one timer for all schedules; nothing runs after stop", async () => {
     const { time, trigger, service } = setup([everyMinute, { name: "five", cron: "*/5 * * * *", jobType: "five", timezone: "UTC" }]);
     expect(trigger.isRunning).toBe(false);
     await trigger.start();
     await trigger.start();
     expect(trigger.isRunning).toBe(true);
-    expect(time.pending).toBe(2);
+    expect(time.pending).toBe(1);
     await time.runUntil(T0 + 10 * 60_000);
     expect((await service.stats()).total).toBe(10 + 2);
     await trigger.stop();

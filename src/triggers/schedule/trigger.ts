@@ -61,6 +61,8 @@ export interface ScheduleTrigger extends JobTrigger {
 
 // Long waits are cut into slices so that a wall-clock jump (NTP, suspend) is noticed within a minute.
 const MAX_SLEEP_MS = 60_000;
+// How early a timer may wake and still count as on time.
+const TIMER_SLACK_MS = 2;
 // A platform clock may deliver a tick this much early; it still belongs to the coming tick.
 const EARLY_TOLERANCE_MS = 1_000;
 
@@ -71,7 +73,7 @@ const defaultTimers: ScheduleTimers = {
 
 interface Entry {
   s: ResolvedSchedule;
-  timer: unknown;
+  /** The next tick, while the timers run. */
   next: Date | null;
   /** The last tick whose creation failed; retried before the next tick's job. */
   failedTick: Date | null;
@@ -91,7 +93,6 @@ export function createScheduleTrigger(options: ScheduleTriggerOptions): Schedule
   }
   const entries: Entry[] = resolveSchedules(options.schedules, options.timezone).map((s) => ({
     s,
-    timer: null,
     next: null,
     failedTick: null,
   }));
@@ -103,31 +104,39 @@ export function createScheduleTrigger(options: ScheduleTriggerOptions): Schedule
   const inFlight = new Set<Promise<unknown>>();
   let running = false;
 
-  function arm(e: Entry, after: number): void {
+  // One timer serves every schedule: it wakes at the earliest next tick, starts the job
+  // creations of all schedules due then, and only afterwards computes their following ticks
+  // (zone-aware date maths costs more than starting a createJob).
+  let timer: unknown = null;
+
+  function plan(e: Entry, after: number): void {
     e.next = e.s.cron.nextRun(new Date(after));
-    if (!e.next) {
-      logger.info("schedule_exhausted", { schedule: e.s.name });
-      return;
-    }
-    sleep(e);
+    if (!e.next) logger.info("schedule_exhausted", { schedule: e.s.name });
   }
 
-  function sleep(e: Entry): void {
-    const delay = Math.min(Math.max(e.next!.getTime() - clock(), 0), MAX_SLEEP_MS);
-    e.timer = timers.setTimeout(() => wake(e), delay);
+  function sleep(): void {
+    if (timer !== null) timers.clearTimeout(timer);
+    timer = null;
+    let earliest = Infinity;
+    for (const e of entries) if (e.next && e.next.getTime() < earliest) earliest = e.next.getTime();
+    if (earliest === Infinity) return;
+    const delay = Math.min(Math.max(earliest - clock(), 0), MAX_SLEEP_MS);
+    timer = timers.setTimeout(wake, delay);
   }
 
-  function wake(e: Entry): void {
-    e.timer = null;
-    if (!running || !e.next) return;
+  function wake(): void {
+    timer = null;
+    if (!running) return;
     const now = clock();
-    const due = e.next;
-    // Timers may fire a little early, and long waits are sliced: sleep again until due.
-    if (now < due.getTime()) return sleep(e);
-    // Arm the following tick first, so a slow createJob never delays or doubles it. Ticks missed
-    // while the process was stalled are skipped (one job for the late tick, not a burst).
-    arm(e, Math.max(now, due.getTime()));
-    track(runTick(e, due));
+    // Long waits are sliced, so a wake may come before anything is due. A timer a hair early
+    // (Node's loop clock lags Date.now by up to a millisecond) counts as on time: sleeping again
+    // would cost a whole turn of the timer wheel. The job still carries the scheduled instant.
+    const due = entries.filter((e) => e.next && e.next.getTime() - now <= TIMER_SLACK_MS);
+    const ticks = due.map((e) => e.next!);
+    due.forEach((e, i) => track(runTick(e, ticks[i]!)));
+    // Ticks missed while the process was stalled are skipped: one job for the late tick, not a burst.
+    due.forEach((e, i) => plan(e, Math.max(now, ticks[i]!.getTime())));
+    sleep();
   }
 
   function track<T>(p: Promise<T>): Promise<T> {
@@ -194,7 +203,11 @@ export function createScheduleTrigger(options: ScheduleTriggerOptions): Schedule
     async start() {
       if (running) return;
       running = true;
-      if (useTimers) for (const e of entries) arm(e, clock());
+      if (useTimers) {
+        const now = clock();
+        for (const e of entries) plan(e, now);
+        sleep();
+      }
       logger.info("schedule_trigger_started", {
         schedules: entries.map((e) => ({ name: e.s.name, cron: e.s.pattern, timezone: e.s.timezone, next_run: e.next?.toISOString() ?? null })),
       });
@@ -202,11 +215,9 @@ export function createScheduleTrigger(options: ScheduleTriggerOptions): Schedule
     async stop() {
       if (!running) return;
       running = false;
-      for (const e of entries) {
-        if (e.timer !== null) timers.clearTimeout(e.timer);
-        e.timer = null;
-        e.next = null;
-      }
+      if (timer !== null) timers.clearTimeout(timer);
+      timer = null;
+      for (const e of entries) e.next = null;
       await Promise.allSettled([...inFlight]);
       logger.info("schedule_trigger_stopped", {});
     },
