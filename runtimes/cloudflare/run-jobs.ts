@@ -1,0 +1,59 @@
+/**
+ * Runs claimed jobs inside the Durable Object: the same rules as WorkerManager (timeouts,
+ * retries with backoff, onFailure, dead letters), applied to one batch at a time.
+ */
+import { backoffDelay, type ClaimedJob, type FailureOutcome, type JobResult } from "../../src/core/index.ts";
+import type { SqlJobStore } from "../../src/drivers/durable-object/index.ts";
+import type { AlarmRuntime } from "./registry.ts";
+
+/** Runs every job of the batch concurrently and records each outcome under its lease. */
+export async function runClaimed(store: SqlJobStore, runtime: AlarmRuntime, batch: readonly ClaimedJob[]): Promise<void> {
+  await Promise.all(batch.map((claim) => runOne(store, runtime, claim)));
+}
+
+async function runOne(store: SqlJobStore, runtime: AlarmRuntime, claim: ClaimedJob): Promise<void> {
+  const job = claim.job;
+  const result = await invoke(runtime, claim);
+  const now = Date.now();
+  if (result.success) {
+    store.complete(claim, result.resultData ?? null, now);
+    return;
+  }
+  const error = result.error ?? new Error(`Handler for "${job.jobType}" returned success=false`);
+  const handler = runtime.handlers.get(job.jobType);
+  try {
+    await handler?.onFailure?.(job, error);
+  } catch (e) {
+    console.error(JSON.stringify({ event: "job.on_failure_error", jobId: job.id, error: String(e) }));
+  }
+  const outcome: FailureOutcome =
+    result.retryable === false
+      ? { status: "failed" }
+      : job.retryCount < job.maxRetries
+        ? { status: "retrying", retryAt: now + backoffDelay(job.retryCount, runtime.backoff) }
+        : { status: "dead_letter" };
+  store.fail(claim, error.message || String(error), outcome, Date.now());
+}
+
+/** Calls the handler, turning a throw, a timeout or an unknown type into a failed result. */
+async function invoke(runtime: AlarmRuntime, claim: ClaimedJob): Promise<JobResult> {
+  const job = claim.job;
+  const handler = runtime.handlers.get(job.jobType);
+  if (!handler) return { success: false, retryable: false, error: new Error(`No handler for job type "${job.jobType}"`) };
+  const controller = new AbortController();
+  const ms = job.timeoutMs ?? runtime.timeoutMs;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<JobResult>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(new Error(`Job timed out after ${ms} ms`));
+      resolve({ success: false, error: new Error(`Job timed out after ${ms} ms`) });
+    }, ms);
+  });
+  try {
+    return await Promise.race([handler.handle(job, { signal: controller.signal }), timeout]);
+  } catch (e) {
+    return { success: false, error: e instanceof Error ? e : new Error(String(e)) };
+  } finally {
+    clearTimeout(timer);
+  }
+}

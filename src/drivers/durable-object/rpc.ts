@@ -1,0 +1,29 @@
+/**
+ * The RPC surface of a job-queue Durable Object, shared by the client ({@link DurableObjectJobQueue})
+ * and the object class (runtimes/cloudflare), which implements it over {@link SqlJobStore}.
+ */
+import type { ClaimRequest, ClaimedJob, EnqueueResult, FailureOutcome, Job, LeaseRef, ListFilter, QueueStats, RetentionOptions } from "../../core/index.ts";
+
+/** Outcome of an enqueue RPC. */
+export type EnqueueReply = { results: EnqueueResult[] } | { error: string };
+
+/** Methods a job-queue Durable Object answers over RPC. Times are epoch ms chosen by the caller. */
+export interface JobQueueObjectRpc {
+  /** A refused batch comes back as `{ error }` (thrown errors would cross RPC as uncaught). */
+  enqueue(jobs: readonly Job[]): Promise<EnqueueReply>;
+  claim(request: ClaimRequest): Promise<ClaimedJob[]>;
+  extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean>;
+  complete(lease: LeaseRef, result: unknown, now: number, retention?: RetentionOptions): Promise<boolean>;
+  fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean>;
+  release(lease: LeaseRef, now: number): Promise<boolean>;
+  get(id: string): Promise<Job | null>;
+  cancel(id: string, now: number, retention?: RetentionOptions): Promise<boolean>;
+  retry(id: string, now: number): Promise<Job | null>;
+  list(filter: ListFilter): Promise<Job[]>;
+  stats(): Promise<QueueStats>;
+  nextWakeAt(queues: readonly string[]): Promise<number | null>;
+  /** Shard directory: records a shard name (used only on the directory object). */
+  registerShard(shard: string): Promise<void>;
+  /** Shard directory: every shard name recorded so far. */
+  listShards(): Promise<string[]>;
+}

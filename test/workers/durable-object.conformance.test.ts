@@ -1,0 +1,26 @@
+/** The driver conformance suite against DurableObjectJobQueue, inside workerd. */
+import { env } from "cloudflare:test";
+import { test } from "vitest";
+import { DurableObjectJobQueue } from "../../src/drivers/durable-object/index.ts";
+import { defineQueueConformance } from "../conformance/suite.ts";
+
+// Each queue gets a fresh name prefix, hence its own objects: an empty, isolated store.
+const fresh = (extra: Partial<ConstructorParameters<typeof DurableObjectJobQueue>[0]> = {}) =>
+  new DurableObjectJobQueue({ namespace: env.JOB_QUEUE, name: `conf-${crypto.randomUUID()}`, ...extra });
+
+// One object per queue (the default sharding), plus the directory object.
+defineQueueConformance({
+  name: "durable-object (object per queue)",
+  test,
+  createQueue: async () => fresh(),
+  openSecondHandle: async (q) => new DurableObjectJobQueue({ namespace: env.JOB_QUEUE, name: (q as DurableObjectJobQueue).name }),
+  createQueueWithRetention: async (retention) => fresh({ retention }),
+});
+
+// Every queue in one object (a fixed shard key).
+defineQueueConformance({
+  name: "durable-object (single shard)",
+  test,
+  createQueue: async () => fresh({ shardKey: "all" }),
+  createQueueWithRetention: async (retention) => fresh({ shardKey: "all", retention }),
+});
