@@ -42,7 +42,7 @@ async function invoke(runtime: AlarmRuntime, claim: ClaimedJob): Promise<JobResu
   if (!handler) return { success: false, retryable: false, error: new Error(`No handler for job type "${job.jobType}"`) };
   const controller = new AbortController();
   const ms = job.timeoutMs ?? runtime.timeoutMs;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   const timeout = new Promise<JobResult>((resolve) => {
     timer = setTimeout(() => {
       controller.abort(new Error(`Job timed out after ${ms} ms`));
@@ -54,6 +54,6 @@ async function invoke(runtime: AlarmRuntime, claim: ClaimedJob): Promise<JobResu
   } catch (e) {
     return { success: false, error: e instanceof Error ? e : new Error(String(e)) };
   } finally {
-    clearTimeout(timer);
+    if (timer !== null) clearTimeout(timer);
   }
 }

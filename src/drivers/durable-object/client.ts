@@ -51,13 +51,12 @@ export class DurableObjectJobQueue implements JobQueue {
   readonly #shardOf: (queueName: string) => string;
   readonly #single: string | null;
   readonly #retention: RetentionOptions | undefined;
-  readonly #stubs = new Map<string, JobQueueObjectRpc>();
   /** Shards this isolate has already recorded in the directory. */
   readonly #registered = new Set<string>();
 
   constructor(options: DurableObjectJobQueueOptions) {
     if (!options || typeof options.namespace?.idFromName !== "function") {
-      throw new PorticoError("DurableObjectJobQueue: options.namespace must be a Durable Object namespace binding");
+      throw new PorticoError("invalid_option", "DurableObjectJobQueue: options.namespace must be a Durable Object namespace binding (e.g. env.JOB_QUEUE)");
     }
     this.#namespace = options.namespace;
     this.#prefix = options.name ?? "portico";
@@ -72,15 +71,13 @@ export class DurableObjectJobQueue implements JobQueue {
     return this.#prefix;
   }
 
-  /** The object (RPC stub) that holds `shard`. */
+  /**
+   * The object (RPC stub) that holds `shard`. A stub belongs to the request that made it in
+   * Workers, and this client may outlive a request, so stubs are made per call (cheap: no I/O).
+   */
   stub(shard: string): JobQueueObjectRpc {
-    let stub = this.#stubs.get(shard);
-    if (!stub) {
-      const ns = this.#namespace;
-      stub = ns.get(ns.idFromName(`${this.#prefix}:${shard}`) as never) as JobQueueObjectRpc;
-      this.#stubs.set(shard, stub);
-    }
-    return stub;
+    const ns = this.#namespace;
+    return ns.get(ns.idFromName(`${this.#prefix}:${shard}`) as never) as JobQueueObjectRpc;
   }
 
   /** The shard that holds `queueName`. */
@@ -190,9 +187,7 @@ export class DurableObjectJobQueue implements JobQueue {
     return best;
   }
 
-  async close(): Promise<void> {
-    this.#stubs.clear();
-  }
+  async close(): Promise<void> {}
 
   /** Every shard that may hold jobs. */
   async #shards(): Promise<string[]> {
