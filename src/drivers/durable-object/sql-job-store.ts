@@ -105,6 +105,9 @@ export class SqlJobStore {
     const out: ClaimedJob[] = [];
     const token = crypto.randomUUID();
     const typeFilter = jobTypes ? " AND job_type IN (SELECT value FROM json_each(?))" : "";
+    // INDEXED BY: walk jobs_claim in claim order and stop after `limit` due rows. Left alone,
+    // SQLite prefers jobs_wake and sorts every due job per claim. Rows skipped on the way are
+    // only live leases and, per priority, jobs that are not due yet (they sort after due ones).
     for (const queue of request.queues) {
       const limit = request.limit - out.length;
       if (limit <= 0) break;
@@ -113,7 +116,7 @@ export class SqlJobStore {
       bindings.push(limit);
       const rows = this.#exec(
         `UPDATE jobs SET status = 'running', started_at = ?, attempts = attempts + 1, token = ? || '.' || seq, wake_at = ?
-         WHERE seq IN (SELECT seq FROM jobs WHERE queue = ? AND wake_at <= ?${typeFilter}
+         WHERE seq IN (SELECT seq FROM jobs INDEXED BY jobs_claim WHERE queue = ? AND wake_at IS NOT NULL AND wake_at <= ?${typeFilter}
                        ORDER BY priority DESC, run_at, seq LIMIT ?)
          RETURNING *`,
         ...bindings,
