@@ -7,6 +7,8 @@
  * DDL applied once per object start (every statement is idempotent). `wake_at` is the column
  * every scheduling query reads: the due time while a job waits, the lease expiry while it runs,
  * NULL once finished; a row is claimable when `wake_at <= now` (due jobs and expired leases alike).
+ * Waiting rows (no token) and leased rows (a token) have separate indexes, so a claim never
+ * walks past jobs that are running.
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -36,7 +38,9 @@ CREATE TABLE IF NOT EXISTS jobs (
   wake_at INTEGER,
   finished_at INTEGER
 );
-CREATE INDEX IF NOT EXISTS jobs_claim ON jobs (queue, priority DESC, run_at, seq) WHERE wake_at IS NOT NULL;
+DROP INDEX IF EXISTS jobs_claim;
+CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (queue, priority DESC, run_at, seq) WHERE token IS NULL AND wake_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_leases ON jobs (queue, wake_at) WHERE token IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_wake ON jobs (queue, wake_at) WHERE wake_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_alarm ON jobs (wake_at) WHERE wake_at IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs (queue, idem) WHERE idem IS NOT NULL;

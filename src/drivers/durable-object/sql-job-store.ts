@@ -62,6 +62,11 @@ export class SqlJobStore {
   /** Finished rows kept for retention and the oldest finish time, tracked so pruning is rare. */
   #finishedCount = 0;
   #oldestFinishedAt: number | null = null;
+  /**
+   * Per queue, a lower bound of the earliest lease expiry (never above the true one; extensions
+   * and completions only raise the truth), so claims skip the expired-lease walk while no lease can have run out.
+   */
+  readonly #leaseMin = new Map<string, number>();
 
   constructor(storage: SqlStorageHost) {
     this.#storage = storage;
@@ -69,6 +74,9 @@ export class SqlJobStore {
     const [row] = this.#exec("SELECT COUNT(*) AS c, MIN(finished_at) AS m FROM jobs WHERE finished_at IS NOT NULL");
     this.#finishedCount = Number(row?.c ?? 0);
     this.#oldestFinishedAt = (row?.m as number | null) ?? null;
+    for (const r of this.#exec("SELECT queue, MIN(wake_at) AS m FROM jobs WHERE token IS NOT NULL GROUP BY queue")) {
+      this.#leaseMin.set(r.queue as string, Number(r.m));
+    }
   }
 
   /** Stores a batch in one statement; repeated idempotency keys return the stored job. */
@@ -104,23 +112,41 @@ export class SqlJobStore {
     const { now, leaseMs } = request;
     const out: ClaimedJob[] = [];
     const token = crypto.randomUUID();
-    const typeFilter = jobTypes ? " AND job_type IN (SELECT value FROM json_each(?))" : "";
-    // INDEXED BY: walk jobs_claim in claim order and stop after `limit` due rows. Left alone,
-    // SQLite prefers jobs_wake and sorts every due job per claim. Rows skipped on the way are
-    // only live leases and, per priority, jobs that are not due yet (they sort after due ones).
+    const typeFilter = jobTypes ? " AND job_type IN (SELECT value FROM json_each(?5))" : "";
+    // Waiting jobs come from one walk of jobs_ready in claim order, stopping after `limit` rows.
+    // Expired leases live in jobs_leases; only when one may have expired (now >= the queue's
+    // earliest known lease expiry) does the claim also walk that index and merge the two
+    // (at most 2 x limit rows). INDEXED BY keeps SQLite from sorting every due job instead.
     for (const queue of request.queues) {
       const limit = request.limit - out.length;
       if (limit <= 0) break;
-      const bindings: unknown[] = [now, token, now + leaseMs, queue, now];
-      if (jobTypes) bindings.push(JSON.stringify(jobTypes));
-      bindings.push(limit);
+      const types = jobTypes ? JSON.stringify(jobTypes) : null;
+      const leases = now >= (this.#leaseMin.get(queue) ?? Infinity);
+      const ready = `SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_ready
+               WHERE queue = ?4 AND token IS NULL AND wake_at IS NOT NULL AND wake_at <= ?1${typeFilter}
+               ORDER BY priority DESC, run_at, seq LIMIT ?6`;
+      const pick = leases
+        ? `SELECT seq FROM (SELECT * FROM (${ready}) UNION ALL SELECT * FROM (SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_leases
+               WHERE queue = ?4 AND token IS NOT NULL AND wake_at <= ?1${typeFilter} ORDER BY wake_at LIMIT ?6))
+           ORDER BY priority DESC, run_at, seq LIMIT ?6`
+        : ready.replace("SELECT seq, priority, run_at", "SELECT seq");
       const rows = this.#exec(
-        `UPDATE jobs SET status = 'running', started_at = ?, attempts = attempts + 1, token = ? || '.' || seq, wake_at = ?
-         WHERE seq IN (SELECT seq FROM jobs INDEXED BY jobs_claim WHERE queue = ? AND wake_at IS NOT NULL AND wake_at <= ?${typeFilter}
-                       ORDER BY priority DESC, run_at, seq LIMIT ?)
-         RETURNING *`,
-        ...bindings,
+        `UPDATE jobs SET status = 'running', started_at = ?1, attempts = attempts + 1, token = ?2 || '.' || seq, wake_at = ?3
+         WHERE seq IN (${pick}) RETURNING *`,
+        now,
+        token,
+        now + leaseMs,
+        queue,
+        types,
+        limit,
       );
+      if (leases) {
+        // Rare: refresh the queue's earliest lease expiry (an index min) so later claims skip the merge.
+        const [m] = this.#exec("SELECT MIN(wake_at) AS m FROM jobs INDEXED BY jobs_leases WHERE queue = ? AND token IS NOT NULL", queue);
+        this.#leaseMin.set(queue, m?.m === null || m?.m === undefined ? Infinity : Number(m.m));
+      } else if (rows.length > 0) {
+        this.#leaseMin.set(queue, Math.min(this.#leaseMin.get(queue) ?? Infinity, now + leaseMs));
+      }
       // RETURNING does not promise an order; restore the claim order.
       rows.sort((a, b) => (b.priority as number) - (a.priority as number) || (a.run_at as number) - (b.run_at as number) || (a.seq as number) - (b.seq as number));
       for (const r of rows) out.push({ jobId: r.id as string, token: r.token as string, job: fromRow(r), leaseExpiresAt: now + leaseMs });
