@@ -130,9 +130,10 @@ export class SqlJobStore {
                WHERE queue = ?4 AND token IS NOT NULL AND wake_at <= ?1${typeFilter} ORDER BY wake_at LIMIT ?6))
            ORDER BY priority DESC, run_at, seq LIMIT ?6`
         : ready.replace("SELECT seq, priority, run_at", "SELECT seq");
+      // `seq = (...)` for one job and UPDATE ... FROM for several: both measured faster than `seq IN (...)`.
       const rows = this.#exec(
-        `UPDATE jobs SET status = 'running', started_at = ?1, attempts = attempts + 1, token = ?2 || '.' || seq, wake_at = ?3
-         WHERE seq IN (${pick}) RETURNING *`,
+        `UPDATE jobs SET status = 'running', started_at = ?1, attempts = attempts + 1, token = ?2 || '.' || jobs.seq, wake_at = ?3
+         ${limit === 1 ? `WHERE seq = (${pick})` : `FROM (${pick}) AS picked WHERE jobs.seq = picked.seq`} RETURNING *`,
         now,
         token,
         now + leaseMs,
