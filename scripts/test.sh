@@ -2,6 +2,7 @@
 # Runs every test suite: typecheck, vitest (node, workerd, chromium projects), Deno and Bun.
 # Installs what the tests need beyond npm (Debian's chromium) when it is missing and we are root.
 set -euo pipefail
+shopt -s inherit_errexit 2>/dev/null || true
 cd "$(dirname "$0")/.."
 
 if [ ! -x /usr/bin/chromium ]; then
@@ -22,15 +23,30 @@ export DENO_DIR="$PWD/.deno" DENO_NO_UPDATE_CHECK=1 DENO_CERT=/etc/ssl/certs/ca-
 echo "== typecheck"
 npm run --silent typecheck
 
-echo "== vitest"
-npx vitest run
+results="$PWD/test-results"
+rm -rf "$results" && mkdir -p "$results"
 
-if [ -d test/deno ]; then
-  echo "== deno"
-  npx deno test --allow-all --quiet test/deno/
-fi
-if [ -d test/bun ]; then
-  echo "== bun"
-  npx bun test test/bun/
-fi
-echo "== all test suites passed"
+echo "== vitest (node, workerd, chromium projects)"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json"
+
+echo "== deno"
+npx deno test --allow-all --quiet test/deno/ 2>&1 | tee "$results/deno.txt"
+
+echo "== bun"
+npx bun test test/bun/ 2>&1 | tee "$results/bun.txt"
+
+# One closing line over every runner (each runner above already failed the script on any failure).
+node -e '
+const fs = require("fs");
+const dir = process.argv[1];
+const v = JSON.parse(fs.readFileSync(dir + "/vitest.json", "utf8"));
+const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, "");
+const deno = strip(fs.readFileSync(dir + "/deno.txt", "utf8")).match(/(\d+) passed \| (\d+) failed/);
+const bun = strip(fs.readFileSync(dir + "/bun.txt", "utf8"));
+const bunPass = +(bun.match(/^\s*(\d+) pass$/m) || [0, 0])[1], bunFail = +(bun.match(/^\s*(\d+) fail$/m) || [0, 0])[1];
+const passed = v.numPassedTests + +(deno ? deno[1] : 0) + bunPass;
+const failed = v.numFailedTests + +(deno ? deno[2] : 0) + bunFail;
+console.log(`vitest ${v.numPassedTests}, deno ${deno ? deno[1] : 0}, bun ${bunPass} passed`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
+' "$results"
