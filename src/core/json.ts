@@ -56,7 +56,10 @@ function walk(value: unknown, path: string, issues: ValidationIssue[], seen: Set
     const v = (obj as Record<string, unknown>)[key];
     // An absent optional property is common in TypeScript objects; JSON drops it, nothing is lost.
     if (v === undefined) continue;
-    out[key] = walk(v, `${path}.${key}`, issues, seen);
+    const copy = walk(v, `${path}.${key}`, issues, seen);
+    // JSON.parse makes "__proto__" an own key; plain assignment would set the prototype instead.
+    if (key === "__proto__") Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+    else out[key] = copy;
   }
   seen.delete(obj);
   return out;

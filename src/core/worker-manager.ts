@@ -84,7 +84,9 @@ export class WorkerManager extends EventTarget {
   readonly #pollMs: number;
   readonly #clock: Clock;
   readonly #active = new Map<string, Running>();
-  readonly #listenerCounts = new Map<string, number>();
+  // Types that ever had a listener: events nobody listens to are not built. Never shrinks, so a
+  // removeEventListener of an unknown listener can not hide events from a registered one.
+  readonly #listenedTypes = new Set<string>();
   #running = false;
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
@@ -172,19 +174,14 @@ export class WorkerManager extends EventTarget {
     this.#logger.info("worker.stopped", { workerId: this.workerId, released: leftover.length });
   }
 
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
-    this.#listenerCounts.set(type, (this.#listenerCounts.get(type) ?? 0) + 1);
-    super.addEventListener(type, listener, options);
-  }
-
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void {
-    super.removeEventListener(type, listener, options);
-    this.#listenerCounts.set(type, Math.max(0, (this.#listenerCounts.get(type) ?? 0) - 1));
+  override addEventListener(...args: Parameters<EventTarget["addEventListener"]>): void {
+    this.#listenedTypes.add(args[0]);
+    super.addEventListener(...args);
   }
 
   #emit(type: JobEventType, init: { job: Job; error?: Error | null; result?: unknown }): void {
     // Skipping event allocation when nobody listens keeps the hot path cheap.
-    if (this.#listenerCounts.get(type)) this.dispatchEvent(new JobEvent(type, init));
+    if (this.#listenedTypes.has(type)) this.dispatchEvent(new JobEvent(type, init));
   }
 
   #wake(): void {

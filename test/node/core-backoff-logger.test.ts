@@ -117,6 +117,17 @@ describe("cloneJson and issue paths", () => {
     expect(issues.map((i) => i.path)).toEqual(["payload.set", "payload.buf"]);
   });
 
+  test("a parsed \"__proto__\" key stays a data key and does not change the copy's prototype", () => {
+    const input = JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}');
+    const issues: ValidationIssue[] = [];
+    const out = cloneJson(input, "payload", issues) as Record<string, unknown>;
+    expect(issues).toEqual([]);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect((out as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(Object.keys(out)).toEqual(["__proto__", "ok"]);
+    expect(JSON.stringify(out)).toBe(JSON.stringify(input));
+  });
+
   test("formatIssuePath renders keys and indexes, including PathSegment objects", () => {
     expect(formatIssuePath("payload", ["items", 2, { key: "qty" }])).toBe("payload.items[2].qty");
     expect(formatIssuePath("payload", undefined)).toBe("payload");

@@ -17,7 +17,7 @@ export async function readRawBody(c: Context<WebhookEnv>): Promise<Uint8Array> {
   return body;
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
  * The body as text. Bytes already read for a signature are decoded strictly (null when not
