@@ -13,6 +13,7 @@ export * from "./events.ts";
 export * from "./clock.ts";
 export * from "./job-record.ts";
 export { cloneJson } from "./json.ts";
+export { randomId } from "./random-id.ts";
 export { type StandardSchemaV1, formatIssuePath } from "./standard-schema.ts";
 export { JobService, isDuplicateJob, type JobServiceOptions, type JobSpec, type JobFilter } from "./job-service.ts";
 export { WorkerManager, JobTimeoutError, JobAbortedError, type WorkerManagerOptions, type StopOptions } from "./worker-manager.ts";

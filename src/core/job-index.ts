@@ -11,6 +11,7 @@
 import { BinaryHeap } from "./heap.ts";
 import { JOB_STATUSES, JobStatus, emptyStatusCounts, isWaiting, type Job, type QueueStats } from "./job.ts";
 import { StorageError } from "./errors.ts";
+import { randomId } from "./random-id.ts";
 import {
   DEFAULT_RETENTION,
   type ClaimRequest,
@@ -133,7 +134,7 @@ export class JobIndex {
         if (!live(slot)) continue;
         const e = slot.e;
         this.#onTouch?.(e);
-        const token = crypto.randomUUID();
+        const token = randomId();
         this.#setStatus(e, JobStatus.RUNNING);
         e.job.startedAt = new Date(now);
         e.job.attempts++;

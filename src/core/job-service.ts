@@ -3,6 +3,7 @@ import { systemClock, type Clock } from "./clock.ts";
 import { JobNotFoundError, JobStateError, JobValidationError, UnknownJobTypeError, type ValidationIssue } from "./errors.ts";
 import { JobStatus, type CreateJobOptions, type Job, type QueueStats } from "./job.ts";
 import { cloneJson } from "./json.ts";
+import { randomId } from "./random-id.ts";
 import type { JobCreator, JobHandler } from "./ports.ts";
 import type { JobQueue, ListFilter } from "./queue.ts";
 import { formatIssuePath, type StandardSchemaV1 } from "./standard-schema.ts";
@@ -142,7 +143,7 @@ export class JobService implements JobCreator {
     const createdAt = new Date(now);
     const future = o.scheduledAt !== null && o.scheduledAt.getTime() > now;
     return {
-      id: crypto.randomUUID(),
+      id: randomId(),
       queueName: o.queueName,
       jobType,
       payload,

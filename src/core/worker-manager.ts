@@ -10,6 +10,7 @@ import { JobEvent, JobEventType } from "./events.ts";
 import { JobStatus, type Job, type JobResult } from "./job.ts";
 import { jsonLogger, type Logger } from "./logger.ts";
 import type { JobHandler } from "./ports.ts";
+import { randomId } from "./random-id.ts";
 import type { ClaimedJob, FailureOutcome, JobQueue } from "./queue.ts";
 
 /** Options of {@link WorkerManager}. */
@@ -109,7 +110,7 @@ export class WorkerManager extends EventTarget {
     this.#timeoutMs = options.timeoutMs ?? null;
     this.#pollMs = positiveInt(options.pollIntervalMs ?? 1_000, "pollIntervalMs");
     this.#clock = options.clock ?? systemClock;
-    this.workerId = options.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
+    this.workerId = options.workerId ?? `worker-${randomId().slice(0, 8)}`;
   }
 
   get isRunning(): boolean {

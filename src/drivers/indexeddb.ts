@@ -16,6 +16,7 @@ import {
   StorageError,
   emptyStatusCounts,
   isWaiting,
+  randomId,
   type ClaimRequest,
   type ClaimedJob,
   type EnqueueResult,
@@ -83,17 +84,6 @@ interface LeaseOp {
  * reports, so the request's own rejection is only silenced here.
  */
 const quiet = (request: Promise<unknown>): void => void request.catch(() => undefined);
-
-/**
- * A random lease token. getRandomValues, unlike randomUUID, also exists on plain-http origins,
- * where IndexedDB works too.
- */
-function newToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
-}
 
 // Sorts after every number, string and Date in IndexedDB key order: the open end of a prefix range.
 const MAX_KEY: [] = [];
@@ -199,7 +189,7 @@ export class IndexedDBJobQueue implements JobQueue {
         }
         const rows = (await ready.getAll(IDBKeyRange.bound([queueName], [queueName, MAX_KEY]), limit - out.length)) as JobRow[];
         for (const row of rows) {
-          const token = newToken();
+          const token = randomId();
           const job = row.job;
           job.status = JobStatus.RUNNING;
           job.startedAt = new Date(now);

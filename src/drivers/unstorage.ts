@@ -17,6 +17,7 @@ import type { Storage } from "unstorage";
 import {
   JOB_STATUSES,
   JobIndex,
+  randomId,
   StorageError,
   StoreLockedError,
   fromJobRecord,
@@ -150,7 +151,7 @@ export class UnstorageJobQueue implements JobQueue {
     this.#lockTtlMs = nonNegative(options.lockTtlMs ?? 10_000, "lockTtlMs", 1);
     this.#lockWaitMs = nonNegative(options.lockWaitMs ?? 0, "lockWaitMs", 0);
     this.#lockSettleMs = nonNegative(options.lockSettleMs ?? 30, "lockSettleMs", 0);
-    this.ownerId = options.ownerId ?? `owner-${crypto.randomUUID()}`;
+    this.ownerId = options.ownerId ?? `owner-${randomId()}`;
     this.#ownerLabel = options.ownerLabel ?? null;
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;

@@ -7,12 +7,14 @@ import {
   UnknownJobTypeError,
   backoffDelay,
   cloneJson,
+  randomId,
   createJsonLogger,
   formatIssuePath,
   jsonLogger,
   silentLogger,
   type ValidationIssue,
 } from "../../src/core/index.ts";
+import { uuidFromBytes } from "../../src/core/random-id.ts";
 
 describe("backoffDelay", () => {
   test("exponential without jitter doubles from baseMs", () => {
@@ -131,5 +133,27 @@ describe("cloneJson and issue paths", () => {
   test("formatIssuePath renders keys and indexes, including PathSegment objects", () => {
     expect(formatIssuePath("payload", ["items", 2, { key: "qty" }])).toBe("payload.items[2].qty");
     expect(formatIssuePath("payload", undefined)).toBe("payload");
+  });
+});
+
+describe("randomId", () => {
+  const v4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+  test("falls back to getRandomValues where randomUUID is missing (plain-http pages)", () => {
+    const original = crypto.randomUUID;
+    Object.defineProperty(crypto, "randomUUID", { value: undefined, configurable: true, writable: true });
+    try {
+      const ids = new Set(Array.from({ length: 1000 }, () => randomId()));
+      expect(ids.size).toBe(1000);
+      for (const id of ids) expect(id).toMatch(v4);
+    } finally {
+      Object.defineProperty(crypto, "randomUUID", { value: original, configurable: true, writable: true });
+    }
+  });
+
+  test("sets the version and variant bits on any bytes", () => {
+    expect(uuidFromBytes(new Uint8Array(16).fill(0xff))).toBe("ffffffff-ffff-4fff-bfff-ffffffffffff");
+    expect(uuidFromBytes(new Uint8Array(16))).toBe("00000000-0000-4000-8000-000000000000");
+    expect(randomId()).toMatch(v4);
   });
 });
