@@ -168,34 +168,40 @@ export class JobService implements JobCreator {
   }
 }
 
+// Module-level helpers rather than closures inside readOptions: nothing to allocate per job.
+function bad(issues: ValidationIssue[], field: string, message: string): void {
+  issues.push({ path: `options.${field}`, message });
+}
+
+function readInt(options: CreateJobOptions, field: keyof CreateJobOptions, fallback: number, min: number, issues: ValidationIssue[]): number {
+  const v = options[field];
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+    bad(issues, field, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    return fallback;
+  }
+  return v;
+}
+
+function readKey(options: CreateJobOptions, field: "queueName" | "createdBy" | "idempotencyKey", issues: ValidationIssue[]): string | null {
+  const v = options[field];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string" || v.length === 0 || v.length > 512) {
+    bad(issues, field, "must be a non-empty string of at most 512 characters");
+    return null;
+  }
+  return v;
+}
+
 function readOptions(options: CreateJobOptions, now: number, issues: ValidationIssue[]) {
-  const bad = (field: string, message: string) => issues.push({ path: `options.${field}`, message });
-  const int = (field: keyof CreateJobOptions, fallback: number, min: number): number => {
-    const v = options[field];
-    if (v === undefined) return fallback;
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
-      bad(field, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-      return fallback;
-    }
-    return v;
-  };
-  const str = (field: "queueName" | "createdBy" | "idempotencyKey"): string | null => {
-    const v = options[field];
-    if (v === undefined || v === null) return null;
-    if (typeof v !== "string" || v.length === 0 || v.length > 512) {
-      bad(field, "must be a non-empty string of at most 512 characters");
-      return null;
-    }
-    return v;
-  };
-  const priority = int("priority", 0, Number.MIN_SAFE_INTEGER);
-  const maxRetries = int("maxRetries", 3, 0);
-  const delayMs = int("delayMs", 0, 0);
-  const timeoutMs = options.timeoutMs === undefined ? null : int("timeoutMs", 0, 1);
+  const priority = readInt(options, "priority", 0, Number.MIN_SAFE_INTEGER, issues);
+  const maxRetries = readInt(options, "maxRetries", 3, 0, issues);
+  const delayMs = readInt(options, "delayMs", 0, 0, issues);
+  const timeoutMs = options.timeoutMs === undefined ? null : readInt(options, "timeoutMs", 0, 1, issues);
   let scheduledAt: Date | null = null;
   if (options.scheduledAt !== undefined) {
     if (!(options.scheduledAt instanceof Date) || Number.isNaN(options.scheduledAt.getTime())) {
-      bad("scheduledAt", "must be a valid Date");
+      bad(issues, "scheduledAt", "must be a valid Date");
     } else {
       scheduledAt = new Date(options.scheduledAt.getTime());
     }
@@ -205,19 +211,19 @@ function readOptions(options: CreateJobOptions, now: number, issues: ValidationI
   let metadata: Record<string, unknown> = {};
   if (options.metadata !== undefined) {
     if (typeof options.metadata !== "object" || options.metadata === null || Array.isArray(options.metadata)) {
-      bad("metadata", "must be a plain object");
+      bad(issues, "metadata", "must be a plain object");
     } else {
       metadata = cloneJson(options.metadata, "options.metadata", issues) as Record<string, unknown>;
     }
   }
   return {
-    queueName: str("queueName") ?? "default",
+    queueName: readKey(options, "queueName", issues) ?? "default",
     priority,
     maxRetries,
     timeoutMs,
     scheduledAt,
-    createdBy: str("createdBy"),
-    idempotencyKey: str("idempotencyKey"),
+    createdBy: readKey(options, "createdBy", issues),
+    idempotencyKey: readKey(options, "idempotencyKey", issues),
     metadata,
   };
 }

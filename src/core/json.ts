@@ -7,7 +7,57 @@ import type { ValidationIssue } from "./errors.ts";
 
 /** Returns a detached copy of `value`, or pushes an issue per offending field into `issues`. */
 export function cloneJson(value: unknown, path: string, issues: ValidationIssue[]): unknown {
+  // Almost every value is valid: copy it without building a path string per field or tracking
+  // ancestors in a Set, and redo the walk with both only when something is wrong (or deep).
+  const copy = copyPlain(value, 0);
+  if (copy !== INVALID) return copy;
   return walk(value, path, issues, new Set());
+}
+
+/** Returned by {@link copyPlain} when the value needs the checking walk. */
+const INVALID: unique symbol = Symbol("invalid");
+/**
+ * Beyond this nesting the fast copy gives up: a cycle then ends in the checking walk, which
+ * names it, instead of in a stack overflow.
+ */
+const FAST_DEPTH = 64;
+
+/** The copy of {@link walk} for valid values; INVALID at the first value that walk would report. */
+function copyPlain(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      return Number.isFinite(value) ? value : INVALID;
+    case "object":
+      break;
+    default:
+      return INVALID;
+  }
+  if (value === null) return null;
+  if (depth >= FAST_DEPTH) return INVALID;
+  if (Array.isArray(value)) {
+    const out = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const v = copyPlain(value[i], depth + 1);
+      if (v === INVALID) return INVALID;
+      out[i] = v;
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return INVALID;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    const copy = copyPlain(v, depth + 1);
+    if (copy === INVALID) return INVALID;
+    if (key === "__proto__") Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+    else out[key] = copy;
+  }
+  return out;
 }
 
 function walk(value: unknown, path: string, issues: ValidationIssue[], seen: Set<object>): unknown {
