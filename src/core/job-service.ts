@@ -69,7 +69,9 @@ export class JobService implements JobCreator {
    * @throws {JobValidationError} payload or options are invalid; nothing is stored
    */
   async createJob<P>(jobType: string, payload: P, options: CreateJobOptions = {}): Promise<Job<P>> {
-    const job = await this.#build({ jobType, payload, options }, this.#clock());
+    const built = this.#build({ jobType, payload, options }, this.#clock());
+    // Without a schema the job is built synchronously: no extra await on the hot path.
+    const job = built instanceof Promise ? await built : built;
     const [stored] = await this.queue.enqueue([job]);
     return (stored!.created ? stored!.job : markDuplicate(stored!.job)) as Job<P>;
   }
@@ -77,7 +79,7 @@ export class JobService implements JobCreator {
   /** Validates every job first, then stores them all in one store operation (all or nothing). */
   async createJobs(specs: readonly JobSpec[]): Promise<Job[]> {
     const now = this.#clock();
-    const jobs = await Promise.all(specs.map((spec) => this.#build(spec, now)));
+    const jobs = await Promise.all(specs.map(async (spec) => this.#build(spec, now)));
     if (jobs.length === 0) return [];
     return (await this.queue.enqueue(jobs)).map((r) => (r.created ? r.job : markDuplicate(r.job)));
   }
@@ -111,7 +113,11 @@ export class JobService implements JobCreator {
     return this.queue.stats();
   }
 
-  async #build(spec: JobSpec, now: number): Promise<Job> {
+  /**
+   * Checks the spec and builds the job; a Promise only when a payload schema has to run (it may be
+   * async). Throws synchronously otherwise, so callers must call it inside an async function.
+   */
+  #build(spec: JobSpec, now: number): Job | Promise<Job> {
     const { jobType } = spec;
     if (typeof jobType !== "string" || jobType.length === 0) {
       throw new JobValidationError(String(jobType), [{ path: "jobType", message: "must be a non-empty string" }]);
@@ -124,20 +130,25 @@ export class JobService implements JobCreator {
     if (this.#knownTypes && !this.#knownTypes.has(jobType)) {
       throw new UnknownJobTypeError(jobType, [...this.#knownTypes]);
     }
-    const issues: ValidationIssue[] = [];
-    let payload = spec.payload;
-    const schema = this.#schemas[jobType];
-    if (schema) {
-      const result = await schema["~standard"].validate(payload);
+    // Own keys only: a job type such as "constructor" must not find Object.prototype members.
+    const schema = Object.hasOwn(this.#schemas, jobType) ? this.#schemas[jobType] : undefined;
+    if (!schema) return this.#assemble(jobType, spec.payload, options, now);
+    return (async () => {
+      const result = await schema["~standard"].validate(spec.payload);
       if (result.issues) {
         throw new JobValidationError(
           jobType,
           result.issues.map((i) => ({ path: formatIssuePath("payload", i.path), message: i.message })),
         );
       }
-      payload = result.value;
-    }
-    payload = cloneJson(payload, "payload", issues);
+      return this.#assemble(jobType, result.value, options, now);
+    })();
+  }
+
+  /** Copies and checks the payload and options, and builds the stored job. */
+  #assemble(jobType: string, rawPayload: unknown, options: CreateJobOptions, now: number): Job {
+    const issues: ValidationIssue[] = [];
+    const payload = cloneJson(rawPayload, "payload", issues);
     const o = readOptions(options, now, issues);
     if (issues.length) throw new JobValidationError(jobType, issues);
     const createdAt = new Date(now);

@@ -89,6 +89,7 @@ export function toCreateOptions(body: JobRequest, fallbackIdempotencyKey: string
 
 /** True for `application/json`, optionally with `charset=utf-8` (any case, any spacing). */
 export function isJsonContentType(header: string | undefined): boolean {
+  if (header === "application/json") return true; // what nearly every sender sends: no splitting
   if (!header) return false;
   const [type, ...params] = header.split(";");
   if (type!.trim().toLowerCase() !== "application/json") return false;

@@ -24,8 +24,9 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
  * UTF-8); otherwise the runtime's own text() is used, which on @hono/node-server skips a copy,
  * and replaces invalid UTF-8 with U+FFFD (JSON.parse then refuses it, or keeps it in a string).
  */
-export async function readBodyText(c: Context<WebhookEnv>): Promise<string | null> {
+export function readBodyText(c: Context<WebhookEnv>): Promise<string | null> | string | null {
   const bytes = c.get("rawBody");
+  // Not async: returning text()'s promise from an async function would cost extra microtask turns.
   if (!bytes) return c.req.raw.text();
   try {
     return strictUtf8.decode(bytes);
