@@ -71,7 +71,12 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
 
   // One handler runs the gates in order (stopped, size, auth) and then the body: cheaper than a
   // middleware chain on the hot path, with the same Hono middleware doing the checks.
-  app.post(`${o.prefix}/jobs`, async (c) => {
+  const methodNotAllowed = (c: Context) => errorResponse("method_not_allowed", `${c.req.method} is not supported on ${c.req.path}`);
+
+  // One handler for every method on /jobs, answering 405 itself: with a separate 405 route, each
+  // POST matched two handlers and Hono composed them, an extra async layer per request.
+  app.all(`${o.prefix}/jobs`, async (c) => {
+    if (c.req.method !== "POST") return methodNotAllowed(c);
     if (!running) {
       counters.failed();
       return fail("trigger_stopped", "the webhook trigger is stopped; retry later");
@@ -169,9 +174,7 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
 
   app.get(`${o.prefix}/health`, (c) => c.json(health(), 200));
 
-  for (const path of [`${o.prefix}/jobs`, `${o.prefix}/jobs/:id`, `${o.prefix}/health`]) {
-    app.all(path, (c) => errorResponse("method_not_allowed", `${c.req.method} is not supported on ${c.req.path}`));
-  }
+  for (const path of [`${o.prefix}/jobs/:id`, `${o.prefix}/health`]) app.all(path, methodNotAllowed);
   app.notFound((c) => errorResponse("not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => onError(err, c));
 
