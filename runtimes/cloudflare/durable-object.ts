@@ -146,12 +146,10 @@ export class JobQueueDurableObject extends DurableObject implements JobQueueObje
     await this.ctx.storage.setAlarm(at);
   }
 
-  /** The queue of the job that has waited longest (one step down the wake index), or null. */
+  /** The queue whose earliest wake time (due job or expired lease) has passed first, or null. */
   #earliestDueQueue(now: number): string | null {
-    const [row] = this.ctx.storage.sql
-      .exec<{ queue: string }>("SELECT queue FROM jobs WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at LIMIT 1", now)
-      .toArray();
-    return row?.queue ?? null;
+    const next = this.store.earliestWake();
+    return next !== null && next.at <= now ? next.queue : null;
   }
 
   #shardsReady = false;

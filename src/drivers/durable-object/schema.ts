@@ -4,11 +4,20 @@
  */
 
 /**
- * DDL applied once per object start (every statement is idempotent). `wake_at` is the column
- * every scheduling query reads: the due time while a job waits, the lease expiry while it runs,
- * NULL once finished; a row is claimable when `wake_at <= now` (due jobs and expired leases alike).
- * Waiting rows (no token) and leased rows (a token) have separate indexes, so a claim never
- * walks past jobs that are running.
+ * DDL applied once per object start (every statement is idempotent, so it also upgrades objects
+ * created by earlier versions in place: indexes that were dropped or redefined are removed by name
+ * and the new ones built from the existing rows). `wake_at` is the column every scheduling query
+ * reads: the due time while a job waits (always equal to `run_at` then), the lease expiry while it
+ * runs, NULL once finished; a row is claimable when `wake_at <= now` (due jobs and expired leases alike).
+ *
+ * Four indexes, because every index is written on every state change and dominated the cost of a job:
+ * - `jobs_ready`: waiting rows in claim order (priority, then age), so a claim stops after `limit`
+ *   entries and never walks past running jobs.
+ * - `jobs_wakeups`: every row with a wake time, grouped by queue and then by leased or not. It
+ *   serves expired-lease claims (the leased half), a queue's next wake time (two index minima) and
+ *   the alarm (the same per queue, over the distinct queues); it replaces the former `jobs_leases`,
+ *   `jobs_wake` and `jobs_alarm`, which held the same entries three times.
+ * - `jobs_idem`: unique idempotency keys per queue. `jobs_finished`: retention, oldest first.
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -39,11 +48,11 @@ CREATE TABLE IF NOT EXISTS jobs (
   finished_at INTEGER
 );
 DROP INDEX IF EXISTS jobs_claim;
+DROP INDEX IF EXISTS jobs_leases;
+DROP INDEX IF EXISTS jobs_wake;
+DROP INDEX IF EXISTS jobs_alarm;
 CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (queue, priority DESC, run_at, seq) WHERE token IS NULL AND wake_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_leases ON jobs (queue, wake_at) WHERE token IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_wake ON jobs (queue, wake_at) WHERE wake_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_alarm ON jobs (wake_at) WHERE wake_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_wakeups ON jobs (queue, token IS NOT NULL, wake_at) WHERE wake_at IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs (queue, idem) WHERE idem IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at, seq) WHERE finished_at IS NOT NULL;
 `;
-
