@@ -34,9 +34,6 @@ export interface SqlStorageHost {
 
 type Row = Record<string, unknown>;
 
-const COLUMNS =
-  "id, queue, job_type, payload, priority, max_retries, retry_count, scheduled_at, started_at, completed_at, failed_at, status, error_message, created_by, created_at, metadata, idem, result, run_at, attempts, timeout_ms, wake_at";
-
 /**
  * A whole row as one JSON array (payload, metadata and result spliced in as JSON): crossing
  * from SQLite to JS costs per column, and one text column plus one JSON.parse measured about 3x
@@ -44,18 +41,6 @@ const COLUMNS =
  */
 const ROW_JSON =
   "json_array(seq, id, queue, job_type, json(payload), priority, max_retries, retry_count, scheduled_at, started_at, completed_at, failed_at, status, error_message, created_by, created_at, json(metadata), idem, json(result), run_at, attempts, timeout_ms) AS j";
-
-// One statement for a whole batch: the rows travel as one JSON parameter and json_each
-// expands them, so there is no per-row round trip and no bound-parameter limit. Payload,
-// metadata and result travel as nested JSON (`->` keeps them as JSON text), not as strings
-// inside the JSON, so they are neither stringified twice nor escaped twice.
-const INSERT_SQL = `INSERT INTO jobs (${COLUMNS})
-SELECT j->>'id', j->>'queue', j->>'jobType', j->'payload', j->>'priority', j->>'maxRetries', j->>'retryCount',
-  j->>'scheduledAt', j->>'startedAt', j->>'completedAt', j->>'failedAt', j->>'status', j->>'errorMessage',
-  j->>'createdBy', j->>'createdAt', j->'metadata', j->>'idem', j->'result', j->>'runAt', j->>'attempts',
-  j->>'timeoutMs', j->>'wakeAt'
-FROM (SELECT value AS j FROM json_each(?) ORDER BY key) WHERE true
-ON CONFLICT (queue, idem) WHERE idem IS NOT NULL DO NOTHING`;
 
 /**
  * The distinct queues that have wake times, one index seek each (SQLite has no skip-scan without
@@ -71,27 +56,67 @@ const minWake = (queue: string, leased: 0 | 1) =>
   `(SELECT MIN(wake_at) FROM jobs INDEXED BY jobs_wakeups WHERE queue = ${queue} AND (token IS NOT NULL) = ${leased} AND wake_at IS NOT NULL)`;
 
 /**
- * A single job goes in as a plain INSERT ... VALUES instead: each bound value costs about a third of
- * a microsecond to cross into SQLite and most columns of a new job are NULL, so only the non-null
- * ones are named (the statement text per NULL pattern is built once). Columns in this order;
- * `ALWAYS` of them are never NULL.
+ * Insert columns in this order; the first `ALWAYS` are never NULL. Most columns of a new job are
+ * NULL and every value costs to cross into SQLite (about a third of a microsecond per bound
+ * value), so an INSERT names only the columns that some row of the batch fills: a bit mask of
+ * the optional ones picks the statement, each built once.
  */
-const ONE_COLUMNS = [
+const INSERT_COLUMNS = [
   "id", "queue", "job_type", "payload", "priority", "max_retries", "retry_count", "status", "created_at", "metadata", "run_at", "attempts",
   "scheduled_at", "started_at", "completed_at", "failed_at", "error_message", "created_by", "idem", "result", "timeout_ms", "wake_at",
 ] as const;
 const ALWAYS = 12;
-const insertOneSql = new Map<number, string>();
+const IDEM_BIT = 1 << (INSERT_COLUMNS.indexOf("idem") - ALWAYS);
+/** Columns that hold JSON text: a batch carries them as nested JSON and stores them with `->`. */
+const JSON_COLUMNS = new Set(["payload", "metadata", "result"]);
+const insertSqls = new Map<string, string>();
 
-function insertOne(mask: number): string {
-  let sql = insertOneSql.get(mask);
+/**
+ * A single job is an INSERT ... VALUES; a batch is one INSERT over json_each of one JSON array of
+ * rows (one bound value however many rows, and no bound-parameter limit), each row a positional
+ * array of the named columns. Payload, metadata and result travel nested, not as strings inside
+ * the JSON, so they are neither stringified nor escaped twice.
+ */
+function insertSql(mask: number, batch: boolean): string {
+  const key = `${mask}${batch}`;
+  let sql = insertSqls.get(key);
   if (sql === undefined) {
-    const cols = ONE_COLUMNS.filter((_, i) => i < ALWAYS || mask & (1 << (i - ALWAYS)));
-    sql = `INSERT INTO jobs (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})
-      ON CONFLICT (queue, idem) WHERE idem IS NOT NULL DO NOTHING`;
-    insertOneSql.set(mask, sql);
+    const cols = INSERT_COLUMNS.filter((_, i) => i < ALWAYS || mask & (1 << (i - ALWAYS)));
+    const source = batch
+      ? `SELECT ${cols.map((c, i) => `j${JSON_COLUMNS.has(c) ? "->" : "->>"}${i}`).join(", ")}
+         FROM (SELECT value AS j FROM json_each(?) ORDER BY key) WHERE true`
+      : `VALUES (${cols.map(() => "?").join(", ")})`;
+    sql = `INSERT INTO jobs (${cols.join(", ")}) ${source} ON CONFLICT (queue, idem) WHERE idem IS NOT NULL DO NOTHING`;
+    insertSqls.set(key, sql);
   }
   return sql;
+}
+
+/** A job's insert values (`INSERT_COLUMNS` order, optional ones NULL when absent); JSON columns as strings or nested. */
+function insertValues(job: Job, nested: boolean): unknown[] {
+  const runAt = job.runAt.getTime();
+  const s = job.status;
+  const json = (v: unknown) => (nested ? v : JSON.stringify(v));
+  return [
+    job.id, job.queueName, job.jobType, json(job.payload === undefined ? null : job.payload), job.priority, job.maxRetries,
+    job.retryCount, s, job.createdAt.getTime(), json(job.metadata ?? {}), runAt, job.attempts,
+    ms(job.scheduledAt), ms(job.startedAt), ms(job.completedAt), ms(job.failedAt), job.errorMessage ?? null, job.createdBy ?? null,
+    job.idempotencyKey ?? null, job.result === undefined || job.result === null ? null : json(job.result), job.timeoutMs ?? null,
+    s === "pending" || s === "scheduled" || s === "retrying" ? runAt : null,
+  ];
+}
+
+/** The optional columns `values` fills, as a bit mask. */
+function filled(values: readonly unknown[]): number {
+  let mask = 0;
+  for (let i = ALWAYS; i < values.length; i++) if (values[i] !== null) mask |= 1 << (i - ALWAYS);
+  return mask;
+}
+
+/** `values` without the optional columns outside `mask`. */
+function only(values: unknown[], mask: number): unknown[] {
+  const full = (1 << (INSERT_COLUMNS.length - ALWAYS)) - 1;
+  return mask === full ? values : values.filter((_, i) => i < ALWAYS || mask & (1 << (i - ALWAYS)));
 }
 
 /**
@@ -101,28 +126,33 @@ function insertOne(mask: number): string {
  * one may have expired (now >= the queue's earliest known lease expiry) does the claim also walk
  * it and merge the two (at most 2 x limit rows). INDEXED BY keeps SQLite from sorting every due
  * job instead. `seq = (...)` for one job and UPDATE ... FROM for several: both measured faster
- * than `seq IN (...)`. Bindings: ?1 now, ?2 token, ?3 lease expiry, ?4 queue, ?5 job types, ?6 limit.
- * Eight variants, each built once (the text would otherwise be rebuilt on every claim).
+ * than `seq IN (...)`. Bindings: ?1 now, ?2 token, ?3 lease expiry, ?4 queue, then ?5 limit unless
+ * it is a literal 1 (one claim without a type filter, the common case: a bound value costs) and
+ * ?6 job types when filtered. Eight variants, each built once instead of on every claim.
  */
 const claimSqls = new Map<string, string>();
 function claimSql(single: boolean, leases: boolean, typed: boolean): string {
   const key = `${single}${leases}${typed}`;
   let sql = claimSqls.get(key);
   if (sql !== undefined) return sql;
-  const typeFilter = typed ? " AND job_type IN (SELECT value FROM json_each(?5))" : "";
+  const typeFilter = typed ? " AND job_type IN (SELECT value FROM json_each(?6))" : "";
+  const limit = single && !typed ? "1" : "?5";
   const ready = `SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_ready
     WHERE queue = ?4 AND token IS NULL AND wake_at IS NOT NULL AND run_at <= ?1${typeFilter}
-    ORDER BY priority DESC, run_at, seq LIMIT ?6`;
+    ORDER BY priority DESC, run_at, seq LIMIT ${limit}`;
   const pick = leases
     ? `SELECT seq FROM (SELECT * FROM (${ready}) UNION ALL SELECT * FROM (SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_wakeups
-         WHERE queue = ?4 AND (token IS NOT NULL) = 1 AND wake_at IS NOT NULL AND wake_at <= ?1${typeFilter} ORDER BY wake_at LIMIT ?6))
-       ORDER BY priority DESC, run_at, seq LIMIT ?6`
+         WHERE queue = ?4 AND (token IS NOT NULL) = 1 AND wake_at IS NOT NULL AND wake_at <= ?1${typeFilter} ORDER BY wake_at LIMIT ${limit}))
+       ORDER BY priority DESC, run_at, seq LIMIT ${limit}`
     : ready.replace("SELECT seq, priority, run_at", "SELECT seq");
   sql = `UPDATE jobs SET status = 'running', started_at = ?1, attempts = attempts + 1, token = ?2 || '.' || jobs.seq, wake_at = ?3
     ${single ? `WHERE seq = (${pick})` : `FROM (${pick}) AS picked WHERE jobs.seq = picked.seq`} RETURNING ${ROW_JSON}`;
   claimSqls.set(key, sql);
   return sql;
 }
+
+/** Lease statements with their WHERE clause, built once each (see #held). */
+const heldSqls = new Map<string, string>();
 
 const WAITING = "('pending','scheduled','retrying')";
 
@@ -167,14 +197,17 @@ export class SqlJobStore {
   enqueue(jobs: readonly Job[]): EnqueueResult[] {
     if (jobs.length === 0) return [];
     if (jobs.length === 1) return [this.#enqueueOne(jobs[0]!)];
-    const rows = JSON.stringify(jobs.map(toInsertRow));
+    const rows = jobs.map((j) => insertValues(j, true));
+    let mask = 0;
+    for (const r of rows) mask |= filled(r);
     // One INSERT is atomic on its own (a failing row aborts the whole statement), so no
     // transaction is opened. Without idempotency keys every row is new or the statement
     // throws, so only keyed batches pay for RETURNING.
-    const keyed = jobs.some((j) => j.idempotencyKey !== null && j.idempotencyKey !== undefined);
+    const keyed = (mask & IDEM_BIT) !== 0;
     let inserted: Row[];
     try {
-      inserted = this.#exec(keyed ? `${INSERT_SQL} RETURNING id` : INSERT_SQL, rows);
+      const sql = insertSql(mask, true);
+      inserted = this.#exec(keyed ? `${sql} RETURNING id` : sql, JSON.stringify(rows.map((r) => only(r, mask))));
     } catch (error) {
       throw new StorageError(`enqueue failed, nothing stored: ${(error as Error).message}`);
     }
@@ -194,28 +227,11 @@ export class SqlJobStore {
 
   /** One job, one INSERT; `rowsWritten` tells a repeated idempotency key (nothing written) apart. */
   #enqueueOne(job: Job): EnqueueResult {
-    const runAt = job.runAt.getTime();
-    const s = job.status;
-    const values: unknown[] = [
-      job.id, job.queueName, job.jobType, JSON.stringify(job.payload === undefined ? null : job.payload), job.priority, job.maxRetries,
-      job.retryCount, s, job.createdAt.getTime(), JSON.stringify(job.metadata ?? {}), runAt, job.attempts,
-    ];
-    const optional = [
-      ms(job.scheduledAt), ms(job.startedAt), ms(job.completedAt), ms(job.failedAt), job.errorMessage, job.createdBy, job.idempotencyKey,
-      job.result === undefined || job.result === null ? null : JSON.stringify(job.result), job.timeoutMs,
-      s === "pending" || s === "scheduled" || s === "retrying" ? runAt : null,
-    ];
-    let mask = 0;
-    for (let i = 0; i < optional.length; i++) {
-      const v = optional[i];
-      if (v !== null && v !== undefined) {
-        mask |= 1 << i;
-        values.push(v);
-      }
-    }
+    const values = insertValues(job, false);
+    const mask = filled(values);
     let written: number;
     try {
-      written = this.#write(insertOne(mask), ...values);
+      written = this.#write(insertSql(mask, false), ...only(values, mask));
     } catch (error) {
       throw new StorageError(`enqueue failed, nothing stored: ${(error as Error).message}`);
     }
@@ -234,7 +250,14 @@ export class SqlJobStore {
       const limit = request.limit - out.length;
       if (limit <= 0) break;
       const leases = now >= this.#leaseMinOf(queue);
-      const claimed = this.#arrays(claimSql(limit === 1, leases, types !== null), now, token, now + leaseMs, queue, types, limit);
+      const single = limit === 1;
+      const sql = claimSql(single, leases, types !== null);
+      const claimed =
+        types !== null
+          ? this.#arrays(sql, now, token, now + leaseMs, queue, limit, types)
+          : single
+            ? this.#arrays(sql, now, token, now + leaseMs, queue)
+            : this.#arrays(sql, now, token, now + leaseMs, queue, limit);
       if (leases) {
         // Rare: refresh the queue's earliest lease expiry (an index min) so later claims skip the merge.
         const [m] = this.#exec(`SELECT ${minWake("?", 1)} AS m`, queue);
@@ -368,8 +391,12 @@ export class SqlJobStore {
     const token = lease.token;
     const seq = Number(token.slice(token.lastIndexOf(".") + 1));
     if (!Number.isSafeInteger(seq)) return false;
-    const n = bindings.length;
-    return this.#write(`${sql} WHERE seq = ?${n + 1} AND token = ?${n + 2} AND id = ?${n + 3} AND status = 'running'`, ...bindings, seq, token, lease.jobId) > 0;
+    let full = heldSqls.get(sql);
+    if (full === undefined) {
+      const n = bindings.length;
+      heldSqls.set(sql, (full = `${sql} WHERE seq = ?${n + 1} AND token = ?${n + 2} AND id = ?${n + 3} AND status = 'running'`));
+    }
+    return this.#write(full, ...bindings, seq, token, lease.jobId) > 0;
   }
 
   /** Counts a newly finished job and prunes when a retention bound is crossed. */
@@ -415,35 +442,6 @@ export class SqlJobStore {
   #jobs(sql: string, ...bindings: unknown[]): Job[] {
     return this.#arrays(sql, ...bindings).map(fromArray);
   }
-}
-
-function toInsertRow(job: Job): Record<string, unknown> {
-  const waiting = job.status === "pending" || job.status === "scheduled" || job.status === "retrying";
-  const runAt = job.runAt.getTime();
-  return {
-    id: job.id,
-    queue: job.queueName,
-    jobType: job.jobType,
-    payload: job.payload === undefined ? null : job.payload,
-    priority: job.priority,
-    maxRetries: job.maxRetries,
-    retryCount: job.retryCount,
-    scheduledAt: ms(job.scheduledAt),
-    startedAt: ms(job.startedAt),
-    completedAt: ms(job.completedAt),
-    failedAt: ms(job.failedAt),
-    status: job.status,
-    errorMessage: job.errorMessage,
-    createdBy: job.createdBy,
-    createdAt: job.createdAt.getTime(),
-    metadata: job.metadata ?? {},
-    idem: job.idempotencyKey,
-    result: job.result === undefined ? null : job.result,
-    runAt,
-    attempts: job.attempts,
-    timeoutMs: job.timeoutMs,
-    wakeAt: waiting ? runAt : null,
-  };
 }
 
 const ms = (d: Date | null): number | null => (d ? d.getTime() : null);
