@@ -69,12 +69,12 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
     return errorResponse(code, message, issues);
   };
 
-  // One handler runs the gates in order (stopped, size, auth) and then the body: cheaper than a
-  // middleware chain on the hot path, with the same Hono middleware doing the checks.
   const methodNotAllowed = (c: Context) => errorResponse("method_not_allowed", `${c.req.method} is not supported on ${c.req.path}`);
 
-  // One handler for every method on /jobs, answering 405 itself: with a separate 405 route, each
-  // POST matched two handlers and Hono composed them, an extra async layer per request.
+  // One handler runs the gates in order (stopped, size, auth) and then the body: cheaper than a
+  // middleware chain on the hot path, with the same Hono middleware doing the checks. It serves
+  // every method on /jobs and answers 405 itself: with a separate 405 route, each POST matched two
+  // handlers and Hono composed them, an extra async layer per request.
   app.all(`${o.prefix}/jobs`, async (c) => {
     if (c.req.method !== "POST") return methodNotAllowed(c);
     if (!running) {
