@@ -68,6 +68,8 @@ export interface JobIndexOptions {
   retention?: RetentionOptions;
   /** Called once per entry and operation, before the entry's first change. */
   onTouch?: (entry: IndexEntry) => void;
+  /** Makes the index's own copy of a job being enqueued (default: a shallow copy). */
+  adopt?: (job: Job) => Job;
 }
 
 /** The in-memory job index shared by the memory and unstorage drivers. */
@@ -79,11 +81,13 @@ export class JobIndex {
   #finishedHead = 0;
   readonly #retention: Required<RetentionOptions>;
   readonly #onTouch: ((entry: IndexEntry) => void) | null;
+  readonly #adopt: (job: Job) => Job;
   #seq = 0;
 
   constructor(options: JobIndexOptions = {}) {
     this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.#onTouch = options.onTouch ?? null;
+    this.#adopt = options.adopt ?? copy;
   }
 
   get size(): number {
@@ -112,7 +116,7 @@ export class JobIndex {
           continue;
         }
       }
-      const e: IndexEntry = { job: { ...job }, seq: this.#seq++, token: null, leaseExpiresAt: 0, finishedAt: 0, gen: 0 };
+      const e: IndexEntry = { job: this.#adopt(job), seq: this.#seq++, token: null, leaseExpiresAt: 0, finishedAt: 0, gen: 0 };
       this.#onTouch?.(e);
       this.insert(e);
       // The stored job is a copy, so the caller's own object can serve as the result.
