@@ -243,7 +243,10 @@ export class SqlJobStore {
     // Only duplicates pay for a second statement, one for all of them.
     const keys = jobs.filter((j) => !created.has(j.id)).map((j) => [j.queueName, j.idempotencyKey]);
     const existing = this.#jobs(
-      `SELECT ${ROW_JSON} FROM jobs WHERE (queue, idem) IN (SELECT value->>0, value->>1 FROM json_each(?))`,
+      // json_each first (CROSS JOIN fixes the order), then one jobs_idem lookup per key; a
+      // `(queue, idem) IN (...)` form scanned the table.
+      `SELECT ${ROW_JSON} FROM jobs WHERE seq IN (SELECT d.seq FROM json_each(?) AS k CROSS JOIN jobs AS d INDEXED BY jobs_idem
+         WHERE d.queue = k.value->>0 AND d.idem = k.value->>1 AND d.idem IS NOT NULL)`,
       JSON.stringify(keys),
     );
     const byKey = new Map(existing.map((j) => [`${j.queueName}\u0000${j.idempotencyKey}`, j]));
