@@ -11,7 +11,7 @@ import {
   type ValidationIssue,
 } from "../../core/index.ts";
 import { HealthCounters, type TriggerHealth } from "../health.ts";
-import { createAuthMiddleware } from "./auth.ts";
+import { createAuthMiddleware, createBearerFastPath } from "./auth.ts";
 import { createBodyLimit } from "./body-limit.ts";
 import { gate } from "./gate.ts";
 import { isJsonContentType, parseJobRequest, parseJson, toCreateOptions } from "./body.ts";
@@ -59,6 +59,7 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
 
   const app = new Hono<WebhookEnv>();
   const auth = createAuthMiddleware(o, clock);
+  const bearerPasses = createBearerFastPath(o);
   const limit = createBodyLimit(o.maxBodyBytes);
 
   // Logs and builds a refusal; the POST route counts it in the health errors.
@@ -101,9 +102,10 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
   function handle(c: Context<WebhookEnv>): Promise<Response> {
     try {
       const size = limit.byHeader(c);
-      // The common case (Content-Length given and within the limit, no auth) goes straight to the
-      // body, without an async wrapper whose returned promise costs extra microtask turns.
-      if (size === null && !auth) return createFromBody(c);
+      // The common case (Content-Length given and within the limit, no auth or a valid bearer
+      // token) goes straight to the body, without async wrappers whose promises cost extra
+      // microtask turns; everything else goes through the gates.
+      if (size === null && (!auth || bearerPasses?.(c))) return createFromBody(c);
       return gated(c, size);
     } catch (err) {
       // Failed like the async steps do, so the caller logs and counts it the same way.
