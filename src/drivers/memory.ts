@@ -40,9 +40,11 @@ export class MemoryJobQueue implements JobQueue {
 
   async enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]> {
     this.#assertOpen();
+    // Frozen before the index sees the batch, so a refused batch stores nothing. An empty
+    // metadata object is left alone: the stored copy gets NO_METADATA instead (adoptJob).
     for (const job of jobs) {
       deepFreeze(job.payload);
-      deepFreeze(job.metadata);
+      if (!isEmptyObject(job.metadata)) deepFreeze(job.metadata);
     }
     const results = this.#index.enqueue(jobs);
     if (results.some((r) => r.created)) this.#notify();
@@ -129,12 +131,14 @@ export class MemoryJobQueue implements JobQueue {
  */
 const NO_METADATA: Record<string, unknown> = Object.freeze({});
 
-/** The index's own copy of a job being stored (metadata already frozen). */
+/** A plain object without any own key (symbols and non-enumerable ones included). */
+function isEmptyObject(m: unknown): boolean {
+  return typeof m === "object" && m !== null && Object.getPrototypeOf(m) === Object.prototype && Reflect.ownKeys(m).length === 0;
+}
+
+/** The index's own copy of a job being stored (payload and non-empty metadata already frozen). */
 function adoptJob(job: Job): Job {
-  const m = job.metadata;
-  const empty =
-    typeof m === "object" && m !== null && m !== NO_METADATA && Object.getPrototypeOf(m) === Object.prototype && Reflect.ownKeys(m).length === 0;
-  return empty ? { ...job, metadata: NO_METADATA } : { ...job };
+  return job.metadata !== NO_METADATA && isEmptyObject(job.metadata) ? { ...job, metadata: NO_METADATA } : { ...job };
 }
 
 function deepFreeze(value: unknown): void {
