@@ -1,6 +1,6 @@
 /**
- * Requests/s of POST /webhooks/jobs (body limit, auth, JSON + valibot validation, enqueue into a
- * MemoryJobQueue via JobService) against a bare Hono route answering 202, on one
+ * Requests/s of POST /webhooks/jobs (body limit, auth, JSON parse and body validation, enqueue into
+ * a MemoryJobQueue via JobService) against a bare Hono route answering 202, on one
  * @hono/node-server over loopback, in this process. Variants run in a shuffled order in each of several rounds so
  * that machine noise hits all of them alike; each ratio is taken within a round (against that
  * round's bare run) and the median over rounds is reported.
