@@ -139,7 +139,7 @@ describe("cloneJson and issue paths", () => {
 describe("randomId", () => {
   const v4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-  test("falls back to getRandomValues where randomUUID is missing (plain-http pages)", () => {
+  test("works where randomUUID is missing (plain-http pages): unique v4 ids from getRandomValues", () => {
     const original = crypto.randomUUID;
     Object.defineProperty(crypto, "randomUUID", { value: undefined, configurable: true, writable: true });
     try {

@@ -143,6 +143,16 @@ describe("createJob validation", () => {
     await expect(service.createJob("sms.send", {})).resolves.toMatchObject({ jobType: "sms.send" });
   });
 
+  test("job types named like Object.prototype members are plain unknown types, not schemas or handlers", async () => {
+    const { service, queue } = setup({ handlers: [handler("email.send")] });
+    for (const jobType of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      await expect(service.createJob(jobType, {})).rejects.toBeInstanceOf(UnknownJobTypeError);
+    }
+    expect((await queue.stats()).total).toBe(0);
+    const open = new JobService({ queue, schemas: {} });
+    await expect(open.createJob("constructor", { a: 1 })).resolves.toMatchObject({ jobType: "constructor", payload: { a: 1 } });
+  });
+
   test("handlers given as a record are accepted too", async () => {
     const queue = new MemoryJobQueue();
     const service = new JobService({ queue, handlers: { "email.send": handler("email.send") } });

@@ -92,6 +92,15 @@ describe("mapping the wire body to createJob", () => {
     expect(calls[0]!.payload).toEqual({ name: "ADA" });
   });
 
+  test("a job type named like an Object.prototype member has no schema: the payload passes unchanged", async () => {
+    const { creator, calls } = stub();
+    const t = await started({ jobCreator: creator, schemas: { x: { "~standard": { version: 1 as const, vendor: "test", validate: () => ({ issues: [{ message: "no" }] }) } } } });
+    for (const jobType of ["constructor", "toString", "__proto__"]) {
+      expect((await post(t, { job_type: jobType, payload: { n: 1 } })).status).toBe(202);
+    }
+    expect(calls.map((c) => [c.jobType, c.payload])).toEqual([["constructor", { n: 1 }], ["toString", { n: 1 }], ["__proto__", { n: 1 }]]);
+  });
+
   test("a duplicate job (marked by the JobService) answers 200; an unmarked job is 202", async () => {
     const DUP = Symbol.for("portico-jobs.duplicate");
     const { creator } = stub(() => {
