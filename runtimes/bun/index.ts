@@ -3,7 +3,7 @@
  * trigger and a WorkerManager, and stops gracefully on SIGINT/SIGTERM.
  * @module
  */
-import { createHost, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
+import { createHost, processSignals, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
 
 export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
 
@@ -18,14 +18,7 @@ const bun: RuntimeAdapter = {
       close: async () => void (await server.stop(true)),
     };
   },
-  onShutdownSignal(handler) {
-    process.on("SIGINT", handler);
-    process.on("SIGTERM", handler);
-    return () => {
-      process.off("SIGINT", handler);
-      process.off("SIGTERM", handler);
-    };
-  },
+  onShutdownSignal: processSignals(process),
   exit: (code) => process.exit(code),
 };
 

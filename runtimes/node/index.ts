@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { serve as listen } from "@hono/node-server";
-import { createHost, type HttpServer, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
+import { createHost, processSignals, type HttpServer, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
 
 export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
 
@@ -27,14 +27,7 @@ const node: RuntimeAdapter = {
       );
       server.once("error", reject);
     }),
-  onShutdownSignal(handler) {
-    process.on("SIGINT", handler);
-    process.on("SIGTERM", handler);
-    return () => {
-      process.off("SIGINT", handler);
-      process.off("SIGTERM", handler);
-    };
-  },
+  onShutdownSignal: processSignals(process),
   exit: (code) => process.exit(code),
 };
 

@@ -252,3 +252,24 @@ function webhookPrefix(webhook: ServeWebhookOptions | false | undefined): string
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" || hostname.startsWith("127.");
 }
+
+/** The part of Node's and Bun's `process` that {@link processSignals} uses. */
+export interface SignalEmitter {
+  on(signal: "SIGINT" | "SIGTERM", handler: (signal: string) => void): unknown;
+  off(signal: "SIGINT" | "SIGTERM", handler: (signal: string) => void): unknown;
+}
+
+/**
+ * `RuntimeAdapter.onShutdownSignal` for runtimes whose `process` emits signals (Node, Bun); the
+ * shim passes its `process`, so no runtime global is read here.
+ */
+export function processSignals(emitter: SignalEmitter): RuntimeAdapter["onShutdownSignal"] {
+  return (handler) => {
+    emitter.on("SIGINT", handler);
+    emitter.on("SIGTERM", handler);
+    return () => {
+      emitter.off("SIGINT", handler);
+      emitter.off("SIGTERM", handler);
+    };
+  };
+}
