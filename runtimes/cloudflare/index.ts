@@ -35,6 +35,8 @@ export interface CreateWorkerOptions<Env = Record<string, unknown>> {
   /** Jobs one object runs concurrently per batch (default 10). */
   batchSize?: number;
   backoff?: BackoffOptions;
+  /** Lost leases (evictions, crashes mid-job) after which a job is dead-lettered unrun (default 3; see WorkerManagerOptions.maxStalls). */
+  maxStalls?: number;
 }
 
 /** The parts of a scheduled event the Worker uses. */
@@ -78,6 +80,7 @@ export function createWorker<Env = Record<string, unknown>>(options: CreateWorke
     timeoutMs: options.timeoutMs ?? 25_000,
     batchSize: options.batchSize ?? 10,
     backoff: options.backoff ?? {},
+    maxStalls: options.maxStalls ?? 3,
   });
   const binding = options.binding ?? "JOB_QUEUE";
   // env only arrives with the first event; the triggers are built then, once per isolate.

@@ -15,6 +15,8 @@ export interface AlarmRuntime {
   /** Jobs claimed per batch inside one alarm (default 10). */
   batchSize: number;
   backoff: BackoffOptions;
+  /** Lost leases after which a job is dead-lettered without running again. */
+  maxStalls: number;
 }
 
 let current: AlarmRuntime | null = null;

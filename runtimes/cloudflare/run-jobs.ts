@@ -2,7 +2,7 @@
  * Runs claimed jobs inside the Durable Object: the same rules as WorkerManager (timeouts,
  * retries with backoff, onFailure, dead letters), applied to one batch at a time.
  */
-import { backoffDelay, type ClaimedJob, type FailureOutcome, type JobResult } from "../../src/core/index.ts";
+import { JobStalledError, backoffDelay, type ClaimedJob, type FailureOutcome, type JobResult } from "../../src/core/index.ts";
 import type { SqlJobStore } from "../../src/drivers/durable-object/index.ts";
 import type { AlarmRuntime } from "./registry.ts";
 
@@ -13,7 +13,10 @@ export async function runClaimed(store: SqlJobStore, runtime: AlarmRuntime, batc
 
 async function runOne(store: SqlJobStore, runtime: AlarmRuntime, claim: ClaimedJob): Promise<void> {
   const job = claim.job;
-  const result = await invoke(runtime, claim);
+  // Claims before this one that ended with no outcome: the object was evicted or crashed mid-job.
+  const stalls = job.attempts - 1 - job.retryCount;
+  const stalled = stalls > runtime.maxStalls;
+  const result: JobResult = stalled ? { success: false, retryable: false, error: new JobStalledError(stalls) } : await invoke(runtime, claim);
   const now = Date.now();
   if (result.success) {
     store.complete(claim, result.resultData ?? null, now);
@@ -26,8 +29,9 @@ async function runOne(store: SqlJobStore, runtime: AlarmRuntime, claim: ClaimedJ
   } catch (e) {
     console.error(JSON.stringify({ event: "job.on_failure_error", jobId: job.id, error: String(e) }));
   }
-  const outcome: FailureOutcome =
-    result.retryable === false
+  const outcome: FailureOutcome = stalled
+    ? { status: "dead_letter" }
+    : result.retryable === false
       ? { status: "failed" }
       : job.retryCount < job.maxRetries
         ? { status: "retrying", retryAt: now + backoffDelay(job.retryCount, runtime.backoff) }

@@ -189,6 +189,8 @@ export class JobIndex {
     if (!e) return false;
     e.token = null;
     e.job.startedAt = null;
+    // The claim is handed back unfinished, so it does not count as an attempt (nor as a stall).
+    e.job.attempts = Math.max(0, e.job.attempts - 1);
     this.#requeue(e, JobStatus.PENDING, e.job.runAt.getTime());
     return true;
   }
@@ -211,6 +213,7 @@ export class JobIndex {
     if (!e || (e.job.status !== JobStatus.DEAD_LETTER && e.job.status !== JobStatus.FAILED)) return null;
     this.#onTouch?.(e);
     e.job.retryCount = 0;
+    e.job.attempts = 0; // a re-driven job starts afresh
     this.#requeue(e, JobStatus.PENDING, now);
     return copy(e.job);
   }

@@ -47,7 +47,10 @@ export interface Job<P = unknown> {
   result: unknown;
   /** When the job becomes due: createdAt, scheduledAt or the next retry time. */
   runAt: Date;
-  /** How many times a worker has claimed the job (including lease expiries). */
+  /**
+   * How many times a worker has claimed the job, including claims lost to an expired lease; a
+   * released claim (graceful stop) is handed back and not counted, and retryJob resets it to 0.
+   */
   attempts: number;
   /** Per-job handler timeout, or null for the worker's default. */
   timeoutMs: number | null;

@@ -34,6 +34,13 @@ export interface WorkerManagerOptions {
    * Default 1,000 ms.
    */
   pollIntervalMs?: number;
+  /**
+   * How many times a job may lose its lease mid-run (its worker died, hung or was cut off) before
+   * it is dead-lettered without running again (default 3). Guards against a job that crashes
+   * every process that runs it; such losses do not count toward `maxRetries`. Released claims
+   * (graceful stop) are not losses.
+   */
+  maxStalls?: number;
   /** Identifies this worker in leases and logs (default a random id). */
   workerId?: string;
   clock?: Clock;
@@ -51,6 +58,13 @@ export interface StopOptions {
 export class JobTimeoutError extends PorticoError {
   constructor(ms: number) {
     super("job_timeout", `Job timed out after ${ms} ms`);
+  }
+}
+
+/** The failure recorded for a job that lost its lease more often than `maxStalls` allows. */
+export class JobStalledError extends PorticoError {
+  constructor(readonly stalls: number) {
+    super("job_stalled", `The job lost its lease ${stalls} times (its worker died or hung each time); dead-lettered without running again`);
   }
 }
 
@@ -82,6 +96,7 @@ export class WorkerManager extends EventTarget {
   readonly #backoff: BackoffOptions;
   readonly #logger: Logger;
   readonly #timeoutMs: number | null;
+  readonly #maxStalls: number;
   readonly #pollMs: number;
   readonly #clock: Clock;
   readonly #active = new Map<string, Running>();
@@ -108,6 +123,8 @@ export class WorkerManager extends EventTarget {
     this.#backoff = options.backoff ?? {};
     this.#logger = guarded(options.logger ?? jsonLogger);
     this.#timeoutMs = options.timeoutMs ?? null;
+    this.#maxStalls = options.maxStalls ?? 3;
+    if (!Number.isSafeInteger(this.#maxStalls) || this.#maxStalls < 0) throw new RangeError(`WorkerManager: maxStalls must be a non-negative integer, got ${options.maxStalls}`);
     this.#pollMs = positiveInt(options.pollIntervalMs ?? 1_000, "pollIntervalMs");
     this.#clock = options.clock ?? systemClock;
     this.workerId = options.workerId ?? `worker-${randomId().slice(0, 8)}`;
@@ -257,8 +274,11 @@ export class WorkerManager extends EventTarget {
   async #execute(running: Running): Promise<void> {
     const { claim, controller } = running;
     const job = claim.job;
-    this.#emit(JobEventType.STARTED, { job });
-    const result = await this.#invoke(job, controller);
+    // Claims before this one that ended with no outcome recorded: lost leases.
+    const stalls = job.attempts - 1 - job.retryCount;
+    const stalled = stalls > this.#maxStalls;
+    if (!stalled) this.#emit(JobEventType.STARTED, { job });
+    const result: JobResult = stalled ? { success: false, retryable: false, error: new JobStalledError(stalls) } : await this.#invoke(job, controller);
     if (running.released) return;
     if (running.lost) {
       this.#logger.warn("job.lease_lost", { jobId: job.id, jobType: job.jobType, workerId: this.workerId });
@@ -280,8 +300,9 @@ export class WorkerManager extends EventTarget {
     const error = result.error ?? new Error(`Handler for "${job.jobType}" returned success=false`);
     await this.#callOnFailure(job, error);
     if (running.released) return;
-    const outcome: FailureOutcome =
-      result.retryable === false
+    const outcome: FailureOutcome = stalled
+      ? { status: JobStatus.DEAD_LETTER }
+      : result.retryable === false
         ? { status: JobStatus.FAILED }
         : job.retryCount < job.maxRetries
           ? { status: JobStatus.RETRYING, retryAt: now + backoffDelay(job.retryCount, this.#backoff) }

@@ -252,6 +252,8 @@ export class IndexedDBJobQueue implements JobQueue {
       row.token = null;
       row.job.status = JobStatus.PENDING;
       row.job.startedAt = null;
+      // Handed back unfinished: not an attempt (nor a stall).
+      row.job.attempts = Math.max(0, row.job.attempts - 1);
       markReady(row);
     });
     if (ok) this.#wake.notify();
@@ -282,6 +284,7 @@ export class IndexedDBJobQueue implements JobQueue {
       if (!row || (row.job.status !== JobStatus.DEAD_LETTER && row.job.status !== JobStatus.FAILED)) return null;
       row.job.status = JobStatus.PENDING;
       row.job.retryCount = 0;
+      row.job.attempts = 0; // a re-driven job starts afresh
       row.job.runAt = new Date(now);
       row.token = null;
       markReady(row);

@@ -597,12 +597,14 @@ export function defineQueueConformance(options: QueueConformanceOptions): void {
     assertPresent(after, "get");
     assertEqual(after.status, "pending", "status");
     assertEqual(after.retryCount, 0, "retryCount");
+    assertEqual(after.attempts, 0, "a released claim is handed back, not counted as an attempt");
     assertEqual(after.errorMessage, null, "errorMessage");
     assertDate(after.failedAt, null, "failedAt");
     assertEqual(await q.complete(c, "late", T + 60), false, "the released lease is dead");
     const [again] = await q.claim(req(["default"], 1, T + 60));
     assertPresent(again, "claimed again at once");
     assertEqual(again.jobId, job.id, "same job");
+    assertEqual(again.job.attempts, 1, "attempts after release and a new claim");
     assert(again.token !== c.token, "a new token");
   });
 
@@ -649,7 +651,9 @@ export function defineQueueConformance(options: QueueConformanceOptions): void {
       assertEqual(r.id, j.id, `retry(${label}).id`);
       assertEqual(r.status, "pending", `retry(${label}).status`);
       assertEqual(r.retryCount, 0, `retry(${label}).retryCount`);
+      assertEqual(r.attempts, 0, `retry(${label}).attempts: a re-driven job starts afresh`);
       assertEqual((await q.get(j.id))?.status, "pending", `stored status after retry(${label})`);
+      assertEqual((await q.get(j.id))?.attempts, 0, `stored attempts after retry(${label})`);
     }
     const claimed = await q.claim(req(["default"], 10, T + 10));
     assertDeepEqual(claimed.map((c) => c.jobId).sort(), [dead.id, failed.id].sort(), "both claimable again");

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, test } from "vitest";
 import {
   JobAbortedError,
+  JobStalledError,
   JobEventType,
   JobService,
   JobStatus,
@@ -445,6 +446,85 @@ describe("failures, retries and dead letters", () => {
   });
 });
 
+describe("stalled jobs (lost leases)", () => {
+  /** Claims `job` `times` times without finishing, each lease running out: dead workers. */
+  async function loseLeases(queue: MemoryJobQueue, times: number): Promise<number> {
+    let now = Date.now() - 60_000;
+    for (let i = 0; i < times; i++) {
+      const [c] = await queue.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: `dead-${i}`, now });
+      expect(c).toBeDefined();
+      now += 1_001;
+    }
+    return now;
+  }
+
+  test("a job that lost its lease more than maxStalls times is dead-lettered without running", async () => {
+    const queue = new MemoryJobQueue();
+    const service = new JobService({ queue });
+    const job = await service.createJob("t", {}, { maxRetries: 5 });
+    await loseLeases(queue, 3);
+    let ran = 0;
+    const failures: Error[] = [];
+    const handler: JobHandler = { jobType: "t", handle: async () => (ran++, { success: true }), onFailure: async (_j, e) => void failures.push(e) };
+    const dead: JobEvent[] = [];
+    const w = worker({ queue, handlers: [handler], maxStalls: 2 });
+    w.addEventListener(JobEventType.DEAD_LETTER, (e) => dead.push(e as JobEvent));
+    await w.start();
+    await until(async () => (await statusOf(service, job.id)) === JobStatus.DEAD_LETTER, "dead letter");
+    expect(ran).toBe(0);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toBeInstanceOf(JobStalledError);
+    expect((failures[0] as JobStalledError).stalls).toBe(3);
+    expect(dead).toHaveLength(1);
+    const stored = await service.getJob(job.id);
+    expect(stored?.errorMessage).toMatch(/lost its lease 3 times/);
+    expect(stored?.retryCount).toBe(0);
+  });
+
+  test("up to maxStalls lost leases the job still runs; released claims and failed attempts are not stalls", async () => {
+    const queue = new MemoryJobQueue();
+    const service = new JobService({ queue });
+    const job = await service.createJob("t", {}, { maxRetries: 5 });
+    await loseLeases(queue, 2);
+    // A graceful stop hands a claim back: not a stall.
+    const [held] = await queue.claim({ queues: ["default"], limit: 1, leaseMs: 60_000, workerId: "stopping", now: Date.now() });
+    expect(await queue.release(held!, Date.now())).toBe(true);
+    let calls = 0;
+    const handler: JobHandler = {
+      jobType: "t",
+      // Two ordinary failures first: retries, not stalls.
+      handle: async () => (++calls <= 2 ? { success: false, error: new Error("flaky") } : { success: true }),
+    };
+    await worker({ queue, handlers: [handler], maxStalls: 2 }).start();
+    await until(async () => (await statusOf(service, job.id)) === JobStatus.COMPLETED, "completed");
+    expect(calls).toBe(3);
+    const stored = await service.getJob(job.id);
+    expect(stored?.retryCount).toBe(2);
+    expect(stored?.attempts).toBe(5); // 2 lost + 3 run
+  });
+
+  test("retryJob re-drives a stalled job from scratch", async () => {
+    const queue = new MemoryJobQueue();
+    const service = new JobService({ queue });
+    const job = await service.createJob("t", {});
+    await loseLeases(queue, 2);
+    let ran = 0;
+    const handler: JobHandler = { jobType: "t", handle: async () => (ran++, { success: true }) };
+    const w = worker({ queue, handlers: [handler], maxStalls: 1 });
+    await w.start();
+    await until(async () => (await statusOf(service, job.id)) === JobStatus.DEAD_LETTER, "dead letter");
+    expect(ran).toBe(0);
+    await service.retryJob(job.id);
+    await until(async () => (await statusOf(service, job.id)) === JobStatus.COMPLETED, "completed after retryJob");
+    expect(ran).toBe(1);
+  });
+
+  test("maxStalls must be a non-negative integer", () => {
+    expect(() => new WorkerManager({ queue: new MemoryJobQueue(), handlers: [], maxStalls: -1 })).toThrow(/maxStalls/);
+    expect(() => new WorkerManager({ queue: new MemoryJobQueue(), handlers: [], maxStalls: 1.5 })).toThrow(/maxStalls/);
+  });
+});
+
 describe("events", () => {
   test("started, completed, retrying, failed and dead_letter are dispatched with the job", async () => {
     const queue = new MemoryJobQueue();
@@ -553,7 +633,8 @@ describe("start and stop", () => {
     const next = worker({ queue, handlers: [{ jobType: "t", handle: ok }] });
     await next.start();
     await until(async () => (await statusOf(service, job.id)) === JobStatus.COMPLETED);
-    expect((await service.getJob(job.id))?.attempts).toBe(2);
+    // The released claim was handed back, so only the second run counts as an attempt.
+    expect((await service.getJob(job.id))?.attempts).toBe(1);
   });
 
   test("a non-graceful stop aborts and releases at once", async () => {

@@ -75,6 +75,21 @@ describe("alarm", () => {
     expect(failed.errorMessage).toContain("no.such.handler");
     expect(await q.nextWakeAt(["default"], Date.now())).toBeNull();
   });
+
+  test("a job that lost its lease more than maxStalls (3) times is dead-lettered unrun; at 3 it still runs", async () => {
+    const q = isolated();
+    const now = Date.now();
+    // attempts - retryCount - 1 claims ended with no outcome: 4 stalls, and 3.
+    const poisoned = makeJob({ jobType: "echo", payload: "boom", attempts: 4, createdAt: new Date(now), runAt: new Date(now) });
+    const survivor = makeJob({ jobType: "echo", payload: "fine", attempts: 3, createdAt: new Date(now), runAt: new Date(now) });
+    await q.enqueue([poisoned, survivor]);
+    await runDurableObjectAlarm(q.stub("default") as never);
+    const dead = await jobReaches(q, poisoned.id, "dead_letter");
+    expect(dead.errorMessage).toMatch(/lost its lease 4 times/);
+    expect(dead.result).toBeNull();
+    const done = await jobReaches(q, survivor.id, "completed");
+    expect(done.result).toBe("fine");
+  });
 });
 
 describe("eviction", () => {

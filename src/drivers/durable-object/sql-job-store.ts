@@ -345,7 +345,7 @@ export class SqlJobStore {
   }
 
   release(lease: LeaseRef): boolean {
-    return this.#held("UPDATE jobs SET status = 'pending', token = NULL, started_at = NULL, wake_at = run_at", [], lease);
+    return this.#held("UPDATE jobs SET status = 'pending', token = NULL, started_at = NULL, wake_at = run_at, attempts = max(attempts - 1, 0)", [], lease);
   }
 
   get(id: string): Job | null {
@@ -365,7 +365,7 @@ export class SqlJobStore {
   retry(id: string, now: number): Job | null {
     return (
       this.#jobs(
-        `UPDATE jobs SET status = 'pending', retry_count = 0, run_at = ?, wake_at = ? WHERE id = ? AND status IN ('dead_letter','failed') RETURNING ${ROW_JSON}`,
+        `UPDATE jobs SET status = 'pending', retry_count = 0, attempts = 0, run_at = ?, wake_at = ? WHERE id = ? AND status IN ('dead_letter','failed') RETURNING ${ROW_JSON}`,
         now,
         now,
         id,
