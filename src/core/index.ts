@@ -17,5 +17,5 @@ export { randomId } from "./random-id.ts";
 export { type StandardSchemaV1, formatIssuePath } from "./standard-schema.ts";
 export { JobService, isDuplicateJob, type JobServiceOptions, type JobSpec, type JobFilter } from "./job-service.ts";
 export { WorkerManager, JobTimeoutError, JobAbortedError, JobStalledError, type WorkerManagerOptions, type StopOptions } from "./worker-manager.ts";
-export { BinaryHeap } from "./heap.ts";
+export { Heap } from "./heap.ts";
 export { JobIndex, type IndexEntry, type JobIndexOptions } from "./job-index.ts";

@@ -8,7 +8,7 @@
  * passes `onTouch`, which sees each entry once before its first change in an operation, so the
  * driver can snapshot it for rollback and write it through afterwards.
  */
-import { BinaryHeap } from "./heap.ts";
+import { Heap } from "./heap.ts";
 import { JOB_STATUSES, JobStatus, emptyStatusCounts, isWaiting, type Job, type QueueStats } from "./job.ts";
 import { StorageError } from "./errors.ts";
 import { randomId } from "./random-id.ts";
@@ -46,9 +46,9 @@ interface Slot {
 }
 
 interface Lane {
-  ready: BinaryHeap<Slot>;
-  delayed: BinaryHeap<Slot>;
-  leases: BinaryHeap<Slot>;
+  ready: Heap<Slot>;
+  delayed: Heap<Slot>;
+  leases: Heap<Slot>;
   counts: Record<JobStatus, number>;
 }
 
@@ -320,7 +320,7 @@ export class JobIndex {
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (!lane) {
-      lane = { ready: new BinaryHeap(readyOrder), delayed: new BinaryHeap(timeOrder), leases: new BinaryHeap(timeOrder), counts: emptyStatusCounts() };
+      lane = { ready: new Heap(readyOrder), delayed: new Heap(timeOrder), leases: new Heap(timeOrder), counts: emptyStatusCounts() };
       this.#lanes.set(name, lane);
     }
     return lane;
@@ -371,7 +371,7 @@ export class JobIndex {
   }
 }
 
-function top(heap: BinaryHeap<Slot>): Slot | undefined {
+function top(heap: Heap<Slot>): Slot | undefined {
   let s = heap.peek();
   while (s && !live(s)) {
     heap.pop();
