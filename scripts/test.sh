@@ -23,6 +23,10 @@ export DENO_DIR="$PWD/.deno" DENO_NO_UPDATE_CHECK=1 DENO_CERT=/etc/ssl/certs/ca-
 echo "== typecheck"
 npm run --silent typecheck
 
+echo "== build"
+npm run --silent build
+node scripts/check-dist.mjs
+
 results="$PWD/test-results"
 rm -rf "$results" && mkdir -p "$results"
 

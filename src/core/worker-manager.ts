@@ -176,7 +176,7 @@ export class WorkerManager extends EventTarget {
         Promise.allSettled([...this.#active.values()].map((r) => r.done)),
         new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeoutMs ?? 30_000))),
       ]);
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     }
     const leftover = [...this.#active.values()];
     await Promise.allSettled(
@@ -217,7 +217,7 @@ export class WorkerManager extends EventTarget {
       this.#wakeResolve = resolve;
       timer = setTimeout(resolve, ms);
     });
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
     this.#wakeResolve = null;
   }
 
@@ -359,7 +359,7 @@ export class WorkerManager extends EventTarget {
     } catch (error) {
       return { success: false, error: error instanceof Error ? error : new Error(String(error)) };
     } finally {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     }
   }
 
