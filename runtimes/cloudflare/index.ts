@@ -81,6 +81,7 @@ export function createWorker<Env = Record<string, unknown>>(options: CreateWorke
     batchSize: options.batchSize ?? 10,
     backoff: options.backoff ?? {},
     maxStalls: options.maxStalls ?? 3,
+    retention: options.queue?.retention,
   });
   const binding = options.binding ?? "JOB_QUEUE";
   // env only arrives with the first event; the triggers are built then, once per isolate.

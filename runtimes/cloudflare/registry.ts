@@ -3,7 +3,7 @@
  * Durable Objects run the same script, so createWorker at module top level fills this in every
  * isolate that may run an alarm.
  */
-import type { BackoffOptions, JobHandler } from "../../src/core/index.ts";
+import type { BackoffOptions, JobHandler, RetentionOptions } from "../../src/core/index.ts";
 
 /** What the alarm needs to run jobs. */
 export interface AlarmRuntime {
@@ -17,6 +17,8 @@ export interface AlarmRuntime {
   backoff: BackoffOptions;
   /** Lost leases after which a job is dead-lettered without running again. */
   maxStalls: number;
+  /** Finished jobs kept by the object (createWorker's `queue.retention`), as for RPC completions. */
+  retention?: RetentionOptions;
 }
 
 let current: AlarmRuntime | null = null;

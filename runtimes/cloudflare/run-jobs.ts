@@ -19,7 +19,7 @@ async function runOne(store: SqlJobStore, runtime: AlarmRuntime, claim: ClaimedJ
   const result: JobResult = stalled ? { success: false, retryable: false, error: new JobStalledError(stalls) } : await invoke(runtime, claim);
   const now = Date.now();
   if (result.success) {
-    store.complete(claim, result.resultData ?? null, now);
+    store.complete(claim, result.resultData ?? null, now, runtime.retention);
     return;
   }
   const error = result.error ?? new Error(`Handler for "${job.jobType}" returned success=false`);

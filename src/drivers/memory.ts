@@ -61,7 +61,7 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {
-    const ok = this.#index.complete(lease, result, now);
+    const ok = this.#index.complete(lease, detachedResult(result), now);
     if (ok) this.#index.prune(now);
     return ok;
   }
@@ -139,6 +139,23 @@ function isEmptyObject(m: unknown): boolean {
 /** The index's own copy of a job being stored (payload and non-empty metadata already frozen). */
 function adoptJob(job: Job): Job {
   return job.metadata !== NO_METADATA && isEmptyObject(job.metadata) ? { ...job, metadata: NO_METADATA } : { ...job };
+}
+
+/**
+ * The result as the other stores keep it: a frozen JSON copy, so neither the handler that still
+ * holds the object nor a reader of the job can change what was stored. A value JSON cannot
+ * encode (a BigInt) is kept as given, as before, rather than failing the completion.
+ */
+function detachedResult(result: unknown): unknown {
+  if (typeof result !== "object" || result === null) return result;
+  let copy: unknown;
+  try {
+    copy = JSON.parse(JSON.stringify(result));
+  } catch {
+    return result;
+  }
+  deepFreeze(copy);
+  return copy;
 }
 
 function deepFreeze(value: unknown): void {

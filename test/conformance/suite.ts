@@ -489,6 +489,35 @@ export function defineQueueConformance(options: QueueConformanceOptions): void {
     assertEqual(again?.jobId, job.id, "reclaimed after the extended lease ran out");
   });
 
+  it("a lease shortened by extendLease runs out at its new, earlier time", async (q) => {
+    const job = makeJob();
+    await q.enqueue([job]);
+    const [c] = await q.claim(req(["default"], 1, T, 60_000));
+    assertPresent(c, "claim");
+    assertEqual(await q.extendLease(c, 5_000, T + 1_000), true, "shortened to T+6000");
+    assertEqual(await q.nextWakeAt(["default"], T + 1_000), T + 6_000, "next wake at the new expiry");
+    assertEqual((await q.claim(req(["default"], 1, T + 5_999))).length, 0, "before the new expiry");
+    const [again] = await q.claim(req(["default"], 1, T + 6_001));
+    assertEqual(again?.jobId, job.id, "reclaimed after the shortened lease ran out");
+  });
+
+  it("a batch stores a payload nested 999 levels deep next to other jobs", async (q) => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 999; i++) deep = [deep];
+    const a = makeJob({ payload: deep });
+    const b = makeJob();
+    const results = await q.enqueue([a, b]);
+    assertDeepEqual(results.map((r) => r.created), [true, true], "both created");
+    let stored = (await q.get(a.id))?.payload;
+    let depth = 0;
+    while (Array.isArray(stored)) {
+      stored = stored[0];
+      depth++;
+    }
+    assertEqual(depth, 999, "depth kept");
+    assertEqual(stored, 1, "innermost value");
+  });
+
   // ---------------------------------------------------------------- complete, fail, release
 
   it("complete stores COMPLETED, completedAt and the result; the job is never claimed again", async (q) => {

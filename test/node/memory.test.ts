@@ -119,3 +119,18 @@ test("a handler cannot change the stored payload that a retry will see", async (
   expect(seen).toEqual([{ items: [1] }, { items: [1] }]);
   expect((await service.getJob(job.id))?.payload).toEqual({ items: [1] });
 });
+
+test("the stored result is a detached copy: changing the handler's object or a read copy changes nothing", async () => {
+  const q = new MemoryJobQueue();
+  const job = makeJob();
+  await q.enqueue([job]);
+  const [c] = await q.claim(req(T));
+  const result = { rows: [1, 2], at: new Date(T) };
+  expect(await q.complete(c!, result, T + 1)).toBe(true);
+  result.rows.push(3);
+  const read = await q.get(job.id);
+  // Stored as JSON stores it (a Date becomes its ISO string), and frozen.
+  expect(read?.result).toEqual({ rows: [1, 2], at: new Date(T).toISOString() });
+  expect(() => ((read!.result as { rows: number[] }).rows as number[]).push(4)).toThrow(TypeError);
+  expect((await q.get(job.id))?.result).toEqual({ rows: [1, 2], at: new Date(T).toISOString() });
+});

@@ -143,3 +143,19 @@ test("a lease token written before a restart is still found after it (a new stor
     expect(second.complete({ jobId: "j1", token: `${again!.token.split(".")[0]}.${Number(again!.token.split(".")[1]) + 1}` }, 3, T + 1_002)).toBe(false);
   });
 });
+
+test("jobs the alarm runs are pruned by createWorker's queue.retention, as RPC completions are", async () => {
+  const { runClaimed } = await import("../../runtimes/cloudflare/run-jobs.ts");
+  await runInDurableObject(freshObject(), async (_o: unknown, state: DurableObjectState) => {
+    const store = new SqlJobStore(state.storage);
+    const now = Date.now();
+    store.enqueue(Array.from({ length: 30 }, () => makeJob({ jobType: "ok", createdAt: new Date(now), runAt: new Date(now) })));
+    const batch = store.claim({ queues: ["default"], limit: 30, leaseMs: 30_000, workerId: "alarm", now });
+    expect(batch).toHaveLength(30);
+    const handlers = new Map([["ok", { jobType: "ok", handle: async () => ({ success: true }) }]]);
+    await runClaimed(store, { handlers, leaseMs: 30_000, timeoutMs: 5_000, batchSize: 30, backoff: {}, maxStalls: 3, retention: { maxCount: 5 } }, batch);
+    const completed = store.list({ status: "completed", limit: 100 });
+    expect(completed.length).toBeGreaterThan(0);
+    expect(completed.length).toBeLessThanOrEqual(5);
+  });
+});

@@ -77,13 +77,13 @@ const insertSqls = new Map<string, string>();
  * optional columns some row fills). Payload, metadata and result travel nested, not as strings
  * inside the JSON, so they are neither stringified nor escaped twice.
  */
-function insertBatchSql(mask: number): string {
-  const key = `batch${mask}`;
+function insertBatchSql(mask: number, nested = true): string {
+  const key = `batch${mask}${nested ? "" : "s"}`;
   let sql = insertSqls.get(key);
   if (sql === undefined) {
     const cols = INSERT_COLUMNS.filter((_, i) => i < ALWAYS || mask & (1 << (i - ALWAYS)));
     sql = `INSERT INTO jobs (${cols.join(", ")})
-      SELECT ${cols.map((c, i) => `j${JSON_COLUMNS.has(c) ? "->" : "->>"}${i}`).join(", ")}
+      SELECT ${cols.map((c, i) => `j${nested && JSON_COLUMNS.has(c) ? "->" : "->>"}${i}`).join(", ")}
       FROM (SELECT value AS j FROM json_each(?) ORDER BY key) WHERE true
       ON CONFLICT (queue, idem) WHERE idem IS NOT NULL DO NOTHING`;
     insertSqls.set(key, sql);
@@ -231,10 +231,20 @@ export class SqlJobStore {
     // transaction is opened. Without idempotency keys every row is new or the statement
     // throws, so only keyed batches pay for RETURNING.
     const keyed = (mask & IDEM_BIT) !== 0;
+    const insert = (nested: boolean, batch: unknown[][]) => {
+      const sql = insertBatchSql(mask, nested);
+      return this.#exec(keyed ? `${sql} RETURNING id` : sql, JSON.stringify(batch.map((r) => only(r, mask))));
+    };
     let inserted: Row[];
     try {
-      const sql = insertBatchSql(mask);
-      inserted = this.#exec(keyed ? `${sql} RETURNING id` : sql, JSON.stringify(rows.map((r) => only(r, mask))));
+      try {
+        inserted = insert(true, rows);
+      } catch (error) {
+        // SQLite's JSON depth limit (1000) counts the two levels of the batch too: a payload
+        // nested ~1000 deep fits alone but not inside the batch. As strings, it fits.
+        if (!/malformed JSON|too deep/i.test((error as Error).message)) throw error;
+        inserted = insert(false, jobs.map((j) => insertValues(j, false)));
+      }
     } catch (error) {
       throw new StorageError(`enqueue failed, nothing stored: ${(error as Error).message}`);
     }
@@ -320,7 +330,12 @@ export class SqlJobStore {
   }
 
   extendLease(lease: LeaseRef, leaseMs: number, now: number): boolean {
-    return this.#held("UPDATE jobs SET wake_at = ?1", [now + leaseMs], lease);
+    const expiry = now + leaseMs;
+    if (!this.#held("UPDATE jobs SET wake_at = ?1", [expiry], lease)) return false;
+    // A lease may also be shortened: claims must look for expired leases from the new expiry on.
+    const [row] = this.#exec("SELECT queue FROM jobs WHERE id = ?", lease.jobId);
+    if (row) this.#leaseMin.set(row.queue as string, Math.min(this.#leaseMinOf(row.queue as string), expiry));
+    return true;
   }
 
   complete(lease: LeaseRef, result: unknown, now: number, retention?: RetentionOptions): boolean {
