@@ -92,6 +92,22 @@ describe("mapping the wire body to createJob", () => {
     expect(calls[0]!.payload).toEqual({ name: "ADA" });
   });
 
+  test("metadata keeps every key, including ones named like Object.prototype members; non-objects are refused", async () => {
+    const { creator, calls } = stub();
+    const t = await started({ jobCreator: creator });
+    const body = '{"job_type":"x","payload":1,"metadata":{"constructor":1,"__proto__":{"a":2},"toString":"s","ok":true}}';
+    expect((await post(t, body)).status).toBe(202);
+    const metadata = calls[0]!.options!.metadata!;
+    expect(Object.keys(metadata)).toEqual(["constructor", "__proto__", "toString", "ok"]);
+    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
+    for (const bad of [[1], "m", 3]) {
+      const res = await post(t, { job_type: "x", payload: 1, metadata: bad });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { issues: { path: string }[] } }).error.issues[0]!.path).toBe("metadata");
+    }
+    expect(calls).toHaveLength(1);
+  });
+
   test("a job type named like an Object.prototype member has no schema: the payload passes unchanged", async () => {
     const { creator, calls } = stub();
     const t = await started({ jobCreator: creator, schemas: { x: { "~standard": { version: 1 as const, vendor: "test", validate: () => ({ issues: [{ message: "no" }] }) } } } });

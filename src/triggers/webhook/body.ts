@@ -41,7 +41,11 @@ export const JobRequestSchema = v.strictObject(
     delay_ms: v.nullish(int("delay_ms", 0)),
     max_retries: v.nullish(int("max_retries", 0)),
     timeout_ms: v.nullish(int("timeout_ms", 1)),
-    metadata: v.nullish(v.record(v.string(), v.unknown(), "metadata must be a JSON object")),
+    // A check, not v.record: record() leaves out keys such as "constructor" (its guard against
+    // prototype pollution), and createJob copies metadata safely anyway, keeping every key.
+    metadata: v.nullish(
+      v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "metadata must be a JSON object"),
+    ),
     idempotency_key: v.nullish(key("idempotency_key")),
   },
   (issue) =>
