@@ -3,6 +3,7 @@
  * trigger and a WorkerManager, and stops gracefully on SIGINT/SIGTERM.
  * @module
  */
+import { atomicFsDriver } from "../node/atomic-fs-driver.ts";
 import { createHost, processSignals, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
 
 export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
@@ -18,6 +19,7 @@ const bun: RuntimeAdapter = {
       close: async () => void (await server.stop(true)),
     };
   },
+  storeDriver: (dir) => atomicFsDriver({ base: dir }),
   onShutdownSignal: processSignals(process),
   exit: (code) => process.exit(code),
 };

@@ -3,6 +3,7 @@
  * trigger and a WorkerManager, and stops gracefully on SIGINT/SIGTERM.
  * @module
  */
+import { atomicFsDriver } from "../node/atomic-fs-driver.ts";
 import { createHost, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
 
 export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
@@ -19,6 +20,7 @@ const deno: RuntimeAdapter = {
     });
     return { port: bound, close: () => server.shutdown() };
   },
+  storeDriver: (dir) => atomicFsDriver({ base: dir }),
   onShutdownSignal(handler) {
     const listeners = SIGNALS.map((signal) => [signal, () => handler(signal)] as const);
     for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);

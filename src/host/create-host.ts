@@ -20,6 +20,7 @@ import {
 import { createScheduleTrigger, type ScheduleConfig } from "../triggers/schedule.ts";
 import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../triggers/webhook.ts";
 import { createFsJobQueue } from "./fs-store.ts";
+import type { Driver } from "unstorage";
 
 type ScheduleTrigger = ReturnType<typeof createScheduleTrigger>;
 
@@ -103,6 +104,8 @@ export interface RuntimeAdapter {
   /** Runtime name for logs ("node", "deno", "bun"). */
   name: string;
   listen(fetch: (request: Request) => Response | Promise<Response>, address: { hostname: string; port: number }): Promise<HttpServer>;
+  /** The unstorage driver of the default store in `dir` (default unstorage's fs driver). */
+  storeDriver?: (dir: string) => Driver;
   /** Calls `handler` on SIGINT and SIGTERM; returns a function removing the listeners. */
   onShutdownSignal(handler: (signal: string) => void): () => void;
   /** Ends the process once a signal-initiated stop is over. */
@@ -133,6 +136,7 @@ export async function createHost(options: ServeOptions, runtime: RuntimeAdapter)
         ownerLabel: runtime.ownerLabel,
         retention: options.retention,
         logger,
+        driver: runtime.storeDriver,
       });
   const queue: JobQueue = options.queue ?? owned!.queue;
   const cleanups: (() => Promise<void>)[] = [];

@@ -3,7 +3,7 @@
  * fs driver, durable across restarts. Only library imports here; the runtime shims decide to use it.
  * @module
  */
-import { createStorage } from "unstorage";
+import { createStorage, type Driver } from "unstorage";
 import fsDriver from "unstorage/drivers/fs";
 import type { Logger, RetentionOptions } from "../core/index.ts";
 import { UnstorageJobQueue } from "../drivers/unstorage.ts";
@@ -21,6 +21,11 @@ export interface FsJobQueueOptions {
   /** How many finished jobs to keep, and for how long (default 1,000 / 24 h). */
   retention?: RetentionOptions;
   logger?: Logger;
+  /**
+   * Makes the unstorage driver for `dir` (default unstorage's fs driver). The runtime shims pass
+   * one whose writes are atomic (temporary file + rename).
+   */
+  driver?: (dir: string) => Driver;
 }
 
 /** A queue plus the function that closes it and its storage. */
@@ -47,7 +52,7 @@ export function createFsJobQueue(options: FsJobQueueOptions = {}): OwnedQueue {
     shared.refs++;
     return { queue: shared.owned.queue, dispose: release(key, shared) };
   }
-  const storage = createStorage({ driver: fsDriver({ base: dir }) });
+  const storage = createStorage({ driver: options.driver ? options.driver(dir) : fsDriver({ base: dir }) });
   const queue = new UnstorageJobQueue({
     storage,
     lockTtlMs: options.lockTtlMs,
