@@ -55,6 +55,8 @@ export interface ServeOptions {
   queues?: string[];
   /** Lease of a running job, renewed while it runs (default 30 s). */
   leaseMs?: number;
+  /** Lost leases after which a job is dead-lettered unrun (default 3; see WorkerManagerOptions.maxStalls). */
+  maxStalls?: number;
   backoff?: BackoffOptions;
   /** Payload schemas per job type, checked by createJob and the webhook. */
   schemas?: Record<string, StandardSchemaV1>;
@@ -157,6 +159,7 @@ export async function createHost(options: ServeOptions, runtime: RuntimeAdapter)
       queues: options.queues,
       concurrency: options.concurrency,
       leaseMs: options.leaseMs,
+      maxStalls: options.maxStalls,
       backoff: options.backoff,
       logger,
     });
