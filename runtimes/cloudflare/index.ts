@@ -80,7 +80,7 @@ export function createWorker<Env = Record<string, unknown>>(options: CreateWorke
     timeoutMs: options.timeoutMs ?? 25_000,
     batchSize: options.batchSize ?? 10,
     backoff: options.backoff ?? {},
-    maxStalls: options.maxStalls ?? 3,
+    maxStalls: nonNegativeInt(options.maxStalls ?? 3, "maxStalls"),
     retention: options.queue?.retention,
   });
   const binding = options.binding ?? "JOB_QUEUE";
@@ -126,4 +126,9 @@ export function createWorker<Env = Record<string, unknown>>(options: CreateWorke
 
 function notFound(): Response {
   return Response.json({ error: { code: "not_found", message: "no webhook is configured on this Worker" } }, { status: 404 });
+}
+
+function nonNegativeInt(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`createWorker: ${name} must be a non-negative integer, got ${value}`);
+  return value;
 }

@@ -137,6 +137,8 @@ export class UnstorageJobQueue implements JobQueue {
   #opening: Promise<void> | null = null;
   #tail: Promise<unknown> = Promise.resolve();
   #heartbeat: ReturnType<typeof setInterval> | null = null;
+  #renewing: Promise<void> | null = null;
+  #nativeBatch: boolean | undefined;
   #lockExpiresAt = 0;
   #lost: string | null = null;
   #closed = false;
@@ -243,6 +245,7 @@ export class UnstorageJobQueue implements JobQueue {
     if (!opening) return;
     await opening.catch(() => {});
     this.#stopHeartbeat();
+    await this.#renewing;
     if (this.#lost) return;
     try {
       const lock = await this.#readLock();
@@ -273,7 +276,15 @@ export class UnstorageJobQueue implements JobQueue {
       await this.#storage.removeItem(this.#key("lock")).catch(() => {});
       throw error instanceof StorageError ? error : new StorageError(`UnstorageJobQueue: cannot load the store: ${message(error)}`, { cause: error });
     }
-    this.#heartbeat = setInterval(() => void this.#renewLock().catch(() => {}), Math.max(1, Math.floor(this.#lockTtlMs / 3)));
+    this.#heartbeat = setInterval(() => {
+      // Kept so that close() can wait for it: a lock write landing after close's unlink would
+      // leave a stale lock that locks the next process out until it expires.
+      const renewal = this.#renewLock().catch(() => {});
+      this.#renewing = renewal;
+      void renewal.finally(() => {
+        if (this.#renewing === renewal) this.#renewing = null;
+      });
+    }, Math.max(1, Math.floor(this.#lockTtlMs / 3)));
     // Never keep a process alive just for the heartbeat (Node/Bun timers have unref, Deno ids do not).
     (this.#heartbeat as { unref?: () => void }).unref?.();
   }
@@ -432,7 +443,7 @@ export class UnstorageJobQueue implements JobQueue {
       }
       if (tx.size === 0) return result;
       try {
-        await this.#storage.setItems([...tx.keys()].map((e) => ({ key: this.#jobKey(e.job.id), value: toStored(e) })));
+        await this.#writeAll([...tx.keys()].map((e) => ({ key: this.#jobKey(e.job.id), value: toStored(e) })));
       } catch (error) {
         const undo = this.#undoWrites(tx);
         this.#rollback(tx);
@@ -443,6 +454,19 @@ export class UnstorageJobQueue implements JobQueue {
       if ([...tx.keys()].some((e) => isWaiting(e.job.status))) this.#notify();
       return result;
     });
+  }
+
+  /**
+   * Writes a batch: one call for drivers with a native batch write; otherwise key by key, waiting
+   * for every write to settle before reporting a failure (unstorage's own fallback rejects at the
+   * first failure while other writes are still in flight, which would land after the undo).
+   */
+  async #writeAll(items: { key: string; value: unknown }[]): Promise<void> {
+    this.#nativeBatch ??= typeof this.#storage.getMount(this.#jobKey("")).driver.setItems === "function";
+    if (this.#nativeBatch) return this.#storage.setItems(items as { key: string; value: string }[]);
+    const results = await Promise.allSettled(items.map((i) => this.#storage.setItem(i.key, i.value as string)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
   /**

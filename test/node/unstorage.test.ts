@@ -219,3 +219,35 @@ test("bad options are refused with a RangeError naming the option", () => {
   expect(() => new UnstorageJobQueue({} as never)).toThrow(/storage/);
 });
 
+
+test("a failed batch waits for its other writes before undoing them, so none lands afterwards", async () => {
+  // A driver whose write of one key fails at once while the others land 50 ms later.
+  const inner = memoryDriver();
+  const slowAndFailing = defineDriver(() => ({
+    ...inner,
+    name: "slow-and-failing",
+    async setItem(key: string, value: string) {
+      if (key.endsWith("blocked")) throw new Error("disk says no");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return inner.setItem!(key, value, {});
+    },
+  }));
+  const storage = createStorage({ driver: slowAndFailing(undefined) });
+  const queue = open(storage, { lockSettleMs: 0 });
+  await queue.open();
+  const service = new JobService({ queue });
+  await service.createJobs([
+    { jobType: "a", payload: 1 },
+    { jobType: "b", payload: 2 },
+  ]);
+  const ok = (await queue.list()).map((j) => j.id);
+  expect(ok).toHaveLength(2);
+
+  const a = { ...(await queue.get(ok[0]!))!, id: "fresh", status: JobStatus.PENDING };
+  const blocked = { ...a, id: "blocked" };
+  await expect(queue.enqueue([a, blocked])).rejects.toBeInstanceOf(StorageError);
+  await new Promise((resolve) => setTimeout(resolve, 120)); // any write still in flight has landed by now
+  expect(await queue.get("fresh")).toBeNull();
+  expect(await storage.getKeys()).not.toContain(expect.stringContaining("fresh"));
+  expect((await storage.getKeys()).filter((k) => k.includes("jobs"))).toHaveLength(2);
+});

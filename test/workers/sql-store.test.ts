@@ -159,3 +159,10 @@ test("jobs the alarm runs are pruned by createWorker's queue.retention, as RPC c
     expect(completed.length).toBeLessThanOrEqual(5);
   });
 });
+
+test("createWorker refuses a maxStalls that is not a non-negative integer (before installing anything)", async () => {
+  const { createWorker } = await import("../../runtimes/cloudflare/index.ts");
+  for (const maxStalls of [-1, 1.5, Number.NaN]) {
+    expect(() => createWorker({ handlers: [], maxStalls })).toThrow(/maxStalls/);
+  }
+});
