@@ -6,6 +6,9 @@ import { JobStalledError, backoffDelay, type ClaimedJob, type FailureOutcome, ty
 import type { SqlJobStore } from "../../src/drivers/durable-object/index.ts";
 import type { AlarmRuntime } from "./registry.ts";
 
+/** Time a lease outlasts a handler's timeout, for recording the outcome. */
+const LEASE_MARGIN_MS = 5_000;
+
 /** Runs every job of the batch concurrently and records each outcome under its lease. */
 export async function runClaimed(store: SqlJobStore, runtime: AlarmRuntime, batch: readonly ClaimedJob[]): Promise<void> {
   await Promise.all(batch.map((claim) => runOne(store, runtime, claim)));
@@ -13,6 +16,10 @@ export async function runClaimed(store: SqlJobStore, runtime: AlarmRuntime, batc
 
 async function runOne(store: SqlJobStore, runtime: AlarmRuntime, claim: ClaimedJob): Promise<void> {
   const job = claim.job;
+  // Nothing renews a lease inside the alarm, so a job allowed to run longer than the lease gets
+  // one that outlasts its timeout; otherwise it would be reclaimed and run twice.
+  const limit = job.timeoutMs ?? runtime.timeoutMs;
+  if (limit + LEASE_MARGIN_MS > runtime.leaseMs) store.extendLease(claim, limit + LEASE_MARGIN_MS, Date.now());
   // Claims before this one that ended with no outcome: the object was evicted or crashed mid-job.
   const stalls = job.attempts - 1 - job.retryCount;
   const stalled = stalls > runtime.maxStalls;

@@ -166,3 +166,25 @@ test("createWorker refuses a maxStalls that is not a non-negative integer (befor
     expect(() => createWorker({ handlers: [], maxStalls })).toThrow(/maxStalls/);
   }
 });
+
+test("the alarm runner gives a job whose timeout outlasts the lease a lease that outlasts the timeout", async () => {
+  const { runClaimed } = await import("../../runtimes/cloudflare/run-jobs.ts");
+  await runInDurableObject(freshObject(), async (_o: unknown, state: DurableObjectState) => {
+    const store = new SqlJobStore(state.storage);
+    const now = Date.now();
+    const long = makeJob({ jobType: "slow", timeoutMs: 60_000, createdAt: new Date(now), runAt: new Date(now) });
+    store.enqueue([long]);
+    const batch = store.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: "alarm", now });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handlers = new Map([["slow", { jobType: "slow", handle: async () => (await gate, { success: true }) }]]);
+    const run = runClaimed(store, { handlers, leaseMs: 1_000, timeoutMs: 500, batchSize: 1, backoff: {}, maxStalls: 3 }, batch);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Running: the lease now ends after the job's own timeout, not 1 s after the claim.
+    expect(store.nextWakeAt(["default"])).toBeGreaterThanOrEqual(now + 60_000);
+    expect(store.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: "other", now: now + 30_000 })).toEqual([]);
+    release();
+    await run;
+    expect(store.get(long.id)?.status).toBe("completed");
+  });
+});
