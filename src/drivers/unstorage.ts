@@ -16,6 +16,7 @@
 import type { Storage } from "unstorage";
 import {
   JOB_STATUSES,
+  JobStatus,
   JobIndex,
   randomId,
   StorageError,
@@ -76,7 +77,8 @@ export interface UnstorageJobQueueOptions {
 
 /** Format of the stored job value. */
 interface StoredJob {
-  v: 1;
+  /** 2 since attempts stopped counting released claims; 1 records are read and upgraded. */
+  v: 1 | 2;
   /** Insertion order, the last claim tie-breaker. */
   seq: number;
   token: string | null;
@@ -524,17 +526,21 @@ function snapshot(e: IndexEntry, created: boolean): Snapshot {
 }
 
 function toStored(e: IndexEntry): StoredJob {
-  return { v: 1, seq: e.seq, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt, job: toJobRecord(e.job) };
+  return { v: 2, seq: e.seq, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt, job: toJobRecord(e.job) };
 }
 
 function parseStored(value: unknown): IndexEntry | null {
   if (!value || typeof value !== "object") return null;
   const s = value as Partial<StoredJob>;
   const r = s.job;
-  if (s.v !== 1 || typeof s.seq !== "number" || !r || typeof r !== "object" || typeof r.id !== "string") return null;
+  if ((s.v !== 1 && s.v !== 2) || typeof s.seq !== "number" || !r || typeof r !== "object" || typeof r.id !== "string") return null;
   if (!JOB_STATUSES.includes(r.status) || typeof r.runAt !== "number" || typeof r.createdAt !== "number") return null;
+  const job = fromJobRecord(r);
+  // Version 1 counted released claims as attempts and kept them across retryJob; as lost leases
+  // they would now count toward maxStalls. Keep only the attempts that failures account for.
+  if (s.v === 1) job.attempts = Math.min(job.attempts, job.retryCount + (job.status === JobStatus.RUNNING ? 1 : 0));
   return {
-    job: fromJobRecord(r),
+    job,
     seq: s.seq,
     token: typeof s.token === "string" ? s.token : null,
     leaseExpiresAt: typeof s.leaseExpiresAt === "number" ? s.leaseExpiresAt : 0,

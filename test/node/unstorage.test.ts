@@ -251,3 +251,20 @@ test("a failed batch waits for its other writes before undoing them, so none lan
   expect(await storage.getKeys()).not.toContain(expect.stringContaining("fresh"));
   expect((await storage.getKeys()).filter((k) => k.includes("jobs"))).toHaveLength(2);
 });
+
+test("records written before attempts stopped counting releases are upgraded on load (no false stalls)", async () => {
+  const storage = createStorage({ driver: memoryDriver() });
+  const first = open(storage, { lockSettleMs: 0 });
+  const service = new JobService({ queue: first });
+  const job = await service.createJob("t", { n: 1 });
+  await first.close();
+  // What the earlier format held for a job released four times: attempts 4, no failure.
+  const key = (await storage.getKeys()).find((k) => k.startsWith("jobs:"))!;
+  const record = (await storage.getItem(key)) as { v: number; job: { attempts: number } };
+  expect(record.v).toBe(2);
+  await storage.setItem(key, { ...record, v: 1, job: { ...record.job, attempts: 4 } });
+  const second = open(storage, { lockSettleMs: 0 });
+  expect((await second.get(job.id))?.attempts).toBe(0);
+  const [claim] = await second.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: "w", now: Date.now() });
+  expect(claim?.job.attempts).toBe(1);
+});
