@@ -99,6 +99,31 @@ test("a version-1 database is upgraded in place: its jobs are kept, claimable an
   check.close();
 });
 
+test("a version-2 database is upgraded: attempts that counted released claims no longer look like lost leases", async () => {
+  const dbName = `upgrade-v3-${crypto.randomUUID()}`;
+  const v2 = await openDB(dbName, 2, {
+    upgrade: (db, _o, _n, tx) => {
+      MIGRATIONS[1]!(db, tx as never);
+      MIGRATIONS[2]!(db, tx as never);
+    },
+  });
+  const base = (await service(queue(`scratch-${crypto.randomUUID()}`)).createJobs([{ jobType: "old", payload: 1 }]))[0]!;
+  const released: JobRow = { job: { ...base, id: "released-4-times", attempts: 4 }, seq: 1, token: null, leaseExpiresAt: 0 };
+  markReady(released);
+  const retried: JobRow = { job: { ...base, id: "retried-once", attempts: 2, retryCount: 1 }, seq: 2, token: null, leaseExpiresAt: 0 };
+  markReady(retried);
+  await v2.put(JOBS, released);
+  await v2.put(JOBS, retried);
+  v2.close();
+
+  const q = queue(dbName);
+  expect((await q.get("released-4-times"))?.attempts).toBe(0);
+  expect((await q.get("retried-once"))?.attempts).toBe(1);
+  const check = await openDB(dbName);
+  expect(check.version).toBe(3);
+  check.close();
+});
+
 test("an upgrade blocked by another tab's old connection is a StorageError; it succeeds once that tab closes", async () => {
   const dbName = `blocked-${crypto.randomUUID()}`;
   // An "old tab": a version-1 connection that ignores versionchange.

@@ -32,7 +32,7 @@ export const STATUS_INDEX = "status";
 export const FINISHED_INDEX = "finished";
 
 /** The schema version this code writes. Bump it and add a step to {@link MIGRATIONS}. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** A stored job. Fields after `job` are bookkeeping; the optional ones are index keys. */
 export interface JobRow {
@@ -89,16 +89,33 @@ export const MIGRATIONS: Record<number, (db: IDBPDatabase, tx: UpgradeTx) => voi
         }
       }
       tx.objectStore(META).put({ finished } satisfies Counters, COUNTERS_KEY);
-    })().catch(() => {
-      // The open then fails as a whole and the old version stays.
-      try {
-        tx.abort();
-      } catch {
-        // already aborted
+    })().catch(() => abortUpgrade(tx));
+  },
+  // v3: attempts no longer count released claims (nor survive retryJob). Rows from v2 keep only
+  // the attempts their failures account for, so that old releases never count as lost leases.
+  3: (_db, tx) => {
+    const jobs = tx.objectStore(JOBS);
+    void (async () => {
+      for (let cursor = await jobs.openCursor(); cursor; cursor = await cursor.continue()) {
+        const row = cursor.value as JobRow;
+        const accounted = row.job.retryCount + (row.job.status === "running" ? 1 : 0);
+        if (row.job.attempts > accounted) {
+          row.job.attempts = accounted;
+          cursor.update(row);
+        }
       }
-    });
+    })().catch(() => abortUpgrade(tx));
   },
 };
+
+/** A failed step aborts the upgrade: the open then fails as a whole and the old version stays. */
+function abortUpgrade(tx: UpgradeTx): void {
+  try {
+    tx.abort();
+  } catch {
+    // already aborted
+  }
+}
 
 /** Runs every step after `oldVersion` up to `newVersion`, in order. */
 export function migrate(db: IDBPDatabase, oldVersion: number, newVersion: number, tx: UpgradeTx): void {
