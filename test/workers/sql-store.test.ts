@@ -188,3 +188,20 @@ test("the alarm runner gives a job whose timeout outlasts the lease a lease that
     expect(store.get(long.id)?.status).toBe("completed");
   });
 });
+
+test("rows written before attempts stopped counting releases are upgraded once, on the next start", async () => {
+  await runInDurableObject(freshObject(), async (_o: unknown, state: DurableObjectState) => {
+    const first = new SqlJobStore(state.storage);
+    // As the earlier code left them: four released claims counted, and one failure on top.
+    first.enqueue([makeJob({ id: "released", attempts: 4 }), makeJob({ id: "failed-once", attempts: 3, retryCount: 1, status: "retrying" })]);
+    state.storage.sql.exec("DELETE FROM portico_migrations");
+    const second = new SqlJobStore(state.storage);
+    expect(second.get("released")?.attempts).toBe(0);
+    expect(second.get("failed-once")?.attempts).toBe(1);
+    // Recorded: a later start leaves rows alone.
+    first.enqueue([makeJob({ id: "preset", attempts: 2 })]);
+    const third = new SqlJobStore(state.storage);
+    expect(third.get("preset")?.attempts).toBe(2);
+    expect([...state.storage.sql.exec("SELECT name FROM portico_migrations")].map((r) => r.name)).toEqual(["attempts-exclude-releases"]);
+  });
+});

@@ -55,4 +55,18 @@ CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (queue, priority DESC, run_at, seq
 CREATE INDEX IF NOT EXISTS jobs_wakeups ON jobs (queue, token IS NOT NULL, wake_at) WHERE wake_at IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs (queue, idem) WHERE idem IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at, seq) WHERE finished_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS portico_migrations (name TEXT PRIMARY KEY);
 `;
+
+/**
+ * One-time data migrations, in order, each recorded in `portico_migrations` once applied (in the
+ * same transaction). A new object records them all without touching any row.
+ */
+export const DATA_MIGRATIONS: readonly { name: string; sql: string }[] = [
+  {
+    // attempts stopped counting released claims (and retryJob resets them): rows written before
+    // keep only the attempts their failures account for, so old releases never look like lost leases.
+    name: "attempts-exclude-releases",
+    sql: "UPDATE jobs SET attempts = retry_count + (status = 'running') WHERE attempts > retry_count + (status = 'running')",
+  },
+];

@@ -19,7 +19,7 @@ import {
   type QueueStats,
   type RetentionOptions,
 } from "../../core/index.ts";
-import { SCHEMA_SQL } from "./schema.ts";
+import { DATA_MIGRATIONS, SCHEMA_SQL } from "./schema.ts";
 
 /** The slice of `SqlStorage` this store uses (structural, so no Cloudflare runtime import). */
 export interface SqlExec {
@@ -212,6 +212,14 @@ export class SqlJobStore {
   constructor(storage: SqlStorageHost) {
     this.#storage = storage;
     storage.sql.exec(SCHEMA_SQL);
+    const applied = new Set(this.#exec("SELECT name FROM portico_migrations").map((r) => r.name as string));
+    for (const m of DATA_MIGRATIONS) {
+      if (applied.has(m.name)) continue;
+      storage.transactionSync(() => {
+        storage.sql.exec(m.sql);
+        storage.sql.exec("INSERT INTO portico_migrations (name) VALUES (?)", m.name);
+      });
+    }
     const [row] = this.#exec("SELECT COUNT(*) AS c, MIN(finished_at) AS m FROM jobs WHERE finished_at IS NOT NULL");
     this.#finishedCount = Number(row?.c ?? 0);
     this.#oldestFinishedAt = (row?.m as number | null) ?? null;
