@@ -18,4 +18,4 @@ export { type StandardSchemaV1, formatIssuePath } from "./standard-schema.ts";
 export { JobService, isDuplicateJob, type JobServiceOptions, type JobSpec, type JobFilter } from "./job-service.ts";
 export { WorkerManager, JobTimeoutError, JobAbortedError, JobStalledError, type WorkerManagerOptions, type StopOptions } from "./worker-manager.ts";
 export { Heap } from "./heap.ts";
-export { JobIndex, type IndexEntry, type JobIndexOptions } from "./job-index.ts";
+export { JobIndex, withOwnDates, type IndexEntry, type JobIndexOptions } from "./job-index.ts";

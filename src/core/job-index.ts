@@ -384,6 +384,23 @@ function idemKey(queueName: string, key: string): string {
   return `${queueName}\u0000${key}`;
 }
 
+/**
+ * A caller's copy of a stored job. Dates are mutable objects, so each is copied too: a caller's
+ * `job.runAt.setTime(...)` must not reach the stored job or other callers' copies.
+ */
 function copy(job: Job): Job {
-  return { ...job };
+  return withOwnDates(job);
+}
+
+/** A shallow copy of `job` with its own Date objects (one object literal, so one allocation shape). */
+export function withOwnDates(job: Job): Job {
+  return {
+    ...job,
+    createdAt: new Date(job.createdAt.getTime()),
+    runAt: new Date(job.runAt.getTime()),
+    scheduledAt: job.scheduledAt && new Date(job.scheduledAt.getTime()),
+    startedAt: job.startedAt && new Date(job.startedAt.getTime()),
+    completedAt: job.completedAt && new Date(job.completedAt.getTime()),
+    failedAt: job.failedAt && new Date(job.failedAt.getTime()),
+  };
 }

@@ -5,6 +5,7 @@
  */
 import {
   JobIndex,
+  withOwnDates,
   StorageError,
   type ClaimRequest,
   type ClaimedJob,
@@ -138,7 +139,10 @@ function isEmptyObject(m: unknown): boolean {
 
 /** The index's own copy of a job being stored (payload and non-empty metadata already frozen). */
 function adoptJob(job: Job): Job {
-  return job.metadata !== NO_METADATA && isEmptyObject(job.metadata) ? { ...job, metadata: NO_METADATA } : { ...job };
+  // Own Dates too: the caller keeps its job object and may change its Dates in place.
+  const own = withOwnDates(job);
+  if (own.metadata !== NO_METADATA && isEmptyObject(own.metadata)) own.metadata = NO_METADATA;
+  return own;
 }
 
 /**

@@ -134,3 +134,17 @@ test("the stored result is a detached copy: changing the handler's object or a r
   expect(() => ((read!.result as { rows: number[] }).rows as number[]).push(4)).toThrow(TypeError);
   expect((await q.get(job.id))?.result).toEqual({ rows: [1, 2], at: new Date(T).toISOString() });
 });
+
+test("Dates are never shared between the caller, the stored job and other readers", async () => {
+  const q = new MemoryJobQueue();
+  const job = makeJob();
+  await q.enqueue([job]);
+  job.createdAt.setTime(0); // the caller's object
+  const a = await q.get(job.id);
+  expect(a?.createdAt.getTime()).toBe(T);
+  a!.runAt.setTime(1); // one reader's copy
+  const [c] = await q.claim(req(T));
+  expect(c?.job.runAt.getTime()).toBe(T);
+  c!.job.startedAt!.setTime(2);
+  expect((await q.get(job.id))?.startedAt?.getTime()).toBe(T);
+});
