@@ -31,7 +31,7 @@ export interface ScheduleTriggerOptions {
   timers?: ScheduleTimers;
   /**
    * false: start() arms no timers and ticks come only from {@link ScheduleTrigger.fire}
-   * (Workers scheduled(), Deno.cron). Default true.
+   * (a platform clock such as Workers scheduled() or Deno's cron). Default true.
    */
   useTimers?: boolean;
 }
