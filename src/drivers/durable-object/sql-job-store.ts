@@ -180,6 +180,17 @@ function claimSql(single: boolean, leases: boolean, typed: boolean): string {
 
 /** Lease statements with their WHERE clause, built once each (see #held). */
 const heldSqls = new Map<string, string>();
+/** `sql` restricted to the row a live lease holds; the lease's seq, token and id bind after `n` values. */
+function heldSql(sql: string, n: number): string {
+  let full = heldSqls.get(sql);
+  if (full === undefined) heldSqls.set(sql, (full = `${sql} WHERE seq = ?${n + 1} AND token = ?${n + 2} AND id = ?${n + 3} AND status = 'running'`));
+  return full;
+}
+/** The row's primary key carried at the end of a lease token, or null for a malformed token. */
+function leaseSeq(lease: LeaseRef): number | null {
+  const seq = Number(lease.token.slice(lease.token.lastIndexOf(".") + 1));
+  return Number.isSafeInteger(seq) ? seq : null;
+}
 
 const WAITING = "('pending','scheduled','retrying')";
 
@@ -339,10 +350,14 @@ export class SqlJobStore {
 
   extendLease(lease: LeaseRef, leaseMs: number, now: number): boolean {
     const expiry = now + leaseMs;
-    if (!this.#held("UPDATE jobs SET wake_at = ?1", [expiry], lease)) return false;
-    // A lease may also be shortened: claims must look for expired leases from the new expiry on.
-    const [row] = this.#exec("SELECT queue FROM jobs WHERE id = ?", lease.jobId);
-    if (row) this.#leaseMin.set(row.queue as string, Math.min(this.#leaseMinOf(row.queue as string), expiry));
+    const seq = leaseSeq(lease);
+    if (seq === null) return false;
+    // RETURNING the queue, because a lease may also be shortened: claims must then look for
+    // expired leases from the new expiry on.
+    const [row] = this.#exec(`${heldSql("UPDATE jobs SET wake_at = ?1", 1)} RETURNING queue`, expiry, seq, lease.token, lease.jobId);
+    if (!row) return false;
+    const queue = row.queue as string;
+    this.#leaseMin.set(queue, Math.min(this.#leaseMinOf(queue), expiry));
     return true;
   }
 
@@ -455,15 +470,8 @@ export class SqlJobStore {
    * id, token and status checks make a forged or stale token match nothing.
    */
   #held(sql: string, bindings: unknown[], lease: LeaseRef): boolean {
-    const token = lease.token;
-    const seq = Number(token.slice(token.lastIndexOf(".") + 1));
-    if (!Number.isSafeInteger(seq)) return false;
-    let full = heldSqls.get(sql);
-    if (full === undefined) {
-      const n = bindings.length;
-      heldSqls.set(sql, (full = `${sql} WHERE seq = ?${n + 1} AND token = ?${n + 2} AND id = ?${n + 3} AND status = 'running'`));
-    }
-    return this.#write(full, ...bindings, seq, token, lease.jobId) > 0;
+    const seq = leaseSeq(lease);
+    return seq !== null && this.#write(heldSql(sql, bindings.length), ...bindings, seq, lease.token, lease.jobId) > 0;
   }
 
   /** Counts a newly finished job and prunes when a retention bound is crossed. */
