@@ -4,7 +4,7 @@
  * beside it. Jobs live in SQLite-backed Durable Objects and run inside their alarms.
  * @module
  */
-import { JobService, type BackoffOptions, type JobHandler } from "../../src/core/index.ts";
+import { JobService, checkMaxStalls, type BackoffOptions, type JobHandler } from "../../src/core/index.ts";
 import { DurableObjectJobQueue, type DurableObjectJobQueueOptions, type JobQueueNamespace } from "../../src/drivers/durable-object/index.ts";
 import { createScheduleTrigger, type ScheduleConfig, type ScheduleTrigger } from "../../src/triggers/schedule.ts";
 import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../../src/triggers/webhook.ts";
@@ -80,7 +80,7 @@ export function createWorker<Env = Record<string, unknown>>(options: CreateWorke
     timeoutMs: options.timeoutMs ?? 25_000,
     batchSize: options.batchSize ?? 10,
     backoff: options.backoff ?? {},
-    maxStalls: nonNegativeInt(options.maxStalls ?? 3, "maxStalls"),
+    maxStalls: checkMaxStalls(options.maxStalls, "createWorker"),
     retention: options.queue?.retention,
   });
   const binding = options.binding ?? "JOB_QUEUE";
@@ -126,9 +126,4 @@ export function createWorker<Env = Record<string, unknown>>(options: CreateWorke
 
 function notFound(): Response {
   return Response.json({ error: { code: "not_found", message: "no webhook is configured on this Worker" } }, { status: 404 });
-}
-
-function nonNegativeInt(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`createWorker: ${name} must be a non-negative integer, got ${value}`);
-  return value;
 }

@@ -2,7 +2,7 @@
  * Runs claimed jobs inside the Durable Object: the same rules as WorkerManager (timeouts,
  * retries with backoff, onFailure, dead letters), applied to one batch at a time.
  */
-import { JobStalledError, backoffDelay, type ClaimedJob, type FailureOutcome, type JobResult } from "../../src/core/index.ts";
+import { JobStalledError, failureOutcome, stallsOf, type ClaimedJob, type JobResult } from "../../src/core/index.ts";
 import type { SqlJobStore } from "../../src/drivers/durable-object/index.ts";
 import type { AlarmRuntime } from "./registry.ts";
 
@@ -16,13 +16,13 @@ export async function runClaimed(store: SqlJobStore, runtime: AlarmRuntime, batc
 
 async function runOne(store: SqlJobStore, runtime: AlarmRuntime, claim: ClaimedJob): Promise<void> {
   const job = claim.job;
+  // Claims before this one that ended with no outcome: the object was evicted or crashed mid-job.
+  const stalls = stallsOf(job);
+  const stalled = stalls > runtime.maxStalls;
   // Nothing renews a lease inside the alarm, so a job allowed to run longer than the lease gets
   // one that outlasts its timeout; otherwise it would be reclaimed and run twice.
   const limit = job.timeoutMs ?? runtime.timeoutMs;
-  if (limit + LEASE_MARGIN_MS > runtime.leaseMs) store.extendLease(claim, limit + LEASE_MARGIN_MS, Date.now());
-  // Claims before this one that ended with no outcome: the object was evicted or crashed mid-job.
-  const stalls = job.attempts - 1 - job.retryCount;
-  const stalled = stalls > runtime.maxStalls;
+  if (!stalled && limit + LEASE_MARGIN_MS > runtime.leaseMs) store.extendLease(claim, limit + LEASE_MARGIN_MS, Date.now());
   const result: JobResult = stalled ? { success: false, retryable: false, error: new JobStalledError(stalls) } : await invoke(runtime, claim);
   const now = Date.now();
   if (result.success) {
@@ -36,13 +36,7 @@ async function runOne(store: SqlJobStore, runtime: AlarmRuntime, claim: ClaimedJ
   } catch (e) {
     console.error(JSON.stringify({ event: "job.on_failure_error", jobId: job.id, error: String(e) }));
   }
-  const outcome: FailureOutcome = stalled
-    ? { status: "dead_letter" }
-    : result.retryable === false
-      ? { status: "failed" }
-      : job.retryCount < job.maxRetries
-        ? { status: "retrying", retryAt: now + backoffDelay(job.retryCount, runtime.backoff) }
-        : { status: "dead_letter" };
+  const outcome = failureOutcome(job, result.retryable, stalled, now, runtime.backoff);
   store.fail(claim, error.message || String(error), outcome, Date.now());
 }
 

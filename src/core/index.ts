@@ -16,6 +16,7 @@ export { cloneJson } from "./json.ts";
 export { randomId } from "./random-id.ts";
 export { type StandardSchemaV1, formatIssuePath } from "./standard-schema.ts";
 export { JobService, isDuplicateJob, type JobServiceOptions, type JobSpec, type JobFilter } from "./job-service.ts";
-export { WorkerManager, JobTimeoutError, JobAbortedError, JobStalledError, type WorkerManagerOptions, type StopOptions } from "./worker-manager.ts";
+export { JobStalledError, DEFAULT_MAX_STALLS, accountedAttempts, checkMaxStalls, failureOutcome, stallsOf } from "./failure.ts";
+export { WorkerManager, JobTimeoutError, JobAbortedError, type WorkerManagerOptions, type StopOptions } from "./worker-manager.ts";
 export { Heap } from "./heap.ts";
 export { JobIndex, withOwnDates, type IndexEntry, type JobIndexOptions } from "./job-index.ts";

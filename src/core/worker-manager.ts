@@ -3,7 +3,7 @@
  * concurrency, keeps their leases alive, retries failures with backoff and dead-letters
  * jobs whose retries are exhausted.
  */
-import { backoffDelay, type BackoffOptions } from "./backoff.ts";
+import type { BackoffOptions } from "./backoff.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { PorticoError } from "./errors.ts";
 import { JobEvent, JobEventType } from "./events.ts";
@@ -11,7 +11,8 @@ import { JobStatus, type Job, type JobResult } from "./job.ts";
 import { jsonLogger, type Logger } from "./logger.ts";
 import type { JobHandler } from "./ports.ts";
 import { randomId } from "./random-id.ts";
-import type { ClaimedJob, FailureOutcome, JobQueue } from "./queue.ts";
+import { JobStalledError, checkMaxStalls, failureOutcome, stallsOf } from "./failure.ts";
+import type { ClaimedJob, JobQueue } from "./queue.ts";
 
 /** Options of {@link WorkerManager}. */
 export interface WorkerManagerOptions {
@@ -58,13 +59,6 @@ export interface StopOptions {
 export class JobTimeoutError extends PorticoError {
   constructor(ms: number) {
     super("job_timeout", `Job timed out after ${ms} ms`);
-  }
-}
-
-/** The failure recorded for a job that lost its lease more often than `maxStalls` allows. */
-export class JobStalledError extends PorticoError {
-  constructor(readonly stalls: number) {
-    super("job_stalled", `The job lost its lease ${stalls} times (its worker died or hung each time); dead-lettered without running again`);
   }
 }
 
@@ -123,8 +117,7 @@ export class WorkerManager extends EventTarget {
     this.#backoff = options.backoff ?? {};
     this.#logger = guarded(options.logger ?? jsonLogger);
     this.#timeoutMs = options.timeoutMs ?? null;
-    this.#maxStalls = options.maxStalls ?? 3;
-    if (!Number.isSafeInteger(this.#maxStalls) || this.#maxStalls < 0) throw new RangeError(`WorkerManager: maxStalls must be a non-negative integer, got ${options.maxStalls}`);
+    this.#maxStalls = checkMaxStalls(options.maxStalls, "WorkerManager");
     this.#pollMs = positiveInt(options.pollIntervalMs ?? 1_000, "pollIntervalMs");
     this.#clock = options.clock ?? systemClock;
     this.workerId = options.workerId ?? `worker-${randomId().slice(0, 8)}`;
@@ -275,7 +268,7 @@ export class WorkerManager extends EventTarget {
     const { claim, controller } = running;
     const job = claim.job;
     // Claims before this one that ended with no outcome recorded: lost leases.
-    const stalls = job.attempts - 1 - job.retryCount;
+    const stalls = stallsOf(job);
     const stalled = stalls > this.#maxStalls;
     if (!stalled) this.#emit(JobEventType.STARTED, { job });
     const result: JobResult = stalled ? { success: false, retryable: false, error: new JobStalledError(stalls) } : await this.#invoke(job, controller);
@@ -300,13 +293,7 @@ export class WorkerManager extends EventTarget {
     const error = result.error ?? new Error(`Handler for "${job.jobType}" returned success=false`);
     await this.#callOnFailure(job, error);
     if (running.released) return;
-    const outcome: FailureOutcome = stalled
-      ? { status: JobStatus.DEAD_LETTER }
-      : result.retryable === false
-        ? { status: JobStatus.FAILED }
-        : job.retryCount < job.maxRetries
-          ? { status: JobStatus.RETRYING, retryAt: now + backoffDelay(job.retryCount, this.#backoff) }
-          : { status: JobStatus.DEAD_LETTER };
+    const outcome = failureOutcome(job, result.retryable, stalled, now, this.#backoff);
     const message = error.message || String(error);
     const ok = await this.#store(() => this.#queue.fail(claim, message, outcome, this.#clock()), job);
     if (!ok) {

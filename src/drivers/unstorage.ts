@@ -16,7 +16,7 @@
 import type { Storage } from "unstorage";
 import {
   JOB_STATUSES,
-  JobStatus,
+  accountedAttempts,
   JobIndex,
   randomId,
   StorageError,
@@ -538,7 +538,7 @@ function parseStored(value: unknown): IndexEntry | null {
   const job = fromJobRecord(r);
   // Version 1 counted released claims as attempts and kept them across retryJob; as lost leases
   // they would now count toward maxStalls. Keep only the attempts that failures account for.
-  if (s.v === 1) job.attempts = Math.min(job.attempts, job.retryCount + (job.status === JobStatus.RUNNING ? 1 : 0));
+  if (s.v === 1) job.attempts = Math.min(job.attempts, accountedAttempts(job));
   return {
     job,
     seq: s.seq,

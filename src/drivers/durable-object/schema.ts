@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS portico_migrations (name TEXT PRIMARY KEY);
 export const DATA_MIGRATIONS: readonly { name: string; sql: string }[] = [
   {
     // attempts stopped counting released claims (and retryJob resets them): rows written before
-    // keep only the attempts their failures account for, so old releases never look like lost leases.
+    // keep only the attempts their failures account for (core's accountedAttempts, in SQL), so
+    // old releases never look like lost leases.
     name: "attempts-exclude-releases",
     sql: "UPDATE jobs SET attempts = retry_count + (status = 'running') WHERE attempts > retry_count + (status = 'running')",
   },

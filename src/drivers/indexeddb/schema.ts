@@ -9,7 +9,7 @@
  * @module
  */
 import type { IDBPDatabase, IDBPTransaction } from "idb";
-import type { Job } from "../../core/index.ts";
+import { accountedAttempts, type Job } from "../../core/index.ts";
 
 /** Object store of job rows, keyed by job id. */
 export const JOBS = "jobs";
@@ -98,7 +98,7 @@ export const MIGRATIONS: Record<number, (db: IDBPDatabase, tx: UpgradeTx) => voi
     void (async () => {
       for (let cursor = await jobs.openCursor(); cursor; cursor = await cursor.continue()) {
         const row = cursor.value as JobRow;
-        const accounted = row.job.retryCount + (row.job.status === "running" ? 1 : 0);
+        const accounted = accountedAttempts(row.job);
         if (row.job.attempts > accounted) {
           row.job.attempts = accounted;
           cursor.update(row);
