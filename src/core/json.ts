@@ -54,10 +54,15 @@ function copyPlain(value: unknown, depth: number): unknown {
     if (v === undefined) continue;
     const copy = copyPlain(v, depth + 1);
     if (copy === INVALID) return INVALID;
-    if (key === "__proto__") Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
-    else out[key] = copy;
+    setKey(out, key, copy);
   }
   return out;
+}
+
+/** `out[key] = value`, except that a "__proto__" key (JSON.parse makes it an own key) stays data instead of setting the prototype. */
+function setKey(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }
 
 function walk(value: unknown, path: string, issues: ValidationIssue[], seen: Set<object>): unknown {
@@ -106,10 +111,7 @@ function walk(value: unknown, path: string, issues: ValidationIssue[], seen: Set
     const v = (obj as Record<string, unknown>)[key];
     // An absent optional property is common in TypeScript objects; JSON drops it, nothing is lost.
     if (v === undefined) continue;
-    const copy = walk(v, `${path}.${key}`, issues, seen);
-    // JSON.parse makes "__proto__" an own key; plain assignment would set the prototype instead.
-    if (key === "__proto__") Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
-    else out[key] = copy;
+    setKey(out, key, walk(v, `${path}.${key}`, issues, seen));
   }
   seen.delete(obj);
   return out;
