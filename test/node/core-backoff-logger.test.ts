@@ -128,6 +128,13 @@ describe("cloneJson and issue paths", () => {
     expect((out as { polluted?: unknown }).polluted).toBeUndefined();
     expect(Object.keys(out)).toEqual(["__proto__", "ok"]);
     expect(JSON.stringify(out)).toBe(JSON.stringify(input));
+    // The checking walk (taken when something is wrong) keeps it as data too.
+    const mixed = JSON.parse('{"__proto__": {"polluted": true}}') as Record<string, unknown>;
+    mixed.fn = () => 1;
+    const checked = cloneJson(mixed, "payload", issues) as Record<string, unknown>;
+    expect(issues.map((i) => i.path)).toEqual(["payload.fn"]);
+    expect(Object.getPrototypeOf(checked)).toBe(Object.prototype);
+    expect(Object.keys(checked)).toContain("__proto__");
   });
 
   test("formatIssuePath renders keys and indexes, including PathSegment objects", () => {
