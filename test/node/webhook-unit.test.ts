@@ -255,3 +255,31 @@ test("createWebhookVerifier checks signatures outside Hono too", async () => {
   expect(await verifier.verify(headers, body)).toEqual({ ok: true });
   expect(await verifier.verify(headers, new TextEncoder().encode('{"a":2}'))).toMatchObject({ ok: false, code: "invalid_signature" });
 });
+
+test("the bearer fast path accepts exactly the headers Hono's bearer-auth accepts", async () => {
+  const { bearerAuth } = await import("hono/bearer-auth");
+  const { createBearerFastPath } = await import("../../src/triggers/webhook/auth.ts");
+  const { resolveWebhookOptions } = await import("../../src/triggers/webhook/options.ts");
+  const token = "Abc_1.2~3+4/5-6==";
+  const fast = createBearerFastPath(resolveWebhookOptions({ jobCreator: stub().creator, auth: { bearerToken: token } }))!;
+  expect(fast).not.toBeNull();
+  // The reference: Hono's middleware alone, on its own app.
+  const reference = new Hono().use(bearerAuth({ token })).get("/", (c) => c.text("ok"));
+  const probe = new Hono<any>().get("/", (c) => c.text(fast(c) ? "yes" : "no"));
+  const headers = [
+    `Bearer ${token}`, `bearer ${token}`, `BEARER ${token}`, `Bearer  ${token}`, `Bearer\t${token}`, `Bearer${token}`,
+    `Bearer ${token} `, `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Basic ${token}`, `Bearer`, `Bearer `, "",
+    `Bearer ${token.toLowerCase()}`, `Bearer \u00a0${token}`, ` Bearer ${token}`, `Token ${token}`,
+  ];
+  let acceptedCount = 0;
+  for (const h of headers) {
+    const init = h === "" ? {} : { headers: { authorization: h } };
+    const accepted = (await reference.request("/", init)).status === 200;
+    const fastAccepts = (await (await probe.request("/", init)).text()) === "yes";
+    expect({ header: h, fastAccepts }).toEqual({ header: h, fastAccepts: accepted });
+    if (accepted) acceptedCount++;
+  }
+  // Both sides of the decision are exercised.
+  expect(acceptedCount).toBeGreaterThan(0);
+  expect(acceptedCount).toBeLessThan(headers.length);
+});
