@@ -116,7 +116,7 @@ export interface RuntimeAdapter {
   ownerLabel: string;
 }
 
-/** Stops started by a signal, across every service of this process. */
+/** Stops started by a signal, shared by every service that runs here. */
 const signalStops = new Set<Promise<void>>();
 
 /** Starts a service on the given runtime. Used by each shim's `serve()`. */
