@@ -50,17 +50,33 @@ describe("mapping the wire body to createJob", () => {
     const t = await started({ jobCreator: creator });
     const res = await post(
       t,
-      { job_type: "x", payload: [1, 2], queue_name: null, priority: -3, delay_ms: 5000, timeout_ms: 250, max_retries: 0, metadata: { a: 1 }, scheduled_at: null },
+      { job_type: "x", payload: { list: [1, 2] }, queue_name: null, priority: -3, delay_ms: 5000, timeout_ms: 250, max_retries: 0, metadata: { a: 1 }, scheduled_at: null },
       { "webhook-id": "wh-1" },
     );
     expect(res.status).toBe(202);
     expect(calls).toEqual([
       {
         jobType: "x",
-        payload: [1, 2],
+        payload: { list: [1, 2] },
         options: { createdBy: "webhook", priority: -3, delayMs: 5000, timeoutMs: 250, maxRetries: 0, metadata: { a: 1 }, idempotencyKey: "wh-1" },
       },
     ]);
+  });
+
+  test("payload must be a JSON object: a string, number, array, boolean or null is a 400 naming payload; absent is {}", async () => {
+    const { creator, calls } = stub();
+    const t = await started({ jobCreator: creator });
+    for (const bad of ["str", 7, [1, 2], [], true, null]) {
+      const res = await post(t, { job_type: "x", payload: bad });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: "invalid_body", issues: [{ path: "payload", message: "payload must be a JSON object" }] } });
+    }
+    expect(calls).toHaveLength(0);
+    expect((await post(t, { job_type: "x" })).status).toBe(202);
+    expect((await post(t, { job_type: "x", priority: 1, metadata: { m: 1 } })).status).toBe(202);
+    expect(calls.map((c) => c.payload)).toEqual([{}, {}]);
+    // Each absent payload gets its own object.
+    expect(calls[0]!.payload).not.toBe(calls[1]!.payload);
   });
 
   test("a webhook-id longer than 512 characters is refused, naming the header", async () => {
@@ -95,13 +111,13 @@ describe("mapping the wire body to createJob", () => {
   test("metadata keeps every key, including ones named like Object.prototype members; non-objects are refused", async () => {
     const { creator, calls } = stub();
     const t = await started({ jobCreator: creator });
-    const body = '{"job_type":"x","payload":1,"metadata":{"constructor":1,"__proto__":{"a":2},"toString":"s","ok":true}}';
+    const body = '{"job_type":"x","payload":{},"metadata":{"constructor":1,"__proto__":{"a":2},"toString":"s","ok":true}}';
     expect((await post(t, body)).status).toBe(202);
     const metadata = calls[0]!.options!.metadata!;
     expect(Object.keys(metadata)).toEqual(["constructor", "__proto__", "toString", "ok"]);
     expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
     for (const bad of [[1], "m", 3]) {
-      const res = await post(t, { job_type: "x", payload: 1, metadata: bad });
+      const res = await post(t, { job_type: "x", payload: {}, metadata: bad });
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { issues: { path: string }[] } }).error.issues[0]!.path).toBe("metadata");
     }

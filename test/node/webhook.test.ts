@@ -131,7 +131,7 @@ describe("bearer token, allow-list and schemas", () => {
       await expectRefused(s, await go({ ...BEARER, ...JSON_CT }, new Uint8Array([0x7b, 0xff, 0x7d])), 400, "invalid_json", before);
     });
     test("400 invalid_body with issues naming each bad field", async () => {
-      const res = await go({ ...BEARER, ...JSON_CT }, JSON.stringify({ job_type: 7, priority: "high", scheduled_at: "tomorrow", max_retries: -1, priorty: 1 }));
+      const res = await go({ ...BEARER, ...JSON_CT }, JSON.stringify({ job_type: 7, priority: "high", scheduled_at: "tomorrow", max_retries: -1, priorty: 1, payload: "text" }));
       await expectRefused(s, res, 400, "invalid_body", before);
       const paths = res.json.error.issues.map((i: { path: string }) => i.path).sort();
       expect(paths).toEqual(["job_type", "max_retries", "payload", "priority", "priorty", "scheduled_at"]);

@@ -176,6 +176,13 @@ export function defineRuntimeSuite(options: RuntimeSuiteOptions): void {
           code: "invalid_body",
           field: "priority",
         },
+        {
+          name: "payload not an object",
+          send: () => post(app, { job_type: "echo", payload: ["text"] }, { bearer: TOKEN }),
+          status: 400,
+          code: "invalid_body",
+          field: "payload",
+        },
         { name: "missing job_type", send: () => post(app, { payload: {} }, { bearer: TOKEN }), status: 400, code: "invalid_body", field: "job_type" },
         {
           name: "disallowed job type",

@@ -25,7 +25,7 @@ describe("webhook through the Worker", () => {
   });
 
   test("a repeated idempotency key answers duplicate with the first job", async () => {
-    const body = JSON.stringify({ job_type: "echo", payload: 1, idempotency_key: `k-${crypto.randomUUID()}` });
+    const body = JSON.stringify({ job_type: "echo", payload: { n: 1 }, idempotency_key: `k-${crypto.randomUUID()}` });
     const first = (await (await post(body, { ...auth, ...json })).json()) as { job_id: string };
     const again = await post(body, { ...auth, ...json });
     expect(again.status).toBe(200);
@@ -39,32 +39,32 @@ describe("webhook through the Worker", () => {
 
   // Each refused request targets its own queue, so "nothing enqueued" is checkable exactly.
   const cases: { name: string; status: number; code: string; send: (queue: string) => Promise<Response> }[] = [
-    { name: "no token", status: 401, code: "missing_credentials", send: (q) => post(JSON.stringify({ job_type: "echo", payload: 1, queue_name: q }), json) },
+    { name: "no token", status: 401, code: "missing_credentials", send: (q) => post(JSON.stringify({ job_type: "echo", payload: { n: 1 }, queue_name: q }), json) },
     {
       name: "wrong token",
       status: 401,
       code: "invalid_token",
-      send: (q) => post(JSON.stringify({ job_type: "echo", payload: 1, queue_name: q }), { ...json, authorization: "Bearer nope" }),
+      send: (q) => post(JSON.stringify({ job_type: "echo", payload: { n: 1 }, queue_name: q }), { ...json, authorization: "Bearer nope" }),
     },
     { name: "malformed JSON", status: 400, code: "invalid_json", send: (q) => post(`{"job_type":"echo","queue_name":"${q}",`, { ...auth, ...json }) },
-    { name: "missing job_type", status: 400, code: "invalid_body", send: (q) => post(JSON.stringify({ payload: 1, queue_name: q }), { ...auth, ...json }) },
+    { name: "missing job_type", status: 400, code: "invalid_body", send: (q) => post(JSON.stringify({ payload: { n: 1 }, queue_name: q }), { ...auth, ...json }) },
     {
       name: "unknown job type",
       status: 400,
       code: "unknown_job_type",
-      send: (q) => post(JSON.stringify({ job_type: "nope", payload: 1, queue_name: q }), { ...auth, ...json }),
+      send: (q) => post(JSON.stringify({ job_type: "nope", payload: { n: 1 }, queue_name: q }), { ...auth, ...json }),
     },
     {
       name: "body over 1 MiB",
       status: 413,
       code: "payload_too_large",
-      send: (q) => post(JSON.stringify({ job_type: "echo", payload: "x".repeat(1_100_000), queue_name: q }), { ...auth, ...json }),
+      send: (q) => post(JSON.stringify({ job_type: "echo", payload: { s: "x".repeat(1_100_000) }, queue_name: q }), { ...auth, ...json }),
     },
     {
       name: "not JSON",
       status: 415,
       code: "unsupported_media_type",
-      send: (q) => post(JSON.stringify({ job_type: "echo", payload: 1, queue_name: q }), { ...auth, "content-type": "text/plain" }),
+      send: (q) => post(JSON.stringify({ job_type: "echo", payload: { n: 1 }, queue_name: q }), { ...auth, "content-type": "text/plain" }),
     },
   ];
   for (const c of cases) {

@@ -18,6 +18,10 @@ const int = (field: string, min?: number) =>
     v.minValue(min ?? Number.MIN_SAFE_INTEGER, `${field} must be >= ${min}`),
   );
 
+function isJsonObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
 /** valibot schema of the request body. Unknown fields are rejected so that typos do not pass silently. */
 export const JobRequestSchema = v.strictObject(
   {
@@ -26,7 +30,8 @@ export const JobRequestSchema = v.strictObject(
       v.minLength(1, "job_type must not be empty"),
       v.maxLength(200, "job_type must be at most 200 characters"),
     ),
-    payload: v.custom<unknown>((x) => x !== undefined, "payload is required (any JSON value)"),
+    // The seed's payload is a dict: a JSON object, {} when absent (a string, number, array or null is refused).
+    payload: v.optional(v.custom<Record<string, unknown>>(isJsonObject, "payload must be a JSON object"), () => ({})),
     queue_name: v.nullish(key("queue_name")),
     priority: v.nullish(int("priority")),
     scheduled_at: v.nullish(
@@ -43,9 +48,7 @@ export const JobRequestSchema = v.strictObject(
     timeout_ms: v.nullish(int("timeout_ms", 1)),
     // A check, not v.record: record() leaves out keys such as "constructor" (its guard against
     // prototype pollution), and createJob copies metadata safely anyway, keeping every key.
-    metadata: v.nullish(
-      v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "metadata must be a JSON object"),
-    ),
+    metadata: v.nullish(v.custom<Record<string, unknown>>(isJsonObject, "metadata must be a JSON object")),
     idempotency_key: v.nullish(key("idempotency_key")),
   },
   (issue) =>
@@ -90,7 +93,6 @@ const nullishInt = (x: unknown, min: number) => x == null || (typeof x === "numb
 function quickParse(input: Record<string, unknown>): JobRequest | undefined {
   const out: Record<string, unknown> = {};
   let jobType: unknown;
-  let hasPayload = false;
   for (const key in input) {
     const x = input[key];
     switch (key) {
@@ -98,7 +100,7 @@ function quickParse(input: Record<string, unknown>): JobRequest | undefined {
         jobType = x;
         break;
       case "payload":
-        hasPayload = x !== undefined;
+        if (!isJsonObject(x)) return undefined;
         break;
       case "queue_name":
       case "idempotency_key":
@@ -125,7 +127,8 @@ function quickParse(input: Record<string, unknown>): JobRequest | undefined {
     }
     out[key] = x;
   }
-  if (typeof jobType !== "string" || jobType.length === 0 || jobType.length > 200 || !hasPayload) return undefined;
+  if (typeof jobType !== "string" || jobType.length === 0 || jobType.length > 200) return undefined;
+  out.payload ??= {};
   return out as JobRequest;
 }
 

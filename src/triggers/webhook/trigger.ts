@@ -131,7 +131,7 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
     if (o.allowedJobTypes && !o.allowedJobTypes.has(jobType)) {
       return fail("job_type_not_allowed", `job type "${jobType}" is not allowed on this endpoint`);
     }
-    let payload = body.value.payload;
+    let payload: unknown = body.value.payload;
     // Own keys only: a job type such as "constructor" must not find Object.prototype members.
     const schema = Object.hasOwn(o.schemas, jobType) ? o.schemas[jobType] : undefined;
     if (schema) {
