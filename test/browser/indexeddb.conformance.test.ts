@@ -3,12 +3,12 @@
 import { test } from "vitest";
 import { IndexedDBJobQueue } from "../../src/drivers/indexeddb.ts";
 import type { JobQueue, RetentionOptions } from "../../src/core/index.ts";
-import { defineQueueConformance } from "../conformance/suite.ts";
+import { runQueueConformance } from "../../src/testing/index.ts";
 import { deleteDatabase } from "./helpers.ts";
 
 const fresh = (retention?: RetentionOptions) => new IndexedDBJobQueue({ dbName: `conformance-${crypto.randomUUID()}`, retention });
 
-defineQueueConformance({
+runQueueConformance({
   name: "indexeddb (chromium)",
   test,
   createQueue: async () => fresh(),

@@ -3,12 +3,12 @@ import { test } from "bun:test";
 import { createStorage } from "unstorage";
 import memoryDriver from "unstorage/drivers/memory";
 import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
-import { defineQueueConformance } from "../conformance/suite.ts";
+import { runQueueConformance } from "../../src/testing/index.ts";
 
 const create = (retention?: { maxCount: number; maxAgeMs: number }) =>
   Promise.resolve(new UnstorageJobQueue({ storage: createStorage({ driver: memoryDriver() }), retention, lockSettleMs: 0 }));
 
-defineQueueConformance({
+runQueueConformance({
   name: "unstorage(memory) on bun",
   test,
   createQueue: () => create(),

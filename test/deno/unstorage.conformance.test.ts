@@ -2,12 +2,12 @@
 import { createStorage } from "unstorage";
 import memoryDriver from "unstorage/drivers/memory";
 import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
-import { defineQueueConformance } from "../conformance/suite.ts";
+import { runQueueConformance } from "../../src/testing/index.ts";
 
 const create = (retention?: { maxCount: number; maxAgeMs: number }) =>
   Promise.resolve(new UnstorageJobQueue({ storage: createStorage({ driver: memoryDriver() }), retention, lockSettleMs: 0 }));
 
-defineQueueConformance({
+runQueueConformance({
   name: "unstorage(memory) on deno",
   test: (name, fn) => Deno.test({ name, fn, sanitizeOps: true, sanitizeResources: true }),
   createQueue: () => create(),

@@ -4,11 +4,11 @@ import "fake-indexeddb/auto";
 import { test } from "vitest";
 import { IndexedDBJobQueue } from "../../src/drivers/indexeddb.ts";
 import type { JobQueue, RetentionOptions } from "../../src/core/index.ts";
-import { defineQueueConformance } from "../conformance/suite.ts";
+import { runQueueConformance } from "../../src/testing/index.ts";
 
 const fresh = (retention?: RetentionOptions) => new IndexedDBJobQueue({ dbName: `conformance-${crypto.randomUUID()}`, retention });
 
-defineQueueConformance({
+runQueueConformance({
   name: "indexeddb (fake-indexeddb)",
   test,
   createQueue: async () => fresh(),

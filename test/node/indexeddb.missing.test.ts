@@ -3,7 +3,7 @@
 import { expect, test } from "vitest";
 import { StorageError } from "../../src/core/index.ts";
 import { IndexedDBJobQueue } from "../../src/drivers/indexeddb.ts";
-import { makeJob } from "../conformance/fixtures.ts";
+import { makeJob } from "../../src/testing/conformance/fixtures.ts";
 
 test("without IndexedDB, calls reject with a StorageError naming the cause", async () => {
   expect(typeof (globalThis as { indexedDB?: unknown }).indexedDB).toBe("undefined");

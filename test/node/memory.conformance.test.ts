@@ -1,8 +1,8 @@
 import { test } from "vitest";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
-import { defineQueueConformance } from "../conformance/suite.ts";
+import { runQueueConformance } from "../../src/testing/index.ts";
 
-defineQueueConformance({
+runQueueConformance({
   name: "memory",
   test,
   createQueue: async () => new MemoryJobQueue(),

@@ -5,8 +5,8 @@
 import { describe, expect, test } from "vitest";
 import type { ClaimedJob, FailureOutcome, Job, JobQueue, LeaseRef, RetentionOptions } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
-import { AssertionError } from "../conformance/assert.ts";
-import { defineQueueConformance } from "../conformance/suite.ts";
+import { AssertionError } from "../../src/testing/conformance/assert.ts";
+import { runQueueConformance } from "../../src/testing/index.ts";
 
 /** Delegates every port method to a MemoryJobQueue; mutants override one or two. */
 class Wrapped implements JobQueue {
@@ -150,7 +150,7 @@ const mutants: Record<string, { make: (retention?: RetentionOptions) => JobQueue
 /** Collects the suite's tests for one queue factory instead of registering them. */
 function collect(make: (retention?: RetentionOptions) => JobQueue): Map<string, () => Promise<void>> {
   const tests = new Map<string, () => Promise<void>>();
-  defineQueueConformance({
+  runQueueConformance({
     name: "mutant",
     test: (name, fn) => void tests.set(name, fn),
     createQueue: async () => make(),

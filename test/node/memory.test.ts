@@ -2,7 +2,7 @@
 import { describe, expect, test } from "vitest";
 import { JobService, JobStatus, StorageError, WorkerManager, silentLogger, type ClaimRequest, type JobHandler } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
-import { BASE_TIME as T, makeJob } from "../conformance/fixtures.ts";
+import { BASE_TIME as T, makeJob } from "../../src/testing/conformance/fixtures.ts";
 
 const req = (now: number, limit = 1, queues = ["default"]): ClaimRequest => ({ queues, limit, leaseMs: 1_000, workerId: "w", now });
 

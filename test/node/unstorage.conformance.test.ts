@@ -8,14 +8,14 @@ import fsDriver from "unstorage/drivers/fs";
 import memoryDriver from "unstorage/drivers/memory";
 import type { JobQueue, RetentionOptions } from "../../src/core/index.ts";
 import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
-import { defineQueueConformance } from "../conformance/suite.ts";
+import { runQueueConformance } from "../../src/testing/index.ts";
 
 // One store has one owner, so the suite's "two handles on one store" checks do not apply:
 // a second handle is refused with StoreLockedError (see unstorage.test.ts).
 const memoryQueue = async (retention?: RetentionOptions): Promise<JobQueue> =>
   new UnstorageJobQueue({ storage: createStorage({ driver: memoryDriver() }), retention, lockSettleMs: 0 });
 
-defineQueueConformance({
+runQueueConformance({
   name: "unstorage(memory)",
   test,
   createQueue: () => memoryQueue(),
@@ -30,7 +30,7 @@ const fsQueue = async (retention?: RetentionOptions): Promise<JobQueue> => {
   return queue;
 };
 
-defineQueueConformance({
+runQueueConformance({
   name: "unstorage(fs)",
   test,
   createQueue: () => fsQueue(),

@@ -15,7 +15,7 @@ import { JobStatus, StoreLockedError, silentLogger, type Job, type JobHandler, t
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
 import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
 import type { ServeHandle, ServeOptions } from "../../src/host/create-host.ts";
-import { assert, assertDeepEqual, assertEqual, assertPresent, show } from "../conformance/assert.ts";
+import { assert, assertDeepEqual, assertEqual, assertPresent, show } from "../../src/testing/conformance/assert.ts";
 
 /** How a runtime plugs into the suite. */
 export interface RuntimeSuiteOptions {

@@ -5,7 +5,7 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, test } from "vitest";
 import { DurableObjectJobQueue } from "../../src/drivers/durable-object/index.ts";
-import { BASE_TIME, makeJob, makeScheduledJob } from "../conformance/fixtures.ts";
+import { BASE_TIME, makeJob, makeScheduledJob } from "../../src/testing/conformance/fixtures.ts";
 import { eventually, jobReaches } from "./helpers.ts";
 
 const alarmOf = (queue: DurableObjectJobQueue, queueName: string) =>

@@ -2,14 +2,14 @@
 import { env } from "cloudflare:test";
 import { test } from "vitest";
 import { DurableObjectJobQueue } from "../../src/drivers/durable-object/index.ts";
-import { defineQueueConformance } from "../conformance/suite.ts";
+import { runQueueConformance } from "../../src/testing/index.ts";
 
 // Each queue gets a fresh name prefix, hence its own objects: an empty, isolated store.
 const fresh = (extra: Partial<ConstructorParameters<typeof DurableObjectJobQueue>[0]> = {}) =>
   new DurableObjectJobQueue({ namespace: env.JOB_QUEUE, name: `conf-${crypto.randomUUID()}`, ...extra });
 
 // One object per queue (the default sharding), plus the directory object.
-defineQueueConformance({
+runQueueConformance({
   name: "durable-object (object per queue)",
   test,
   createQueue: async () => fresh(),
@@ -18,7 +18,7 @@ defineQueueConformance({
 });
 
 // Every queue in one object (a fixed shard key).
-defineQueueConformance({
+runQueueConformance({
   name: "durable-object (single shard)",
   test,
   createQueue: async () => fresh({ shardKey: "all" }),

@@ -7,7 +7,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { expect, test } from "vitest";
 import type { Job } from "../../src/core/index.ts";
 import { SqlJobStore, type SqlStorageHost } from "../../src/drivers/durable-object/index.ts";
-import { BASE_TIME as T, makeJob } from "../conformance/fixtures.ts";
+import { BASE_TIME as T, makeJob } from "../../src/testing/conformance/fixtures.ts";
 
 type Recorded = { sql: string; bindings: unknown[] };
 

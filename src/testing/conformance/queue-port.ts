@@ -1,65 +1,24 @@
 /**
- * The driver conformance suite: every rule of the queue storage port ({@link JobQueue}) and of
- * "Semantics every driver must honour" in DESIGN.md, as runner-agnostic tests.
+ * The queue-port section of the conformance suite: every rule of the queue storage port
+ * ({@link JobQueue}) and of "Semantics every driver must honour" in DESIGN.md (enqueue, claim
+ * order, scheduling, leases, complete/fail/release, cancel/retry, list/stats, nextWakeAt,
+ * concurrency, second handles, retention).
  *
- * It imports no test framework and no runtime module: the caller passes its runner's `test`
- * function, so the same file runs under vitest (Node, workerd, Chromium), `bun test` and
- * `deno test`. Time is always passed explicitly (`now`), so lease expiry is driven by passing a
- * later `now`, never by sleeping.
- *
- * @example
- * ```ts
- * import { test } from "vitest";
- * import { defineQueueConformance } from "../conformance/suite.ts";
- * defineQueueConformance({ name: "memory", test, createQueue: async () => new MemoryJobQueue() });
- * ```
+ * Time is always passed explicitly (`now`), so lease expiry is driven by passing a later `now`,
+ * never by sleeping.
+ * @module
  */
-import type { ClaimedJob, Job, JobQueue, JobStatus, RetentionOptions } from "../../src/core/index.ts";
+import type { ClaimedJob, Job, JobQueue, JobStatus, RetentionOptions } from "../../core/index.ts";
 import { assert, assertDate, assertDeepEqual, assertEqual, assertPresent, assertRejects, show } from "./assert.ts";
 import { BASE_TIME, makeJob, makeScheduledJob } from "./fixtures.ts";
-
-/** How a driver plugs into the suite. */
-export interface QueueConformanceOptions {
-  /** Driver name, prefixed to every test name (e.g. "memory"). */
-  name: string;
-  /** The runner's test/it function. */
-  test: (name: string, fn: () => Promise<void>) => void;
-  /** A fresh, EMPTY queue (isolated store) per call. */
-  createQueue: () => Promise<JobQueue>;
-  /**
-   * Optional: a second, independent handle on the SAME store as `queue` (two tabs, two stubs,
-   * two processes). When given, the suite also checks that concurrent claims through both
-   * handles never share a job.
-   */
-  openSecondHandle?: (queue: JobQueue) => Promise<JobQueue>;
-  /** Releases a queue made by createQueue or openSecondHandle (default: `queue.close()`). */
-  disposeQueue?: (queue: JobQueue) => Promise<void>;
-  /**
-   * Optional: a fresh, empty queue with this retention policy. When given, the suite checks
-   * that finished jobs beyond `maxCount`, or older than `maxAgeMs`, are gone once the next
-   * job finishes (pruning may happen earlier, never later).
-   */
-  createQueueWithRetention?: (retention: Required<RetentionOptions>) => Promise<JobQueue>;
-}
+import type { ConformanceSuite } from "./options.ts";
 
 const T = BASE_TIME;
 const LEASE = 10_000;
 
-/** Registers the conformance tests for one driver. */
-export function defineQueueConformance(options: QueueConformanceOptions): void {
-  const { name } = options;
-  const dispose = options.disposeQueue ?? ((q: JobQueue) => q.close());
-
-  /** Runs `body` with a fresh queue, disposing it afterwards whatever happens. */
-  const it = (title: string, body: (q: JobQueue) => Promise<void>) =>
-    options.test(`${name} conformance: ${title}`, async () => {
-      const q = await options.createQueue();
-      try {
-        await body(q);
-      } finally {
-        await dispose(q);
-      }
-    });
+/** Registers the queue-port tests. */
+export function queuePortSection(suite: ConformanceSuite): void {
+  const { it, options, dispose } = suite;
 
   // ---------------------------------------------------------------- enqueue and get
 
@@ -916,7 +875,7 @@ export function defineQueueConformance(options: QueueConformanceOptions): void {
 
   if (options.createQueueWithRetention) {
     const withRetention = (title: string, retention: Required<RetentionOptions>, body: (q: JobQueue) => Promise<void>) =>
-      options.test(`${name} conformance: retention: ${title}`, async () => {
+      suite.test(`retention: ${title}`, async () => {
         const q = await options.createQueueWithRetention!(retention);
         try {
           await body(q);

@@ -3,7 +3,7 @@
  * so that a driver that wrongly consults the wall clock (instead of the `now` it is given) never
  * sees a fixture lease expire or a fixture schedule fall due on its own.
  */
-import type { Job } from "../../src/core/index.ts";
+import type { Job } from "../../core/index.ts";
 
 /** The suite's epoch: 2100-01-01T00:00:00Z. Tests pass `BASE_TIME + offset` as `now`. */
 export const BASE_TIME = Date.UTC(2100, 0, 1);

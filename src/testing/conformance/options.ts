@@ -1,0 +1,57 @@
+/**
+ * What a driver passes to {@link runQueueConformance}, and what each conformance section gets.
+ * @module
+ */
+import type { JobQueue, RetentionOptions } from "../../core/index.ts";
+
+/**
+ * A test runner's registration function: vitest's or bun:test's `test`, or a thin adapter over
+ * `Deno.test` (`(name, fn) => Deno.test(name, fn)`).
+ */
+export type TestFunction = (name: string, fn: () => Promise<void>) => unknown;
+
+/** How a driver plugs into the conformance suite. */
+export interface QueueConformanceOptions {
+  /** The runner's test/it function; every conformance test is registered through it. */
+  test: TestFunction;
+  /**
+   * The runner's `expect`, when it has one. The built-in sections assert with their own helpers
+   * (they throw {@link AssertionError}), so runners without `expect` (Deno) work unchanged.
+   */
+  expect?: unknown;
+  /** Driver name, prefixed to every test name (default "queue"). */
+  name?: string;
+  /** A fresh, EMPTY queue (isolated store) per call. */
+  createQueue: () => JobQueue | Promise<JobQueue>;
+  /**
+   * Optional: a second, independent handle on the SAME store as `queue` (two tabs, two stubs,
+   * two processes). When given, the suite also checks that concurrent claims through both
+   * handles never share a job.
+   */
+  openSecondHandle?: (queue: JobQueue) => JobQueue | Promise<JobQueue>;
+  /** Releases a queue made by createQueue or openSecondHandle (default: `queue.close()`). */
+  disposeQueue?: (queue: JobQueue) => Promise<void>;
+  /**
+   * Optional: a fresh, empty queue with this retention policy. When given, the suite checks
+   * that finished jobs beyond `maxCount`, or older than `maxAgeMs`, are gone once the next
+   * job finishes (pruning may happen earlier, never later).
+   */
+  createQueueWithRetention?: (retention: Required<RetentionOptions>) => JobQueue | Promise<JobQueue>;
+}
+
+/** What a section function receives: registration helpers bound to one driver. */
+export interface ConformanceSuite {
+  /** The caller's options (capabilities included), as given. */
+  readonly options: QueueConformanceOptions;
+  /** The driver name used as the test-name prefix. */
+  readonly name: string;
+  /** Registers a test that runs `body` with a fresh queue and disposes it afterwards. */
+  it(title: string, body: (queue: JobQueue) => Promise<void>): void;
+  /** Registers a test as is (for tests that make their own queues); the title gets the prefix. */
+  test(title: string, fn: () => Promise<void>): void;
+  /** Releases a queue (the caller's disposeQueue, or `queue.close()`). */
+  dispose(queue: JobQueue): Promise<void>;
+}
+
+/** One part of the suite (queue port, operations, flow control, ...), in its own file. */
+export type ConformanceSection = (suite: ConformanceSuite) => void;
