@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite: typecheck, vitest (node, workerd, chromium projects), Deno and Bun.
-# Installs what the tests need beyond npm (Debian's chromium) when it is missing and we are root.
+# Installs what the tests need beyond npm (Debian's chromium and postgresql) when it is missing and
+# we are root, and runs a throwaway PostgreSQL cluster for the run (stopped on exit, also on failure).
 set -euo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
 cd "$(dirname "$0")/.."
@@ -16,6 +17,15 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 [ -d node_modules ] || npm ci
+
+echo "== postgresql (a throwaway cluster for this run)"
+pg=$(bash scripts/pg-cluster.sh start)
+pg_dir=$(sed -n 's/.*dir=\([^ ]*\).*/\1/p' <<<"$pg")
+trap 'bash scripts/pg-cluster.sh stop "$pg_dir"' EXIT
+trap 'exit 130' INT TERM
+# The tests' PostgreSQL; PORTICO_TEST_PG_DIR lets the chaos tests restart it (pg-cluster.sh restart).
+export PORTICO_TEST_PG_URL=$(sed -n 's/.*url=\([^ ]*\).*/\1/p' <<<"$pg") PORTICO_TEST_PG_DIR=$pg_dir
+echo "$PORTICO_TEST_PG_URL"
 
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
 export DENO_DIR="$PWD/.deno" DENO_NO_UPDATE_CHECK=1 DENO_CERT=/etc/ssl/certs/ca-certificates.crt
