@@ -4,7 +4,8 @@
  * beside it. Jobs live in SQLite-backed Durable Objects and run inside their alarms.
  * @module
  */
-import { JobService, checkMaxStalls, type BackoffOptions, type JobHandler } from "../../src/core/index.ts";
+import { JobService, checkMaxStalls, type BackoffOptions, type HandlerList } from "../../src/core/index.ts";
+import { handlerMap } from "../../src/core/handlers.ts";
 import { DurableObjectJobQueue, type DurableObjectJobQueueOptions, type JobQueueNamespace } from "../../src/drivers/durable-object/index.ts";
 import { createScheduleTrigger, type ScheduleConfig, type ScheduleTrigger } from "../../src/triggers/schedule.ts";
 import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../../src/triggers/webhook.ts";
@@ -19,7 +20,7 @@ export type WorkerWebhookOptions = Omit<WebhookTriggerOptions, "jobCreator">;
 /** Options of {@link createWorker}. `Env` is the Worker's environment (bindings and vars). */
 export interface CreateWorkerOptions<Env = Record<string, unknown>> {
   /** Handlers, run inside the Durable Object's alarm. */
-  handlers: readonly JobHandler<any, any>[] | Record<string, JobHandler<any, any>>;
+  handlers: HandlerList;
   /** Cron schedules; list each cron in wrangler.toml `[triggers] crons` too. */
   schedules?: ScheduleConfig[];
   /** The webhook trigger; a function of env to read secrets such as a bearer token. */
@@ -73,9 +74,10 @@ interface Wired {
  * ```
  */
 export function createWorker<Env = Record<string, unknown>>(options: CreateWorkerOptions<Env>): PorticoWorker<Env> {
-  const handlerList = Array.isArray(options.handlers) ? options.handlers : Object.values(options.handlers as Record<string, JobHandler>);
+  // Keyed as WorkerManager keys them: a list by jobType, a record by its own keys.
+  const handlers = handlerMap(options.handlers);
   setAlarmRuntime({
-    handlers: new Map(handlerList.map((h: JobHandler) => [h.jobType, h])),
+    handlers,
     leaseMs: options.leaseMs ?? 30_000,
     timeoutMs: options.timeoutMs ?? 25_000,
     batchSize: options.batchSize ?? 10,
@@ -94,7 +96,7 @@ export function createWorker<Env = Record<string, unknown>>(options: CreateWorke
         throw new Error(`createWorker: env.${binding} must be a Durable Object namespace bound to JobQueueDurableObject`);
       }
       const queue = new DurableObjectJobQueue({ ...options.queue, namespace });
-      const jobService = new JobService({ queue, handlers: handlerList });
+      const jobService = new JobService({ queue, handlers: options.handlers });
       const webhookOptions = typeof options.webhook === "function" ? options.webhook(env) : options.webhook;
       const webhook = webhookOptions ? createWebhookTrigger({ ...webhookOptions, jobCreator: jobService }) : null;
       const schedule = options.schedules?.length

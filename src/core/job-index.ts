@@ -9,9 +9,10 @@
  * driver can snapshot it for rollback and write it through afterwards.
  */
 import { Heap } from "./heap.ts";
-import { JOB_STATUSES, JobStatus, emptyStatusCounts, isWaiting, type Job, type QueueStats } from "./job.ts";
+import { JOB_STATUSES, JobStatus, type Job, type QueueStats } from "./job.ts";
 import { StorageError } from "./errors.ts";
 import { randomId } from "./random-id.ts";
+import * as T from "./transitions.ts";
 import {
   DEFAULT_RETENTION,
   type ClaimRequest,
@@ -60,8 +61,6 @@ const live = (s: Slot): boolean => s.e.gen === s.gen;
 /** A fresh slot ordered by due time; bumping the generation makes older slots stale. */
 const dueSlot = (e: IndexEntry): Slot => ({ e, gen: ++e.gen, priority: e.job.priority, at: e.job.runAt.getTime(), seq: e.seq });
 const leaseSlot = (e: IndexEntry): Slot => ({ e, gen: ++e.gen, priority: 0, at: e.leaseExpiresAt, seq: e.seq });
-/** Statuses that retention removes. */
-const isKept = (s: JobStatus): boolean => s === JobStatus.COMPLETED || s === JobStatus.CANCELLED;
 
 /** Options of {@link JobIndex}. */
 export interface JobIndexOptions {
@@ -139,11 +138,7 @@ export class JobIndex {
         const e = slot.e;
         this.#onTouch?.(e);
         const token = randomId();
-        this.#setStatus(e, JobStatus.RUNNING);
-        e.job.startedAt = new Date(now);
-        e.job.attempts++;
-        e.token = token;
-        e.leaseExpiresAt = now + leaseMs;
+        this.#apply(e, () => T.claim(e, token, now, leaseMs));
         lane.leases.push(leaseSlot(e));
         out.push({ jobId: e.job.id, token, job: copy(e.job), leaseExpiresAt: e.leaseExpiresAt });
       }
@@ -155,7 +150,7 @@ export class JobIndex {
   extendLease(lease: LeaseRef, leaseMs: number, now: number): boolean {
     const e = this.#held(lease);
     if (!e) return false;
-    e.leaseExpiresAt = now + leaseMs;
+    T.extendLease(e, now, leaseMs);
     this.#lane(e.job.queueName).leases.push(leaseSlot(e));
     return true;
   }
@@ -163,35 +158,25 @@ export class JobIndex {
   complete(lease: LeaseRef, result: unknown, now: number): boolean {
     const e = this.#held(lease);
     if (!e) return false;
-    e.job.completedAt = new Date(now);
-    e.job.result = result === undefined ? null : result;
-    this.#finish(e, JobStatus.COMPLETED, now);
+    this.#apply(e, () => T.complete(e, result, now));
+    this.#settle(e, now);
     return true;
   }
 
   fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): boolean {
     const e = this.#held(lease);
     if (!e) return false;
-    e.job.errorMessage = errorMessage;
-    e.job.failedAt = new Date(now);
-    if (outcome.status === JobStatus.RETRYING) {
-      e.job.retryCount++;
-      e.token = null;
-      this.#requeue(e, JobStatus.RETRYING, outcome.retryAt);
-    } else {
-      this.#finish(e, outcome.status, now);
-    }
+    this.#apply(e, () => T.fail(e, errorMessage, outcome, now));
+    if (T.isClaimable(e.job)) this.#requeue(e);
+    else this.#settle(e, now);
     return true;
   }
 
   release(lease: LeaseRef): boolean {
     const e = this.#held(lease);
     if (!e) return false;
-    e.token = null;
-    e.job.startedAt = null;
-    // The claim is handed back unfinished, so it does not count as an attempt (nor as a stall).
-    e.job.attempts = Math.max(0, e.job.attempts - 1);
-    this.#requeue(e, JobStatus.PENDING, e.job.runAt.getTime());
+    this.#apply(e, () => T.release(e));
+    this.#requeue(e);
     return true;
   }
 
@@ -202,19 +187,19 @@ export class JobIndex {
 
   cancel(id: string, now: number): boolean {
     const e = this.#jobs.get(id);
-    if (!e || !isWaiting(e.job.status)) return false;
+    if (!e || !T.canCancel(e.job)) return false;
     this.#onTouch?.(e);
-    this.#finish(e, JobStatus.CANCELLED, now);
+    this.#apply(e, () => T.cancel(e));
+    this.#settle(e, now);
     return true;
   }
 
   retry(id: string, now: number): Job | null {
     const e = this.#jobs.get(id);
-    if (!e || (e.job.status !== JobStatus.DEAD_LETTER && e.job.status !== JobStatus.FAILED)) return null;
+    if (!e || !T.canRedrive(e.job)) return null;
     this.#onTouch?.(e);
-    e.job.retryCount = 0;
-    e.job.attempts = 0; // a re-driven job starts afresh
-    this.#requeue(e, JobStatus.PENDING, now);
+    this.#apply(e, () => T.redrive(e, now));
+    this.#requeue(e);
     return copy(e.job);
   }
 
@@ -234,13 +219,12 @@ export class JobIndex {
   }
 
   stats(): QueueStats {
-    const byStatus = emptyStatusCounts();
-    const byQueue: QueueStats["byQueue"] = {};
-    for (const [name, lane] of this.#lanes) {
-      byQueue[name] = { ...lane.counts };
-      for (const s of JOB_STATUSES) byStatus[s] += lane.counts[s];
-    }
-    return { total: this.#jobs.size, byStatus, byQueue };
+    const lanes = this.#lanes;
+    return T.foldStats(
+      (function* () {
+        for (const [name, lane] of lanes) for (const s of JOB_STATUSES) yield [name, s, lane.counts[s]] as const;
+      })(),
+    );
   }
 
   nextWakeAt(queues: readonly string[], now: number): number | null {
@@ -294,9 +278,9 @@ export class JobIndex {
     const lane = this.#lane(j.queueName);
     lane.counts[j.status]++;
     if (j.status === JobStatus.PENDING) lane.ready.push(dueSlot(e));
-    else if (isWaiting(j.status)) lane.delayed.push(dueSlot(e));
+    else if (T.isClaimable(j)) lane.delayed.push(dueSlot(e));
     else if (j.status === JobStatus.RUNNING) lane.leases.push(leaseSlot(e));
-    else if (isKept(j.status)) this.#finished.push({ e, gen: e.gen });
+    else if (T.isRetained(j.status)) this.#finished.push({ e, gen: e.gen });
   }
 
   /** Takes an entry out of every map, counter and heap. */
@@ -320,7 +304,7 @@ export class JobIndex {
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (!lane) {
-      lane = { ready: new Heap(readyOrder), delayed: new Heap(timeOrder), leases: new Heap(timeOrder), counts: emptyStatusCounts() };
+      lane = { ready: new Heap(readyOrder), delayed: new Heap(timeOrder), leases: new Heap(timeOrder), counts: T.zeroCounts() };
       this.#lanes.set(name, lane);
     }
     return lane;
@@ -342,29 +326,29 @@ export class JobIndex {
   /** The entry when `lease` is its current lease (touched, since every caller changes it). */
   #held(lease: LeaseRef): IndexEntry | null {
     const e = this.#jobs.get(lease.jobId);
-    if (!e || e.token !== lease.token || e.job.status !== JobStatus.RUNNING) return null;
+    if (!e || !T.holdsLease(e, lease)) return null;
     this.#onTouch?.(e);
     return e;
   }
 
-  #setStatus(e: IndexEntry, status: JobStatus): void {
+  /** Applies a transition and moves the entry between its lane's status counts. */
+  #apply(e: IndexEntry, transition: () => void): void {
+    const before = e.job.status;
+    transition();
     const counts = this.#lane(e.job.queueName).counts;
-    counts[e.job.status]--;
-    counts[status]++;
-    e.job.status = status;
+    counts[before]--;
+    counts[e.job.status]++;
   }
 
-  #requeue(e: IndexEntry, status: JobStatus, runAt: number): void {
-    this.#setStatus(e, status);
-    e.job.runAt = new Date(runAt);
+  /** Indexes a job that waits again (retry, release, redrive) by its due time. */
+  #requeue(e: IndexEntry): void {
     this.#lane(e.job.queueName).delayed.push(dueSlot(e));
   }
 
-  #finish(e: IndexEntry, status: JobStatus, now: number): void {
-    this.#setStatus(e, status);
-    e.token = null;
+  /** A job left the claimable and running states: stale its heap slots; retention starts its clock. */
+  #settle(e: IndexEntry, now: number): void {
     e.gen++;
-    if (isKept(status)) {
+    if (T.isRetained(e.job.status)) {
       e.finishedAt = now;
       this.#finished.push({ e, gen: e.gen });
     }

@@ -2,6 +2,7 @@
 import { systemClock, type Clock } from "./clock.ts";
 import { JobNotFoundError, JobStateError, JobValidationError, UnknownJobTypeError, type ValidationIssue } from "./errors.ts";
 import { JobStatus, type CreateJobOptions, type Job, type QueueStats } from "./job.ts";
+import { handlerMap } from "./handlers.ts";
 import { cloneJson } from "./json.ts";
 import { randomId } from "./random-id.ts";
 import type { JobCreator, JobHandler } from "./ports.ts";
@@ -55,9 +56,7 @@ export class JobService implements JobCreator {
   constructor(options: JobServiceOptions) {
     this.queue = options.queue;
     const handlers = options.handlers;
-    this.#knownTypes = handlers
-      ? new Set(Array.isArray(handlers) ? handlers.map((h) => h.jobType) : Object.keys(handlers))
-      : null;
+    this.#knownTypes = handlers ? new Set(handlerMap(handlers).keys()) : null;
     this.#schemas = options.schemas ?? {};
     this.#clock = options.clock ?? systemClock;
   }

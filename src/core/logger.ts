@@ -42,3 +42,17 @@ export const jsonLogger: Logger = createJsonLogger();
 
 /** A logger that drops everything (tests, benchmarks). */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Wraps a logger so that its own failures never interrupt running or recording a job. */
+export function guardedLogger(logger: Logger): Logger {
+  const safe =
+    (log: (event: string, fields?: object) => void) =>
+    (event: string, fields?: object): void => {
+      try {
+        log.call(logger, event, fields);
+      } catch {
+        // Nowhere left to report it; the job's outcome matters more than its log line.
+      }
+    };
+  return { debug: safe(logger.debug), info: safe(logger.info), warn: safe(logger.warn), error: safe(logger.error) };
+}

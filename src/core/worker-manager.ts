@@ -5,20 +5,19 @@
  */
 import type { BackoffOptions } from "./backoff.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import { PorticoError } from "./errors.ts";
-import { JobEvent, JobEventType } from "./events.ts";
-import { JobStatus, type Job, type JobResult } from "./job.ts";
-import { jsonLogger, type Logger } from "./logger.ts";
-import type { JobHandler } from "./ports.ts";
+import { JobEvent, type JobEventType } from "./events.ts";
+import { checkMaxStalls } from "./failure.ts";
+import type { HandlerList } from "./handlers.ts";
+import type { Logger } from "./logger.ts";
 import { randomId } from "./random-id.ts";
-import { JobStalledError, checkMaxStalls, failureOutcome, stallsOf } from "./failure.ts";
+import { JobAbortedError, JobRunner, type JobEventInit } from "./run-job.ts";
 import type { ClaimedJob, JobQueue } from "./queue.ts";
 
 /** Options of {@link WorkerManager}. */
 export interface WorkerManagerOptions {
   queue: JobQueue;
   /** Handlers as a list (keyed by their jobType) or a record keyed by job type. */
-  handlers: readonly JobHandler<any, any>[] | Record<string, JobHandler<any, any>>;
+  handlers: HandlerList;
   /** Queues checked in this order (default ["default"]). */
   queues?: readonly string[];
   /** Most jobs running at once (default 4). */
@@ -55,20 +54,6 @@ export interface StopOptions {
   timeoutMs?: number;
 }
 
-/** Error given to handlers (via the abort signal) and onFailure when a job exceeds its timeout. */
-export class JobTimeoutError extends PorticoError {
-  constructor(ms: number) {
-    super("job_timeout", `Job timed out after ${ms} ms`);
-  }
-}
-
-/** Abort reason when the worker lost a job's lease or is shutting down. */
-export class JobAbortedError extends PorticoError {
-  constructor(reason: "lease_lost" | "shutdown") {
-    super(`job_${reason}`, reason === "lease_lost" ? "The job's lease was lost" : "The worker is shutting down");
-  }
-}
-
 interface Running {
   claim: ClaimedJob;
   controller: AbortController;
@@ -83,14 +68,11 @@ interface Running {
 export class WorkerManager extends EventTarget {
   readonly workerId: string;
   readonly #queue: JobQueue;
-  readonly #handlers: Map<string, JobHandler<any, any>>;
+  readonly #runner: JobRunner;
   readonly #queues: readonly string[];
   readonly #concurrency: number;
   readonly #leaseMs: number;
-  readonly #backoff: BackoffOptions;
   readonly #logger: Logger;
-  readonly #timeoutMs: number | null;
-  readonly #maxStalls: number;
   readonly #pollMs: number;
   readonly #clock: Clock;
   readonly #active = new Map<string, Running>();
@@ -108,19 +90,25 @@ export class WorkerManager extends EventTarget {
 
   constructor(options: WorkerManagerOptions) {
     super();
-    const h = options.handlers;
-    this.#handlers = new Map(Array.isArray(h) ? h.map((x) => [x.jobType, x]) : Object.entries(h));
     this.#queue = options.queue;
     this.#queues = options.queues?.length ? [...options.queues] : ["default"];
     this.#concurrency = positiveInt(options.concurrency ?? 4, "concurrency");
     this.#leaseMs = positiveInt(options.leaseMs ?? 30_000, "leaseMs");
-    this.#backoff = options.backoff ?? {};
-    this.#logger = guarded(options.logger ?? jsonLogger);
-    this.#timeoutMs = options.timeoutMs ?? null;
-    this.#maxStalls = checkMaxStalls(options.maxStalls, "WorkerManager");
     this.#pollMs = positiveInt(options.pollIntervalMs ?? 1_000, "pollIntervalMs");
     this.#clock = options.clock ?? systemClock;
     this.workerId = options.workerId ?? `worker-${randomId().slice(0, 8)}`;
+    this.#runner = new JobRunner({
+      handlers: options.handlers,
+      store: this.#queue,
+      logger: options.logger,
+      emit: (type, init) => this.#emit(type, init),
+      timeoutMs: options.timeoutMs ?? null,
+      backoff: options.backoff,
+      maxStalls: checkMaxStalls(options.maxStalls, "WorkerManager"),
+      workerId: this.workerId,
+      clock: this.#clock,
+    });
+    this.#logger = this.#runner.logger;
   }
 
   get isRunning(): boolean {
@@ -190,7 +178,7 @@ export class WorkerManager extends EventTarget {
     super.addEventListener(...args);
   }
 
-  #emit(type: JobEventType, init: { job: Job; error?: Error | null; result?: unknown }): void {
+  #emit(type: JobEventType, init: JobEventInit): void {
     // Skipping event allocation when nobody listens keeps the hot path cheap.
     if (this.#listenedTypes.has(type)) this.dispatchEvent(new JobEvent(type, init));
   }
@@ -265,110 +253,10 @@ export class WorkerManager extends EventTarget {
   }
 
   async #execute(running: Running): Promise<void> {
-    const { claim, controller } = running;
-    const job = claim.job;
-    // Claims before this one that ended with no outcome recorded: lost leases.
-    const stalls = stallsOf(job);
-    const stalled = stalls > this.#maxStalls;
-    if (!stalled) this.#emit(JobEventType.STARTED, { job });
-    const result: JobResult = stalled ? { success: false, retryable: false, error: new JobStalledError(stalls) } : await this.#invoke(job, controller);
-    if (running.released) return;
-    if (running.lost) {
-      this.#logger.warn("job.lease_lost", { jobId: job.id, jobType: job.jobType, workerId: this.workerId });
-      this.#emit(JobEventType.LEASE_LOST, { job });
-      return;
-    }
-    const now = this.#clock();
-    if (result.success) {
-      const ok = await this.#store(() => this.#queue.complete(claim, result.resultData ?? null, now), job);
-      if (ok) {
-        const done = { ...job, status: JobStatus.COMPLETED, completedAt: new Date(now), result: result.resultData ?? null };
-        this.#logger.debug("job.completed", { jobId: job.id, jobType: job.jobType, durationMs: now - (job.startedAt?.getTime() ?? now) });
-        this.#emit(JobEventType.COMPLETED, { job: done, result: result.resultData });
-      } else if (ok === false) {
-        this.#emit(JobEventType.LEASE_LOST, { job });
-      }
-      return;
-    }
-    const error = result.error ?? new Error(`Handler for "${job.jobType}" returned success=false`);
-    await this.#callOnFailure(job, error);
-    if (running.released) return;
-    const outcome = failureOutcome(job, result.retryable, stalled, now, this.#backoff);
-    const message = error.message || String(error);
-    const ok = await this.#store(() => this.#queue.fail(claim, message, outcome, this.#clock()), job);
-    if (!ok) {
-      if (ok === false) this.#emit(JobEventType.LEASE_LOST, { job });
-      return;
-    }
-    const after: Job = {
-      ...job,
-      status: outcome.status,
-      errorMessage: message,
-      failedAt: new Date(now),
-      retryCount: outcome.status === JobStatus.RETRYING ? job.retryCount + 1 : job.retryCount,
-      runAt: outcome.status === JobStatus.RETRYING ? new Date(outcome.retryAt) : job.runAt,
-    };
-    const fields = { jobId: job.id, jobType: job.jobType, retryCount: after.retryCount, maxRetries: job.maxRetries, error: message };
-    if (outcome.status === JobStatus.RETRYING) {
-      this.#logger.warn("job.retrying", { ...fields, retryAt: new Date(outcome.retryAt).toISOString() });
-      this.#emit(JobEventType.RETRYING, { job: after, error });
-    } else if (outcome.status === JobStatus.FAILED) {
-      this.#logger.error("job.failed", fields);
-      this.#emit(JobEventType.FAILED, { job: after, error });
-    } else {
-      this.#logger.error("job.dead_letter", fields);
-      this.#emit(JobEventType.DEAD_LETTER, { job: after, error });
-    }
-  }
-
-  /** Runs the handler, turning throws, timeouts and aborts into a failed JobResult. */
-  async #invoke(job: Job, controller: AbortController): Promise<JobResult> {
-    const handler = this.#handlers.get(job.jobType);
-    if (!handler) {
-      return { success: false, retryable: false, error: new PorticoError("unknown_job_type", `No handler registered for job type "${job.jobType}"`) };
-    }
-    const timeoutMs = job.timeoutMs ?? this.#timeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    if (timeoutMs !== null) timer = setTimeout(() => controller.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
-    // Settles as soon as the signal aborts, even when the handler ignores the signal.
-    const aborted = new Promise<never>((_, reject) => {
-      const onAbort = () => reject(controller.signal.reason);
-      if (controller.signal.aborted) onAbort();
-      else controller.signal.addEventListener("abort", onAbort, { once: true });
+    await this.#runner.run(running.claim, {
+      controller: running.controller,
+      interrupted: () => (running.released ? "released" : running.lost ? "lost" : null),
     });
-    aborted.catch(() => {});
-    try {
-      const result = await Promise.race([handler.handle(job, { signal: controller.signal }), aborted]);
-      if (!result || typeof result.success !== "boolean") {
-        return { success: false, error: new PorticoError("invalid_result", `Handler for "${job.jobType}" did not return a JobResult`) };
-      }
-      return result;
-    } catch (error) {
-      return { success: false, error: error instanceof Error ? error : new Error(String(error)) };
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-    }
-  }
-
-  async #callOnFailure(job: Job, error: Error): Promise<void> {
-    const handler = this.#handlers.get(job.jobType);
-    if (!handler?.onFailure) return;
-    try {
-      await handler.onFailure(job, error);
-    } catch (hookError) {
-      // The seed's rule: onFailure's own errors are logged and never change the retry decision.
-      this.#logger.error("job.on_failure_error", { jobId: job.id, jobType: job.jobType, error: hookError });
-    }
-  }
-
-  /** Runs a store write; a thrown store error is logged and reported as undefined (the lease will expire). */
-  async #store(write: () => Promise<boolean>, job: Job): Promise<boolean | undefined> {
-    try {
-      return await write();
-    } catch (error) {
-      this.#logger.error("job.store_failed", { jobId: job.id, jobType: job.jobType, error });
-      return undefined;
-    }
   }
 
   #updateRenewTimer(): void {
@@ -397,20 +285,6 @@ export class WorkerManager extends EventTarget {
       }),
     );
   }
-}
-
-/** Wraps a logger so that its own failures never interrupt running or recording a job. */
-function guarded(logger: Logger): Logger {
-  const safe =
-    (log: (event: string, fields?: object) => void) =>
-    (event: string, fields?: object): void => {
-      try {
-        log.call(logger, event, fields);
-      } catch {
-        // Nowhere left to report it; the job's outcome matters more than its log line.
-      }
-    };
-  return { debug: safe(logger.debug), info: safe(logger.info), warn: safe(logger.warn), error: safe(logger.error) };
 }
 
 function positiveInt(value: number, name: string): number {

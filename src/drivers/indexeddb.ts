@@ -10,12 +10,11 @@
  * @module
  */
 import { openDB, type IDBPDatabase, type IDBPTransaction } from "idb";
+import * as T from "../core/transitions.ts";
 import {
   DEFAULT_RETENTION,
   JobStatus,
   StorageError,
-  emptyStatusCounts,
-  isWaiting,
   randomId,
   type ClaimRequest,
   type ClaimedJob,
@@ -191,11 +190,7 @@ export class IndexedDBJobQueue implements JobQueue {
         for (const row of rows) {
           const token = randomId();
           const job = row.job;
-          job.status = JobStatus.RUNNING;
-          job.startedAt = new Date(now);
-          job.attempts++;
-          row.token = token;
-          row.leaseExpiresAt = now + leaseMs;
+          T.claim(row, token, now, leaseMs);
           markTimed(row, row.leaseExpiresAt);
           quiet(store.put(row));
           // put cloned the row, so handing out `job` cannot alias the store.
@@ -209,7 +204,7 @@ export class IndexedDBJobQueue implements JobQueue {
 
   async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
     return this.#withLease("extend a lease", lease, (row) => {
-      row.leaseExpiresAt = now + leaseMs;
+      T.extendLease(row, now, leaseMs);
       markTimed(row, row.leaseExpiresAt);
     });
   }
@@ -219,9 +214,8 @@ export class IndexedDBJobQueue implements JobQueue {
       "complete a job",
       lease,
       (row) => {
-        row.job.completedAt = new Date(now);
-        row.job.result = result;
-        this.#finish(row, JobStatus.COMPLETED, now);
+        T.complete(row, result, now);
+        this.#settle(row, now);
       },
       now,
     );
@@ -229,19 +223,9 @@ export class IndexedDBJobQueue implements JobQueue {
 
   async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
     const ok = await this.#withLease("record a failure", lease, (row) => {
-      const job = row.job;
-      job.errorMessage = errorMessage;
-      job.failedAt = new Date(now);
-      row.token = null;
-      if (outcome.status === JobStatus.RETRYING) {
-        job.retryCount++;
-        job.status = JobStatus.RETRYING;
-        job.runAt = new Date(outcome.retryAt);
-        markTimed(row, outcome.retryAt);
-      } else {
-        job.status = outcome.status;
-        markIdle(row);
-      }
+      T.fail(row, errorMessage, outcome, now);
+      if (T.isClaimable(row.job)) markTimed(row, row.job.runAt.getTime());
+      else this.#settle(row, now);
     });
     if (ok && outcome.status === JobStatus.RETRYING) this.#wake.notify();
     return ok;
@@ -249,11 +233,7 @@ export class IndexedDBJobQueue implements JobQueue {
 
   async release(lease: LeaseRef, _now: number): Promise<boolean> {
     const ok = await this.#withLease("release a job", lease, (row) => {
-      row.token = null;
-      row.job.status = JobStatus.PENDING;
-      row.job.startedAt = null;
-      // Handed back unfinished: not an attempt (nor a stall).
-      row.job.attempts = Math.max(0, row.job.attempts - 1);
+      T.release(row);
       markReady(row);
     });
     if (ok) this.#wake.notify();
@@ -269,8 +249,9 @@ export class IndexedDBJobQueue implements JobQueue {
     return this.#write("cancel a job", [JOBS, META], async (tx) => {
       const store = tx.objectStore(JOBS);
       const row = (await store.get(id)) as JobRow | undefined;
-      if (!row || !isWaiting(row.job.status)) return false;
-      this.#finish(row, JobStatus.CANCELLED, now);
+      if (!row || !T.canCancel(row.job)) return false;
+      T.cancel(row);
+      this.#settle(row, now);
       quiet(store.put(row));
       await this.#prune(tx, now, 1);
       return true;
@@ -281,12 +262,8 @@ export class IndexedDBJobQueue implements JobQueue {
     const job = await this.#write("retry a job", [JOBS], async (tx) => {
       const store = tx.objectStore(JOBS);
       const row = (await store.get(id)) as JobRow | undefined;
-      if (!row || (row.job.status !== JobStatus.DEAD_LETTER && row.job.status !== JobStatus.FAILED)) return null;
-      row.job.status = JobStatus.PENDING;
-      row.job.retryCount = 0;
-      row.job.attempts = 0; // a re-driven job starts afresh
-      row.job.runAt = new Date(now);
-      row.token = null;
+      if (!row || !T.canRedrive(row.job)) return null;
+      T.redrive(row, now);
       markReady(row);
       await store.put(row);
       return row.job;
@@ -325,20 +302,11 @@ export class IndexedDBJobQueue implements JobQueue {
   async stats(): Promise<QueueStats> {
     return this.#read("count jobs", async (db) => {
       const index = db.transaction(JOBS, "readonly").objectStore(JOBS).index(QUEUE_STATUS_INDEX);
-      const byStatus = emptyStatusCounts();
-      const byQueue: QueueStats["byQueue"] = {};
-      let total = 0;
       // One key per distinct (queue, status) pair, then a native count of each.
       const pairs: [string, JobStatus][] = [];
       for (let c = await index.openKeyCursor(null, "nextunique"); c; c = await c.continue()) pairs.push(c.key as [string, JobStatus]);
       const counts = await Promise.all(pairs.map((p) => index.count(IDBKeyRange.only(p))));
-      pairs.forEach(([queueName, status], i) => {
-        const n = counts[i]!;
-        (byQueue[queueName] ??= emptyStatusCounts())[status] += n;
-        byStatus[status] += n;
-        total += n;
-      });
-      return { total, byStatus, byQueue };
+      return T.foldStats(pairs.map(([queueName, status], i) => [queueName, status, counts[i]!] as const));
     });
   }
 
@@ -534,7 +502,7 @@ export class IndexedDBJobQueue implements JobQueue {
       let pruneAt = -Infinity;
       for (const op of batch) {
         const row = rows.get(op.lease.jobId);
-        if (!row || row.token !== op.lease.token || row.job.status !== JobStatus.RUNNING) {
+        if (!T.holdsLease(row, op.lease)) {
           results.push(false);
           continue;
         }
@@ -559,11 +527,10 @@ export class IndexedDBJobQueue implements JobQueue {
     });
   }
 
-  #finish(row: JobRow, status: JobStatus, now: number): void {
-    row.job.status = status;
-    row.token = null;
+  /** The row left the claim indexes; a job that retention removes starts its retention clock. */
+  #settle(row: JobRow, now: number): void {
     markIdle(row);
-    row.finished = [now, row.seq];
+    if (T.isRetained(row.job.status)) row.finished = [now, row.seq];
   }
 
   /**

@@ -22,7 +22,6 @@ import {
   StorageError,
   StoreLockedError,
   fromJobRecord,
-  isWaiting,
   silentLogger,
   systemClock,
   toJobRecord,
@@ -41,6 +40,7 @@ import {
   type QueueStats,
   type RetentionOptions,
 } from "../core/index.ts";
+import { becameClaimable } from "../core/transitions.ts";
 
 /** Options of {@link UnstorageJobQueue}. */
 export interface UnstorageJobQueueOptions {
@@ -453,7 +453,7 @@ export class UnstorageJobQueue implements JobQueue {
         throw new StorageError(`UnstorageJobQueue: write failed, nothing was changed: ${message(error)}`, { cause: error });
       }
       if (pruneAt !== undefined) await this.#prune(pruneAt);
-      if ([...tx.keys()].some((e) => isWaiting(e.job.status))) this.#notify();
+      if ([...tx.keys()].some((e) => becameClaimable(e.job))) this.#notify();
       return result;
     });
   }

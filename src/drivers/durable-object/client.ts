@@ -17,7 +17,8 @@ import type {
   QueueStats,
   RetentionOptions,
 } from "../../core/index.ts";
-import { JOB_STATUSES, PorticoError, StorageError, emptyStatusCounts } from "../../core/index.ts";
+import { JOB_STATUSES, PorticoError, StorageError } from "../../core/index.ts";
+import { foldStats } from "../../core/transitions.ts";
 import type { JobQueueObjectRpc } from "./rpc.ts";
 
 /** The slice of a Durable Object namespace binding the client uses (structural). */
@@ -168,15 +169,10 @@ export class DurableObjectJobQueue implements JobQueue {
 
   async stats(): Promise<QueueStats> {
     const all = await Promise.all((await this.#shards()).map((s) => this.stub(s).stats()));
-    const byStatus = emptyStatusCounts();
-    const byQueue: QueueStats["byQueue"] = {};
-    let total = 0;
-    for (const s of all) {
-      total += s.total;
-      for (const st of JOB_STATUSES) byStatus[st] += s.byStatus[st];
-      Object.assign(byQueue, s.byQueue);
-    }
-    return { total, byStatus, byQueue };
+    // Own keys only (a queue may be called "__proto__"), summed in case two shards name one queue.
+    return foldStats(
+      all.flatMap((s) => Object.keys(s.byQueue).flatMap((q) => JOB_STATUSES.map((st) => [q, st, s.byQueue[q]![st]] as const))),
+    );
   }
 
   async nextWakeAt(queues: readonly string[], _now: number): Promise<number | null> {

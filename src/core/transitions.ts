@@ -1,0 +1,148 @@
+/**
+ * The job lifecycle as functions over a job and its lease: claim, extend, complete, fail,
+ * release, cancel and redrive, plus the lease check and the status tests drivers decide by.
+ *
+ * Every driver that keeps job objects (memory and unstorage through JobIndex, IndexedDB) applies
+ * these and nothing else, so their jobs change the same way; SQL stores mirror them as statements
+ * and the conformance suite holds them in step. The functions do no I/O and read no clock or
+ * randomness (time and tokens are passed in); each changes only the state it is given, in place,
+ * because the drivers' hot paths must not allocate a copy per transition. A driver does its own
+ * indexing (heaps, index keys, counters) around them.
+ */
+import { JobStatus, JOB_STATUSES, type Job, type QueueStats } from "./job.ts";
+import type { FailureOutcome, LeaseRef } from "./queue.ts";
+
+/** A job with the lease state a store keeps beside it. */
+export interface LeaseState {
+  job: Job;
+  /** Token of the current lease; null when nobody holds the job. */
+  token: string | null;
+  /** Lease expiry (epoch ms) while RUNNING. */
+  leaseExpiresAt: number;
+}
+
+/** True when `lease` is the live lease of `state`: the only state in which a worker may change the job. */
+export function holdsLease<S extends LeaseState>(state: S | null | undefined, lease: LeaseRef): state is S {
+  return !!state && state.token === lease.token && state.job.id === lease.jobId && state.job.status === JobStatus.RUNNING;
+}
+
+/** True for a job a worker may claim once due (PENDING, SCHEDULED, RETRYING). */
+export function isClaimable(job: Job): boolean {
+  const s = job.status;
+  return s === JobStatus.PENDING || s === JobStatus.SCHEDULED || s === JobStatus.RETRYING;
+}
+
+/**
+ * After a transition: true when the job now waits to be claimed, so idle workers should be told
+ * (a retry, a release, a redrive or an enqueue). The same test as {@link isClaimable}, named for
+ * the question a driver asks before notifying.
+ */
+export const becameClaimable: (job: Job) => boolean = isClaimable;
+
+/** True when the job's lease has run out at `now`: another worker may claim it again. */
+export function leaseExpired(state: LeaseState, now: number): boolean {
+  return state.job.status === JobStatus.RUNNING && state.leaseExpiresAt <= now;
+}
+
+/** True for finished jobs that retention removes (COMPLETED, CANCELLED); FAILED and DEAD_LETTER stay. */
+export function isRetained(status: JobStatus): boolean {
+  return status === JobStatus.COMPLETED || status === JobStatus.CANCELLED;
+}
+
+/** True when {@link cancel} applies: the job is waiting (PENDING, SCHEDULED, RETRYING). */
+export const canCancel: (job: Job) => boolean = isClaimable;
+
+/** True when {@link redrive} applies: the job is DEAD_LETTER or FAILED. */
+export function canRedrive(job: Job): boolean {
+  return job.status === JobStatus.DEAD_LETTER || job.status === JobStatus.FAILED;
+}
+
+/** A due job (or one whose lease expired) is claimed: RUNNING under a new lease, one more attempt. */
+export function claim(state: LeaseState, token: string, now: number, leaseMs: number): void {
+  const job = state.job;
+  job.status = JobStatus.RUNNING;
+  job.startedAt = new Date(now);
+  job.attempts++;
+  state.token = token;
+  state.leaseExpiresAt = now + leaseMs;
+}
+
+/** The lease now lasts until now + leaseMs. The caller checked {@link holdsLease}. */
+export function extendLease(state: LeaseState, now: number, leaseMs: number): void {
+  state.leaseExpiresAt = now + leaseMs;
+}
+
+/** The handler succeeded: COMPLETED with its result (undefined stored as null). */
+export function complete(state: LeaseState, result: unknown, now: number): void {
+  const job = state.job;
+  job.status = JobStatus.COMPLETED;
+  job.completedAt = new Date(now);
+  job.result = result === undefined ? null : result;
+  state.token = null;
+}
+
+/** An attempt failed: RETRYING at `outcome.retryAt` (one more retry counted), FAILED or DEAD_LETTER. */
+export function fail(state: LeaseState, errorMessage: string, outcome: FailureOutcome, now: number): void {
+  const job = state.job;
+  job.errorMessage = errorMessage;
+  job.failedAt = new Date(now);
+  state.token = null;
+  if (outcome.status === JobStatus.RETRYING) {
+    job.retryCount++;
+    job.status = JobStatus.RETRYING;
+    job.runAt = new Date(outcome.retryAt);
+  } else {
+    job.status = outcome.status;
+  }
+}
+
+/**
+ * The worker hands the job back unfinished (graceful stop): PENDING at its old due time. The
+ * claim does not count as an attempt, so it is not a stall either.
+ */
+export function release(state: LeaseState): void {
+  const job = state.job;
+  job.status = JobStatus.PENDING;
+  job.startedAt = null;
+  job.attempts = Math.max(0, job.attempts - 1);
+  state.token = null;
+}
+
+/** A waiting job is cancelled. The caller checked {@link canCancel}. */
+export function cancel(state: LeaseState): void {
+  state.job.status = JobStatus.CANCELLED;
+  state.token = null;
+}
+
+/** A DEAD_LETTER or FAILED job is re-driven: PENDING now, starting afresh (no retries, no attempts). */
+export function redrive(state: LeaseState, now: number): void {
+  const job = state.job;
+  job.status = JobStatus.PENDING;
+  job.retryCount = 0;
+  job.attempts = 0;
+  job.runAt = new Date(now);
+  state.token = null;
+}
+
+/** Zeroed counts by status, on a null prototype (so no status name can meet an inherited key). */
+export function zeroCounts(): Record<JobStatus, number> {
+  const counts = Object.create(null) as Record<JobStatus, number>;
+  for (const s of JOB_STATUSES) counts[s] = 0;
+  return counts;
+}
+
+/**
+ * Folds (queue, status, count) triples into {@link QueueStats}. `byQueue` has a null prototype:
+ * a queue named `__proto__` or `constructor` is a queue like any other.
+ */
+export function foldStats(counts: Iterable<readonly [queueName: string, status: JobStatus, n: number]>): QueueStats {
+  const byStatus = zeroCounts();
+  const byQueue = Object.create(null) as QueueStats["byQueue"];
+  let total = 0;
+  for (const [queueName, status, n] of counts) {
+    (byQueue[queueName] ??= zeroCounts())[status] += n;
+    byStatus[status] += n;
+    total += n;
+  }
+  return { total, byStatus, byQueue };
+}
