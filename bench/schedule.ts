@@ -8,7 +8,7 @@
  */
 import { JobService, silentLogger, type JobCreator } from "../src/core/index.ts";
 import { MemoryJobQueue } from "../src/drivers/memory.ts";
-import { createScheduleTrigger } from "../src/triggers/schedule.ts";
+import { createScheduleTrigger } from "../src/triggers/schedule/index.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 10);

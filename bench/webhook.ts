@@ -13,7 +13,7 @@ import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { JobService, silentLogger, type Job, type JobCreator } from "../src/core/index.ts";
 import { MemoryJobQueue } from "../src/drivers/memory.ts";
-import { createWebhookTrigger, signWebhook } from "../src/triggers/webhook.ts";
+import { createWebhookTrigger, signWebhook } from "../src/triggers/webhook/index.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 0.5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);

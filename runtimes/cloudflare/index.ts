@@ -7,8 +7,8 @@
 import { JobService, checkMaxStalls, type BackoffOptions, type HandlerList } from "../../src/core/index.ts";
 import { handlerMap } from "../../src/core/handlers.ts";
 import { DurableObjectJobQueue, type DurableObjectJobQueueOptions, type JobQueueNamespace } from "../../src/drivers/durable-object/index.ts";
-import { createScheduleTrigger, type ScheduleConfig, type ScheduleTrigger } from "../../src/triggers/schedule.ts";
-import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../../src/triggers/webhook.ts";
+import { createScheduleTrigger, type ScheduleConfig, type ScheduleTrigger } from "../../src/triggers/schedule/index.ts";
+import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../../src/triggers/webhook/index.ts";
 import { setAlarmRuntime } from "./registry.ts";
 
 export { JobQueueDurableObject } from "./durable-object.ts";

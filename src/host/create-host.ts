@@ -17,8 +17,8 @@ import {
   type RetentionOptions,
   type StandardSchemaV1,
 } from "../core/index.ts";
-import { createScheduleTrigger, type ScheduleConfig } from "../triggers/schedule.ts";
-import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../triggers/webhook.ts";
+import { createScheduleTrigger, type ScheduleConfig } from "../triggers/schedule/index.ts";
+import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../triggers/webhook/index.ts";
 import { createFsJobQueue } from "./fs-store.ts";
 import type { Driver } from "unstorage";
 

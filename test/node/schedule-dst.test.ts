@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { JobService, silentLogger, type Job } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
-import { createScheduleTrigger } from "../../src/triggers/schedule.ts";
+import { createScheduleTrigger } from "../../src/triggers/schedule/index.ts";
 import { localDate, localTime, VirtualTime } from "./schedule-helpers.ts";
 
 const HOST_TZ = "Asia/Kolkata"; // +05:30 all year, unlike every zone under test

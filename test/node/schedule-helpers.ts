@@ -1,5 +1,5 @@
 /** Test helpers for the schedule trigger: a virtual clock with timers, and zone formatting. */
-import type { ScheduleTimers } from "../../src/triggers/schedule.ts";
+import type { ScheduleTimers } from "../../src/triggers/schedule/index.ts";
 
 /** Virtual time: the trigger's clock and timers, advanced explicitly, never sleeping. */
 export class VirtualTime {

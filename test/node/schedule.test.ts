@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { JobService, silentLogger, type CreateJobOptions, type Job, type JobCreator, type Logger } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
-import { createScheduleTrigger, ScheduleConfigError, type ScheduleConfig } from "../../src/triggers/schedule.ts";
+import { createScheduleTrigger, ScheduleConfigError, type ScheduleConfig } from "../../src/triggers/schedule/index.ts";
 import { settle, VirtualTime } from "./schedule-helpers.ts";
 
 const T0 = Date.parse("2026-06-01T10:00:00.000Z");

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { JobService, silentLogger, type JobServiceOptions } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
-import { createWebhookTrigger, type WebhookTriggerOptions } from "../../src/triggers/webhook.ts";
+import { createWebhookTrigger, type WebhookTriggerOptions } from "../../src/triggers/webhook/index.ts";
 
 export const TOKEN = "s3cret-token_1";
 /** 32 key bytes, base64. */

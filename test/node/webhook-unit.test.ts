@@ -9,7 +9,7 @@ import {
   signWebhook,
   WebhookConfigError,
   type WebhookTriggerOptions,
-} from "../../src/triggers/webhook.ts";
+} from "../../src/triggers/webhook/index.ts";
 
 interface Call {
   jobType: string;

@@ -7,7 +7,7 @@ import { createHmac } from "node:crypto";
 import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { JobStatus } from "../../src/core/index.ts";
-import { signWebhook } from "../../src/triggers/webhook.ts";
+import { signWebhook } from "../../src/triggers/webhook/index.ts";
 import { postChunked, SECRET_NEW, SECRET_OLD, startServer, TOKEN, type Server } from "./webhook-helpers.ts";
 
 const JSON_CT = { "content-type": "application/json" };

@@ -9,6 +9,6 @@ export {
   type ScheduleTriggerOptions,
   type ScheduleTriggerHealth,
   type ScheduleTimers,
-} from "./schedule/trigger.ts";
-export { ScheduleConfigError, type ScheduleConfig } from "./schedule/config.ts";
-export type { TriggerHealth } from "./health.ts";
+} from "./trigger.ts";
+export { ScheduleConfigError, type ScheduleConfig } from "./config.ts";
+export type { TriggerHealth } from "../health.ts";
