@@ -7,7 +7,7 @@ import * as T from "../../src/core/transitions.ts";
 import { handlerMap } from "../../src/core/handlers.ts";
 import type { JobHandler } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
-import { BASE_TIME, makeJob } from "../conformance/fixtures.ts";
+import { BASE_TIME, makeJob } from "../../src/testing/conformance/fixtures.ts";
 
 const state = (overrides = {}) => ({ job: makeJob(overrides), token: null as string | null, leaseExpiresAt: 0 });
 
