@@ -9,3 +9,17 @@ declare namespace Bun {
   }
   function serve(options: { hostname?: string; port?: number; fetch: (request: Request) => Response | Promise<Response> }): Server;
 }
+
+/** The part of bun:sqlite the SQLite opener uses. */
+declare module "bun:sqlite" {
+  export class Database {
+    constructor(path: string);
+    exec(sql: string): void;
+    prepare(sql: string): {
+      run(...params: unknown[]): { changes: number | bigint };
+      all(...params: unknown[]): unknown[];
+      get(...params: unknown[]): unknown;
+    };
+    close(): void;
+  }
+}

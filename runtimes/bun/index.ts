@@ -7,6 +7,8 @@ import { atomicFsDriver } from "../node/atomic-fs-driver.ts";
 import { createHost, processSignals, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
 
 export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
+export { openSqliteDatabase, type OpenSqliteOptions } from "./sqlite.ts";
+export type { SqliteDatabase, SqliteStatement } from "../../src/drivers/sqlite/database.ts";
 
 const bun: RuntimeAdapter = {
   name: "bun",

@@ -9,6 +9,8 @@ import { atomicFsDriver } from "./atomic-fs-driver.ts";
 import { createHost, processSignals, type HttpServer, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
 
 export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
+export { openSqliteDatabase, sqliteEngineName, SqliteUnavailableError, type OpenSqliteOptions } from "./sqlite.ts";
+export type { SqliteDatabase, SqliteStatement } from "../../src/drivers/sqlite/database.ts";
 
 const node: RuntimeAdapter = {
   name: "node",
