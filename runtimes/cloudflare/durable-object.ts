@@ -1,161 +1,70 @@
 /**
- * JobQueueDurableObject: one SQLite-backed Durable Object holding one shard of the job queue.
- * It answers the queue port over RPC, keeps one alarm at the earliest due time or lease expiry,
- * and, when the script registered handlers through createWorker, runs due jobs in that alarm.
+ * JobQueueDurableObject: the Durable Object class to export from a Worker. It only binds the
+ * queue logic of portico-jobs/durable-object (JobQueueObject) to `cloudflare:workers`; every
+ * method delegates.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { ClaimRequest, ClaimedJob, EnqueueResult, FailureOutcome, Job, LeaseRef, ListFilter, QueueStats, RetentionOptions } from "../../src/core/index.ts";
-import { SqlJobStore, type EnqueueReply, type JobQueueObjectRpc } from "../../src/drivers/durable-object/index.ts";
-import { runClaimed } from "./run-jobs.ts";
+import type { ClaimRequest, ClaimedJob, FailureOutcome, Job, LeaseRef, ListFilter, QueueStats, RetentionOptions } from "../../src/core/index.ts";
+import { JobQueueObject, type EnqueueReply, type JobQueueObjectRpc, type SqlJobStore } from "../../src/drivers/durable-object/index.ts";
 import { getAlarmRuntime } from "./registry.ts";
-
-/** How long one alarm keeps draining due jobs before it yields and re-arms (the alarm limit is 15 min). */
-const ALARM_BUDGET_MS = 30_000;
 
 /** The Durable Object class to export from a Worker and bind with a `new_sqlite_classes` migration. */
 export class JobQueueDurableObject extends DurableObject implements JobQueueObjectRpc {
-  readonly store: SqlJobStore;
-  /** The alarm as last set by this instance: undefined = not known yet, null = none. */
-  #alarmAt: number | null | undefined = undefined;
+  readonly #object: JobQueueObject;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
-    this.store = new SqlJobStore(ctx.storage);
-    void ctx.blockConcurrencyWhile(async () => {
-      this.#alarmAt = await ctx.storage.getAlarm();
-    });
+    this.#object = new JobQueueObject(ctx, getAlarmRuntime);
   }
 
-  async enqueue(jobs: readonly Job[]): Promise<EnqueueReply> {
-    let results: EnqueueResult[];
-    try {
-      results = this.store.enqueue(jobs);
-    } catch (error) {
-      return { error: (error as Error).message };
-    }
-    let earliest: number | null = null;
-    for (const r of results) {
-      const s = r.job.status;
-      if (r.created && (s === "pending" || s === "scheduled" || s === "retrying")) {
-        const t = r.job.runAt.getTime();
-        if (earliest === null || t < earliest) earliest = t;
-      }
-    }
-    if (earliest !== null) await this.#armAt(earliest);
-    return { results };
+  /** The object's SQL store (benchmarks read its statement counter). */
+  get store(): SqlJobStore {
+    return this.#object.store;
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
-    const claimed = this.store.claim(request);
-    // A lease that runs out must bring the job back even if its worker is gone.
-    if (claimed.length > 0) await this.#armAt(request.now + request.leaseMs);
-    return claimed;
+  enqueue(jobs: readonly Job[]): Promise<EnqueueReply> {
+    return this.#object.enqueue(jobs);
   }
-
-  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
-    return this.store.extendLease(lease, leaseMs, now);
+  claim(request: ClaimRequest): Promise<ClaimedJob[]> {
+    return this.#object.claim(request);
   }
-
-  async complete(lease: LeaseRef, result: unknown, now: number, retention?: RetentionOptions): Promise<boolean> {
-    return this.store.complete(lease, result, now, retention);
+  extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
+    return this.#object.extendLease(lease, leaseMs, now);
   }
-
-  async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
-    const ok = this.store.fail(lease, errorMessage, outcome, now);
-    if (ok && outcome.status === "retrying") await this.#armAt(outcome.retryAt);
-    return ok;
+  complete(lease: LeaseRef, result: unknown, now: number, retention?: RetentionOptions): Promise<boolean> {
+    return this.#object.complete(lease, result, now, retention);
   }
-
-  async release(lease: LeaseRef, now: number): Promise<boolean> {
-    const ok = this.store.release(lease);
-    if (ok) await this.#armAt(now);
-    return ok;
+  fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
+    return this.#object.fail(lease, errorMessage, outcome, now);
   }
-
-  async get(id: string): Promise<Job | null> {
-    return this.store.get(id);
+  release(lease: LeaseRef, now: number): Promise<boolean> {
+    return this.#object.release(lease, now);
   }
-
-  async cancel(id: string, now: number, retention?: RetentionOptions): Promise<boolean> {
-    return this.store.cancel(id, now, retention);
+  get(id: string): Promise<Job | null> {
+    return this.#object.get(id);
   }
-
-  async retry(id: string, now: number): Promise<Job | null> {
-    const job = this.store.retry(id, now);
-    if (job) await this.#armAt(now);
-    return job;
+  cancel(id: string, now: number, retention?: RetentionOptions): Promise<boolean> {
+    return this.#object.cancel(id, now, retention);
   }
-
-  async list(filter: ListFilter): Promise<Job[]> {
-    return this.store.list(filter);
+  retry(id: string, now: number): Promise<Job | null> {
+    return this.#object.retry(id, now);
   }
-
-  async stats(): Promise<QueueStats> {
-    return this.store.stats();
+  list(filter: ListFilter): Promise<Job[]> {
+    return this.#object.list(filter);
   }
-
-  async nextWakeAt(queues: readonly string[]): Promise<number | null> {
-    return this.store.nextWakeAt(queues);
+  stats(): Promise<QueueStats> {
+    return this.#object.stats();
   }
-
-  async registerShard(shard: string): Promise<void> {
-    this.#shardTable();
-    this.ctx.storage.sql.exec("INSERT INTO shards (name) VALUES (?) ON CONFLICT DO NOTHING", shard);
+  nextWakeAt(queues: readonly string[]): Promise<number | null> {
+    return this.#object.nextWakeAt(queues);
   }
-
-  async listShards(): Promise<string[]> {
-    this.#shardTable();
-    return this.ctx.storage.sql
-      .exec<{ name: string }>("SELECT name FROM shards ORDER BY rowid")
-      .toArray()
-      .map((r) => r.name);
+  registerShard(shard: string): Promise<void> {
+    return this.#object.registerShard(shard);
   }
-
-  /**
-   * Runs due jobs with the script's handlers, then re-arms at the next due time or lease
-   * expiry. The claim itself arms the alarm at the lease expiry first, so an eviction or a
-   * crash in the middle still wakes the object again.
-   */
-  override async alarm(): Promise<void> {
-    this.#alarmAt = null;
-    const runtime = getAlarmRuntime();
-    if (runtime) {
-      const started = Date.now();
-      while (Date.now() - started < ALARM_BUDGET_MS) {
-        const now = Date.now();
-        const queue = this.#earliestDueQueue(now);
-        if (queue === null) break;
-        // Every type is claimed: one without a handler fails at once instead of waking us forever.
-        const batch = this.store.claim({ queues: [queue], limit: runtime.batchSize, leaseMs: runtime.leaseMs, workerId: "alarm", now });
-        if (batch.length === 0) break;
-        await this.#armAt(now + runtime.leaseMs);
-        await runClaimed(this.store, runtime, batch);
-      }
-    }
-    const next = this.store.nextWakeAt();
-    // Without handlers, due jobs wait for an outside worker: re-arm only for future times,
-    // so the alarm does not spin on jobs nobody here can run.
-    if (next !== null && (runtime || next > Date.now())) await this.#armAt(Math.max(next, Date.now()), true);
+  listShards(): Promise<string[]> {
+    return this.#object.listShards();
   }
-
-  /** Sets the alarm to `at` unless one is already set earlier (or always, when `force`). */
-  async #armAt(at: number, force = false): Promise<void> {
-    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
-    if (!force && this.#alarmAt !== null && this.#alarmAt <= at) return;
-    this.#alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
-  }
-
-  /** The queue whose earliest wake time (due job or expired lease) has passed first, or null. */
-  #earliestDueQueue(now: number): string | null {
-    const next = this.store.earliestWake();
-    return next !== null && next.at <= now ? next.queue : null;
-  }
-
-  #shardsReady = false;
-  #shardTable(): void {
-    if (this.#shardsReady) return;
-    this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS shards (name TEXT PRIMARY KEY)");
-    this.#shardsReady = true;
+  override alarm(): Promise<void> {
+    return this.#object.alarm();
   }
 }

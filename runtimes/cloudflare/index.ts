@@ -4,8 +4,7 @@
  * beside it. Jobs live in SQLite-backed Durable Objects and run inside their alarms.
  * @module
  */
-import { JobService, checkMaxStalls, type BackoffOptions, type HandlerList } from "../../src/core/index.ts";
-import { handlerMap } from "../../src/core/handlers.ts";
+import { JobService, checkMaxStalls, type BackoffOptions, type HandlerList, type Logger } from "../../src/core/index.ts";
 import { DurableObjectJobQueue, type DurableObjectJobQueueOptions, type JobQueueNamespace } from "../../src/drivers/durable-object/index.ts";
 import { createScheduleTrigger, type ScheduleConfig, type ScheduleTrigger } from "../../src/triggers/schedule/index.ts";
 import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../../src/triggers/webhook/index.ts";
@@ -38,6 +37,13 @@ export interface CreateWorkerOptions<Env = Record<string, unknown>> {
   backoff?: BackoffOptions;
   /** Lost leases (evictions, crashes mid-job) after which a job is dead-lettered unrun (default 3; see WorkerManagerOptions.maxStalls). */
   maxStalls?: number;
+  /** Receives the alarm's log lines, the same ones a WorkerManager writes (default JSON lines on the console). */
+  logger?: Logger;
+  /**
+   * Receives the JobEvents of jobs run in the alarm (job:started, job:completed, ...), the same
+   * ones a WorkerManager dispatches. Only listeners in the isolate running the alarm hear them.
+   */
+  events?: EventTarget;
 }
 
 /** The parts of a scheduled event the Worker uses. */
@@ -74,16 +80,16 @@ interface Wired {
  * ```
  */
 export function createWorker<Env = Record<string, unknown>>(options: CreateWorkerOptions<Env>): PorticoWorker<Env> {
-  // Keyed as WorkerManager keys them: a list by jobType, a record by its own keys.
-  const handlers = handlerMap(options.handlers);
   setAlarmRuntime({
-    handlers,
+    handlers: options.handlers,
     leaseMs: options.leaseMs ?? 30_000,
     timeoutMs: options.timeoutMs ?? 25_000,
     batchSize: options.batchSize ?? 10,
     backoff: options.backoff ?? {},
     maxStalls: checkMaxStalls(options.maxStalls, "createWorker"),
     retention: options.queue?.retention,
+    logger: options.logger,
+    events: options.events,
   });
   const binding = options.binding ?? "JOB_QUEUE";
   // env only arrives with the first event; the triggers are built then, once per isolate.

@@ -4,7 +4,9 @@
  */
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, test } from "vitest";
-import { DurableObjectJobQueue } from "../../src/drivers/durable-object/index.ts";
+import { silentLogger } from "../../src/core/index.ts";
+import { AlarmRunner } from "../../src/drivers/durable-object/alarm-runner.ts";
+import { DurableObjectJobQueue, SqlJobStore } from "../../src/drivers/durable-object/index.ts";
 import { BASE_TIME, makeJob, makeScheduledJob } from "../../src/testing/conformance/fixtures.ts";
 import { eventually, jobReaches } from "./helpers.ts";
 
@@ -139,5 +141,45 @@ describe("two stubs", () => {
     const ids = claims.flat().map((c) => c.jobId);
     expect(ids.length).toBe(60);
     expect(new Set(ids).size).toBe(60);
+  });
+});
+
+describe("alarm runner", () => {
+  const freshObject = () => env.JOB_QUEUE.get(env.JOB_QUEUE.idFromName(`alarm-runner-${crypto.randomUUID()}`));
+
+  test("jobs the alarm runs are pruned by createWorker's queue.retention, as RPC completions are", async () => {
+    await runInDurableObject(freshObject(), async (_o: unknown, state: DurableObjectState) => {
+      const store = new SqlJobStore(state.storage);
+      const now = Date.now();
+      store.enqueue(Array.from({ length: 30 }, () => makeJob({ jobType: "ok", createdAt: new Date(now), runAt: new Date(now) })));
+      const batch = store.claim({ queues: ["default"], limit: 30, leaseMs: 30_000, workerId: "alarm", now });
+      expect(batch).toHaveLength(30);
+      const handlers = [{ jobType: "ok", handle: async () => ({ success: true }) }];
+      await new AlarmRunner(store, { handlers, leaseMs: 30_000, timeoutMs: 5_000, batchSize: 30, backoff: {}, maxStalls: 3, retention: { maxCount: 5 } , logger: silentLogger }).run(batch);
+      const completed = store.list({ status: "completed", limit: 100 });
+      expect(completed.length).toBeGreaterThan(0);
+      expect(completed.length).toBeLessThanOrEqual(5);
+    });
+  });
+
+  test("the alarm runner gives a job whose timeout outlasts the lease a lease that outlasts the timeout", async () => {
+    await runInDurableObject(freshObject(), async (_o: unknown, state: DurableObjectState) => {
+      const store = new SqlJobStore(state.storage);
+      const now = Date.now();
+      const long = makeJob({ jobType: "slow", timeoutMs: 60_000, createdAt: new Date(now), runAt: new Date(now) });
+      store.enqueue([long]);
+      const batch = store.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: "alarm", now });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const handlers = [{ jobType: "slow", handle: async () => (await gate, { success: true }) }];
+      const run = new AlarmRunner(store, { handlers, leaseMs: 1_000, timeoutMs: 500, batchSize: 1, backoff: {}, maxStalls: 3 , logger: silentLogger }).run(batch);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      // Running: the lease now ends after the job's own timeout, not 1 s after the claim.
+      expect(store.nextWakeAt(["default"])).toBeGreaterThanOrEqual(now + 60_000);
+      expect(store.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: "other", now: now + 30_000 })).toEqual([]);
+      release();
+      await run;
+      expect(store.get(long.id)?.status).toBe("completed");
+    });
   });
 });

@@ -144,49 +144,11 @@ test("a lease token written before a restart is still found after it (a new stor
   });
 });
 
-test("jobs the alarm runs are pruned by createWorker's queue.retention, as RPC completions are", async () => {
-  const { runClaimed } = await import("../../runtimes/cloudflare/run-jobs.ts");
-  await runInDurableObject(freshObject(), async (_o: unknown, state: DurableObjectState) => {
-    const store = new SqlJobStore(state.storage);
-    const now = Date.now();
-    store.enqueue(Array.from({ length: 30 }, () => makeJob({ jobType: "ok", createdAt: new Date(now), runAt: new Date(now) })));
-    const batch = store.claim({ queues: ["default"], limit: 30, leaseMs: 30_000, workerId: "alarm", now });
-    expect(batch).toHaveLength(30);
-    const handlers = new Map([["ok", { jobType: "ok", handle: async () => ({ success: true }) }]]);
-    await runClaimed(store, { handlers, leaseMs: 30_000, timeoutMs: 5_000, batchSize: 30, backoff: {}, maxStalls: 3, retention: { maxCount: 5 } }, batch);
-    const completed = store.list({ status: "completed", limit: 100 });
-    expect(completed.length).toBeGreaterThan(0);
-    expect(completed.length).toBeLessThanOrEqual(5);
-  });
-});
-
 test("createWorker refuses a maxStalls that is not a non-negative integer (before installing anything)", async () => {
   const { createWorker } = await import("../../runtimes/cloudflare/index.ts");
   for (const maxStalls of [-1, 1.5, Number.NaN]) {
     expect(() => createWorker({ handlers: [], maxStalls })).toThrow(/maxStalls/);
   }
-});
-
-test("the alarm runner gives a job whose timeout outlasts the lease a lease that outlasts the timeout", async () => {
-  const { runClaimed } = await import("../../runtimes/cloudflare/run-jobs.ts");
-  await runInDurableObject(freshObject(), async (_o: unknown, state: DurableObjectState) => {
-    const store = new SqlJobStore(state.storage);
-    const now = Date.now();
-    const long = makeJob({ jobType: "slow", timeoutMs: 60_000, createdAt: new Date(now), runAt: new Date(now) });
-    store.enqueue([long]);
-    const batch = store.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: "alarm", now });
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const handlers = new Map([["slow", { jobType: "slow", handle: async () => (await gate, { success: true }) }]]);
-    const run = runClaimed(store, { handlers, leaseMs: 1_000, timeoutMs: 500, batchSize: 1, backoff: {}, maxStalls: 3 }, batch);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    // Running: the lease now ends after the job's own timeout, not 1 s after the claim.
-    expect(store.nextWakeAt(["default"])).toBeGreaterThanOrEqual(now + 60_000);
-    expect(store.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: "other", now: now + 30_000 })).toEqual([]);
-    release();
-    await run;
-    expect(store.get(long.id)?.status).toBe("completed");
-  });
 });
 
 test("rows written before attempts stopped counting releases are upgraded once, on the next start", async () => {

@@ -1,10 +1,13 @@
 /**
  * portico-jobs/durable-object: the queue port on SQLite-backed Durable Objects.
- * The object class itself (`JobQueueDurableObject`) is exported by `portico-jobs/cloudflare`,
- * because extending `DurableObject` needs the `cloudflare:workers` module.
+ * The queue logic of the object is {@link JobQueueObject}; the class that extends `DurableObject`
+ * (`JobQueueDurableObject`, a thin delegate) is exported by `portico-jobs/cloudflare`, because
+ * extending `DurableObject` needs the `cloudflare:workers` module.
  * @module
  */
 export { DurableObjectJobQueue, type DurableObjectJobQueueOptions, type JobQueueNamespace } from "./client.ts";
 export { SqlJobStore, type SqlExec, type SqlStorageHost, type StatementCounter } from "./sql-job-store.ts";
 export { SCHEMA_SQL } from "./schema.ts";
 export type { EnqueueReply, JobQueueObjectRpc } from "./rpc.ts";
+export { JobQueueObject, type JobQueueObjectContext } from "./object.ts";
+export type { AlarmRuntime } from "./alarm-runner.ts";

@@ -1,0 +1,75 @@
+/**
+ * What a job-queue Durable Object needs to run jobs in its alarm, and the batch runner that does
+ * it through the core's {@link JobRunner}: the same timeout, unknown-type, invalid-result,
+ * onFailure, event and log rules as WorkerManager.
+ */
+import { JobEvent, type BackoffOptions, type ClaimedJob, type Logger, type RetentionOptions } from "../../core/index.ts";
+import type { HandlerList } from "../../core/handlers.ts";
+import { JobRunner } from "../../core/run-job.ts";
+import type { SqlJobStore } from "./sql-job-store.ts";
+
+/** What the alarm needs to run jobs (createWorker builds it). */
+export interface AlarmRuntime {
+  /** A list keyed by jobType or a record keyed by its keys, as everywhere. */
+  handlers: HandlerList;
+  /** Lease per claim; a handler running longer than this may run twice (default 30 s). */
+  leaseMs: number;
+  /** Default handler timeout when a job has none (default 25 s, inside the lease). */
+  timeoutMs: number;
+  /** Jobs claimed per batch inside one alarm (default 10). */
+  batchSize: number;
+  backoff: BackoffOptions;
+  /** Lost leases after which a job is dead-lettered without running again. */
+  maxStalls: number;
+  /** Finished jobs kept by the object (createWorker's `queue.retention`), as for RPC completions. */
+  retention?: RetentionOptions;
+  /** Receives the same log lines as a WorkerManager's logger (default JSON lines). */
+  logger?: Logger;
+  /** Receives the same JobEvents a WorkerManager dispatches on itself. */
+  events?: EventTarget;
+}
+
+/** Time a lease outlasts a handler's timeout, for recording the outcome. */
+const LEASE_MARGIN_MS = 5_000;
+
+/** Runs claimed batches of one object with one runtime. */
+export class AlarmRunner {
+  readonly #store: SqlJobStore;
+  readonly #runtime: AlarmRuntime;
+  readonly #runner: JobRunner;
+
+  constructor(store: SqlJobStore, runtime: AlarmRuntime) {
+    this.#store = store;
+    this.#runtime = runtime;
+    const events = runtime.events;
+    this.#runner = new JobRunner({
+      handlers: runtime.handlers,
+      store: {
+        complete: async (lease, result, now) => store.complete(lease, result, now, runtime.retention),
+        fail: async (lease, message, outcome, now) => store.fail(lease, message, outcome, now),
+      },
+      logger: runtime.logger,
+      emit: events ? (type, init) => events.dispatchEvent(new JobEvent(type, init)) : undefined,
+      timeoutMs: runtime.timeoutMs,
+      backoff: runtime.backoff,
+      maxStalls: runtime.maxStalls,
+      workerId: "alarm",
+    });
+  }
+
+  /** Runs every job of the batch concurrently and records each outcome under its lease. */
+  async run(batch: readonly ClaimedJob[]): Promise<void> {
+    const leaseMs = this.#runtime.leaseMs;
+    await Promise.all(
+      batch.map((claim) =>
+        this.#runner.run(claim, {
+          // Nothing renews a lease inside the alarm, so a job allowed to run longer than the lease
+          // gets one that outlasts its timeout; otherwise it would be reclaimed and run twice.
+          beforeRun: (timeoutMs) => {
+            if (timeoutMs !== null && timeoutMs + LEASE_MARGIN_MS > leaseMs) this.#store.extendLease(claim, timeoutMs + LEASE_MARGIN_MS, Date.now());
+          },
+        }),
+      ),
+    );
+  }
+}
