@@ -1,0 +1,73 @@
+/**
+ * The SQLite dialect's schema, the same for a Durable Object's storage and a SQLite file. Each index exists for one query:
+ * claim, the alarm / nextWakeAt, idempotency and retention each walk an index, never the table.
+ */
+
+/**
+ * DDL applied once per object start or file open (every statement is idempotent, so it also upgrades objects
+ * created by earlier versions in place: indexes that were dropped or redefined are removed by name
+ * and the new ones built from the existing rows). `wake_at` is the column every scheduling query
+ * reads: the due time while a job waits (always equal to `run_at` then), the lease expiry while it
+ * runs, NULL once finished; a row is claimable when `wake_at <= now` (due jobs and expired leases alike).
+ *
+ * Four indexes, because every index is written on every state change and dominated the cost of a job:
+ * - `jobs_ready`: waiting rows in claim order (priority, then age), so a claim stops after `limit`
+ *   entries and never walks past running jobs.
+ * - `jobs_wakeups`: every row with a wake time, grouped by queue and then by leased or not. It
+ *   serves expired-lease claims (the leased half), a queue's next wake time (two index minima) and
+ *   the alarm (the same per queue, over the distinct queues); it replaces the former `jobs_leases`,
+ *   `jobs_wake` and `jobs_alarm`, which held the same entries three times.
+ * - `jobs_idem`: unique idempotency keys per queue. `jobs_finished`: retention, oldest first.
+ */
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  queue TEXT NOT NULL,
+  job_type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  max_retries INTEGER NOT NULL,
+  retry_count INTEGER NOT NULL,
+  scheduled_at INTEGER,
+  started_at INTEGER,
+  completed_at INTEGER,
+  failed_at INTEGER,
+  status TEXT NOT NULL,
+  error_message TEXT,
+  created_by TEXT,
+  created_at INTEGER NOT NULL,
+  metadata TEXT NOT NULL,
+  idem TEXT,
+  result TEXT,
+  run_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  timeout_ms INTEGER,
+  token TEXT,
+  wake_at INTEGER,
+  finished_at INTEGER
+);
+DROP INDEX IF EXISTS jobs_claim;
+DROP INDEX IF EXISTS jobs_leases;
+DROP INDEX IF EXISTS jobs_wake;
+DROP INDEX IF EXISTS jobs_alarm;
+CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (queue, priority DESC, run_at, seq) WHERE token IS NULL AND wake_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_wakeups ON jobs (queue, token IS NOT NULL, wake_at) WHERE wake_at IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs (queue, idem) WHERE idem IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at, seq) WHERE finished_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS portico_migrations (name TEXT PRIMARY KEY);
+`;
+
+/**
+ * One-time data migrations, in order, each recorded in `portico_migrations` once applied (in the
+ * same transaction). A new object records them all without touching any row.
+ */
+export const DATA_MIGRATIONS: readonly { name: string; sql: string }[] = [
+  {
+    // attempts stopped counting released claims (and retryJob resets them): rows written before
+    // keep only the attempts their failures account for (core's accountedAttempts, in SQL), so
+    // old releases never look like lost leases.
+    name: "attempts-exclude-releases",
+    sql: "UPDATE jobs SET attempts = retry_count + (status = 'running') WHERE attempts > retry_count + (status = 'running')",
+  },
+];

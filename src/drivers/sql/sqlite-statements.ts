@@ -1,0 +1,137 @@
+/**
+ * The SQLite dialect's statements, each built once per shape and cached. Written with numbered
+ * `?n` parameters (the Durable Object binds them as they are; the SQLite handle rewrites them to
+ * positional `?`, see src/drivers/sqlite/). Every statement walks an index of sqlite-schema.ts.
+ */
+import { INSERT_COLUMNS, JSON_COLUMNS, ROW_COLUMNS, maskedColumns } from "./row-codec.ts";
+import { SET, SQLITE, heldWhere, render } from "./transitions.ts";
+
+/** A whole row as one JSON text column `j` (see ROW_COLUMNS). */
+export const ROW_JSON = `json_array(${ROW_COLUMNS}) AS j`;
+
+/**
+ * The distinct queues that have wake times, one index seek each (SQLite has no skip-scan without
+ * statistics, and GROUP BY queue would walk every waiting row); ends with one NULL row.
+ */
+export const QUEUES_CTE = `WITH RECURSIVE qs(name) AS (
+  SELECT (SELECT MIN(queue) FROM jobs INDEXED BY jobs_wakeups WHERE wake_at IS NOT NULL)
+  UNION ALL
+  SELECT (SELECT MIN(queue) FROM jobs INDEXED BY jobs_wakeups WHERE wake_at IS NOT NULL AND queue > qs.name) FROM qs WHERE qs.name IS NOT NULL)`;
+
+/** A queue's earliest wake time among waiting (`leased` 0) or running (1) jobs: one index minimum. */
+export const minWake = (queue: string, leased: 0 | 1) =>
+  `(SELECT MIN(wake_at) FROM jobs INDEXED BY jobs_wakeups WHERE queue = ${queue} AND (token IS NOT NULL) = ${leased} AND wake_at IS NOT NULL)`;
+
+const cache = new Map<string, string>();
+const cached = (key: string, build: () => string): string => {
+  let sql = cache.get(key);
+  if (sql === undefined) cache.set(key, (sql = build()));
+  return sql;
+};
+
+/**
+ * A batch is one INSERT over json_each of one JSON array of rows (one bound value however many
+ * rows, and no bound-parameter limit), each row a positional array of the columns in `mask` (the
+ * optional columns some row fills). Payload, metadata and result travel nested when `nested`,
+ * not as strings inside the JSON, so they are neither stringified nor escaped twice.
+ */
+export function insertBatchSql(mask: number, nested: boolean): string {
+  return cached(`batch${mask}${nested ? "" : "s"}`, () => {
+    const cols = maskedColumns(mask);
+    return `INSERT INTO jobs (${cols.join(", ")})
+      SELECT ${cols.map((c, i) => `j${nested && JSON_COLUMNS.has(c) ? "->" : "->>"}${i}`).join(", ")}
+      FROM (SELECT value AS j FROM json_each(?1) ORDER BY key) WHERE true
+      ON CONFLICT (queue, idem) WHERE idem IS NOT NULL DO NOTHING`;
+  });
+}
+
+/** Values a new job usually has, written into the single-job INSERT as SQL literals instead of bound. */
+export const LITERALS: readonly unknown[] = INSERT_COLUMNS.map((c) =>
+  c === "priority" || c === "retry_count" || c === "attempts" ? 0 : c === "max_retries" ? 3 : c === "status" ? "pending" : c === "metadata" ? "{}" : undefined,
+);
+
+/**
+ * The single-job INSERT for a shape: per column `n` left out (NULL), `l` its literal, `r` the
+ * run_at value (?1) again, `b` bound; the bound values follow ?1 in column order.
+ */
+export function insertOneSql(shape: string): string {
+  return cached(shape, () => {
+    const cols: string[] = [];
+    const vals: string[] = [];
+    let n = 1;
+    for (let i = 0; i < INSERT_COLUMNS.length; i++) {
+      const kind = shape[i];
+      if (kind === "n") continue;
+      const literal = LITERALS[i];
+      cols.push(INSERT_COLUMNS[i]!);
+      vals.push(kind === "r" ? "?1" : kind === "l" ? (typeof literal === "string" ? `'${literal}'` : String(literal)) : `?${++n}`);
+    }
+    return `INSERT INTO jobs (${cols.join(", ")}) VALUES (${vals.join(", ")}) ON CONFLICT (queue, idem) WHERE idem IS NOT NULL DO NOTHING`;
+  });
+}
+
+/** Stored jobs for [queue, key] pairs (?1, JSON): json_each first (CROSS JOIN fixes the order), one jobs_idem lookup per key. */
+export const BY_KEYS = `SELECT ${ROW_JSON} FROM jobs WHERE seq IN (SELECT d.seq FROM json_each(?1) AS k CROSS JOIN jobs AS d INDEXED BY jobs_idem
+  WHERE d.queue = k.value->>0 AND d.idem = k.value->>1 AND d.idem IS NOT NULL)`;
+export const BY_KEY = `SELECT ${ROW_JSON} FROM jobs WHERE queue = ?1 AND idem = ?2`;
+export const BY_ID = `SELECT ${ROW_JSON} FROM jobs WHERE id = ?1`;
+
+/**
+ * The claim UPDATE for one queue. Waiting jobs come from one walk of jobs_ready in claim order,
+ * stopping after `limit` rows (`run_at` equals `wake_at` for waiting rows and is in the index, so
+ * the due test needs no row lookup). Expired leases are the leased half of jobs_wakeups; only when
+ * one may have expired does the claim also walk it and merge the two (at most 2 x limit rows).
+ * INDEXED BY keeps SQLite from sorting every due job instead. `seq = (...)` for one job and UPDATE
+ * ... FROM for several: both measured faster than `seq IN (...)`. Bindings: ?1 now, ?2 token, ?3
+ * lease expiry, ?4 queue, then ?5 limit unless it is a literal 1 (one claim without a type filter,
+ * the common case: a bound value costs) and ?6 job types when filtered.
+ */
+export function claimSql(single: boolean, leases: boolean, typed: boolean): string {
+  return cached(`claim${single}${leases}${typed}`, () => {
+    const typeFilter = typed ? " AND job_type IN (SELECT value FROM json_each(?6))" : "";
+    const limit = single && !typed ? "1" : "?5";
+    const ready = `SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_ready
+    WHERE queue = ?4 AND token IS NULL AND wake_at IS NOT NULL AND run_at <= ?1${typeFilter}
+    ORDER BY priority DESC, run_at, seq LIMIT ${limit}`;
+    const pick = leases
+      ? `SELECT seq FROM (SELECT * FROM (${ready}) UNION ALL SELECT * FROM (SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_wakeups
+         WHERE queue = ?4 AND (token IS NOT NULL) = 1 AND wake_at IS NOT NULL AND wake_at <= ?1${typeFilter} ORDER BY wake_at LIMIT ${limit}))
+       ORDER BY priority DESC, run_at, seq LIMIT ${limit}`
+      : ready.replace("SELECT seq, priority, run_at", "SELECT seq");
+    return `UPDATE jobs SET status = 'running', started_at = ?1, attempts = attempts + 1, token = ?2 || '.' || jobs.seq, wake_at = ?3
+    ${single ? `WHERE seq = (${pick})` : `FROM (${pick}) AS picked WHERE jobs.seq = picked.seq`} RETURNING ${ROW_JSON}`;
+  });
+}
+
+/** A lease-bound UPDATE: `set` (using ?1..?n for its n values), restricted to the held row; seq, token and id bind after. */
+export function heldSql(set: string, n: number): string {
+  return cached(`held${n}${set}`, () => render(SQLITE, `UPDATE jobs SET ${set} WHERE ${heldWhere(n + 1)}`));
+}
+
+export const EXTEND = `${heldSql("wake_at = $1", 1)} RETURNING queue`;
+export const COMPLETE = heldSql(SET.complete, 2);
+export const RETRYING = heldSql(SET.retrying, 3);
+export const FAILED = heldSql(SET.failed, 3);
+export const RELEASE = heldSql(SET.release(SQLITE), 0);
+export const CANCEL = render(SQLITE, `UPDATE jobs SET ${SET.cancel} WHERE id = $2 AND status IN ('pending','scheduled','retrying')`);
+export const RETRY = render(SQLITE, `UPDATE jobs SET ${SET.retry} WHERE id = $2 AND status IN ('dead_letter','failed') RETURNING ${ROW_JSON}`);
+
+export const LIST = `SELECT ${ROW_JSON} FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR queue = ?2) AND (?3 IS NULL OR job_type = ?3)
+  ORDER BY seq LIMIT ?4`;
+export const STATS = "SELECT queue, status, COUNT(*) AS n FROM jobs GROUP BY queue, status";
+
+/** The earliest wake time and its queue over the queues of `qs` (one row per queue and half: a two-argument min() is NULL when a half is empty). */
+const half = (leased: 0 | 1) => `SELECT name AS queue, ${minWake("qs.name", leased)} AS w FROM qs`;
+const pickWake = `SELECT queue, w FROM (${half(0)} UNION ALL ${half(1)}) WHERE w IS NOT NULL ORDER BY w LIMIT 1`;
+/** ?1: the queues as a JSON array. */
+export const WAKE_OF = `WITH qs(name) AS MATERIALIZED (SELECT value FROM json_each(?1)) ${pickWake}`;
+export const WAKE_ALL = `${QUEUES_CTE} ${pickWake}`;
+/** Every queue's earliest lease expiry. */
+export const LEASE_MINS = `${QUEUES_CTE} SELECT name, ${minWake("qs.name", 1)} AS m FROM qs WHERE name IS NOT NULL`;
+export const LEASE_MIN = `SELECT ${minWake("?1", 1)} AS m`;
+
+export const FINISHED = "SELECT COUNT(*) AS c, MIN(finished_at) AS m FROM jobs WHERE finished_at IS NOT NULL";
+/** ?1 how many of the oldest finished rows to remove, ?2 the age cutoff (-1 for none). */
+export const PRUNE = `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at, seq LIMIT ?1)
+  OR (finished_at IS NOT NULL AND finished_at < ?2)`;
+

@@ -1,0 +1,329 @@
+/**
+ * SqliteJobStore: the queue port's operations as synchronous SQL on SQLite, the SQL core's SQLite
+ * side. A Durable Object's storage and a SQLite file (SqliteJobQueue) both run it, each through a
+ * {@link SqliteExecutor}. Each port call is one statement in the common case (enqueue, claim,
+ * complete, fail), so a job's lifecycle costs three statements; retention pruning runs only when
+ * a bound is crossed (see retention.ts).
+ */
+import {
+  StorageError,
+  emptyStatusCounts,
+  type ClaimRequest,
+  type ClaimedJob,
+  type EnqueueResult,
+  type FailureOutcome,
+  type Job,
+  type JobStatus,
+  type LeaseRef,
+  type ListFilter,
+  type QueueStats,
+  type RetentionOptions,
+} from "../../core/index.ts";
+import { RetentionTracker } from "./retention.ts";
+import { ALWAYS, CREATED_AT, IDEM_BIT, RUN_AT, WAKE_AT, filled, fromArray, insertValues, only, sortClaimed } from "./row-codec.ts";
+import * as S from "./sqlite-statements.ts";
+import { DATA_MIGRATIONS, SCHEMA_SQL } from "./sqlite-schema.ts";
+import { leaseSeq } from "./transitions.ts";
+
+type Row = Record<string, unknown>;
+
+/**
+ * How the store reaches SQLite. Statements use numbered `?n` parameters; `bindings` are their
+ * values in order.
+ */
+export interface SqliteExecutor {
+  /** Result rows of a statement (a SELECT, or a write with RETURNING). */
+  all(sql: string, ...bindings: unknown[]): Row[];
+  /** Runs a write; how many rows it wrote (0 when nothing matched). */
+  run(sql: string, ...bindings: unknown[]): number;
+  /** Runs parameterless statements (DDL), several at once. */
+  exec(sql: string): void;
+  /** Runs `fn` in one transaction (joining the caller's when one is open). */
+  transaction<T>(fn: () => T): T;
+}
+
+/** Options of {@link SqliteJobStore}. */
+export interface SqliteJobStoreOptions {
+  /**
+   * Other processes write the same database (a SQLite file). Caches that only this store's own
+   * writes keep true are then off: claims always look for expired leases, and retention re-reads
+   * the finished count now and then. A Durable Object is the only writer of its storage.
+   */
+  shared?: boolean;
+}
+
+/** A statement counter, read by the benchmark to report statements per job. */
+export interface StatementCounter {
+  statements: number;
+}
+
+/** The queue port over SQLite, synchronous; its owners wrap it in RPC methods or promises. */
+export class SqliteJobStore {
+  readonly #db: SqliteExecutor;
+  readonly #shared: boolean;
+  readonly counter: StatementCounter = { statements: 0 };
+  readonly #retention: RetentionTracker;
+  /**
+   * Per queue, a lower bound of the earliest lease expiry (never above the true one; extensions
+   * and completions only raise the truth), so claims skip the expired-lease walk while no lease
+   * can have run out. Complete from the start on when this store is the only writer (a queue
+   * without an entry has no lease); unused when `shared`.
+   */
+  readonly #leaseMin = new Map<string, number>();
+  /**
+   * Lease tokens are `<random per store>-<claim counter>.<seq>`: unique across restarts and
+   * processes without a randomUUID() per claim, and the trailing seq lets lease calls find the row
+   * by its primary key. Tokens guard against stale workers, not against callers.
+   */
+  readonly #tokenPrefix = crypto.randomUUID();
+  #claims = 0;
+
+  constructor(db: SqliteExecutor, options: SqliteJobStoreOptions = {}) {
+    this.#db = db;
+    this.#shared = options.shared ?? false;
+    this.#retention = new RetentionTracker(this.#shared);
+    db.exec(SCHEMA_SQL);
+    const applied = new Set(this.#all("SELECT name FROM portico_migrations").map((r) => r.name as string));
+    for (const m of DATA_MIGRATIONS) {
+      if (applied.has(m.name)) continue;
+      db.transaction(() => {
+        db.exec(m.sql);
+        // A second process may have applied it since we looked: recording it twice is a no-op.
+        db.run("INSERT INTO portico_migrations (name) VALUES (?1) ON CONFLICT DO NOTHING", m.name);
+      });
+    }
+    this.#refreshFinished();
+    if (!this.#shared) {
+      for (const r of this.#all(S.LEASE_MINS)) {
+        if (r.m !== null && r.m !== undefined) this.#leaseMin.set(r.name as string, Number(r.m));
+      }
+    }
+  }
+
+  /** Stores a batch in one statement; repeated idempotency keys return the stored job. */
+  enqueue(jobs: readonly Job[]): EnqueueResult[] {
+    if (jobs.length === 0) return [];
+    if (jobs.length === 1) return [this.#enqueueOne(jobs[0]!)];
+    const rows = jobs.map((j) => insertValues(j, true));
+    let mask = 0;
+    for (const r of rows) mask |= filled(r);
+    // One INSERT is atomic on its own (a failing row aborts the whole statement). Without
+    // idempotency keys every row is new or the statement throws, so only keyed batches pay for
+    // RETURNING.
+    const keyed = (mask & IDEM_BIT) !== 0;
+    const insert = (nested: boolean, batch: unknown[][]) => {
+      const sql = S.insertBatchSql(mask, nested);
+      return this.#all(keyed ? `${sql} RETURNING id` : sql, JSON.stringify(batch.map((r) => only(r, mask))));
+    };
+    let inserted: Row[];
+    try {
+      try {
+        inserted = insert(true, rows);
+      } catch (error) {
+        // SQLite's JSON depth limit (1000) counts the two levels of the batch too: a payload
+        // nested ~1000 deep fits alone but not inside the batch. As strings, it fits.
+        if (!/malformed JSON|too deep/i.test((error as Error).message)) throw error;
+        inserted = insert(false, jobs.map((j) => insertValues(j, false)));
+      }
+    } catch (error) {
+      throw new StorageError(`enqueue failed, nothing stored: ${(error as Error).message}`, { cause: error });
+    }
+    if (!keyed || inserted.length === jobs.length) return jobs.map((job) => ({ job, created: true }));
+    const created = new Set(inserted.map((r) => r.id as string));
+    // Only duplicates pay for a second statement, one for all of them.
+    const keys = jobs.filter((j) => !created.has(j.id)).map((j) => [j.queueName, j.idempotencyKey]);
+    const existing = this.#jobs(S.BY_KEYS, JSON.stringify(keys));
+    const byKey = new Map(existing.map((j) => [`${j.queueName}\u0000${j.idempotencyKey}`, j]));
+    return jobs.map((job) =>
+      created.has(job.id) ? { job, created: true } : { job: byKey.get(`${job.queueName}\u0000${job.idempotencyKey}`)!, created: false },
+    );
+  }
+
+  /** One job, one INSERT; a repeated idempotency key writes nothing. */
+  #enqueueOne(job: Job): EnqueueResult {
+    const values = insertValues(job, false);
+    // Each column is left out (NULL), a literal (a common default), the run_at value again, or
+    // bound: the shape is the cache key, so the common shapes bind 6 values instead of 13.
+    const runAt = values[RUN_AT];
+    const bound: unknown[] = [runAt];
+    let shape = "";
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (i === RUN_AT || ((i === CREATED_AT || i === WAKE_AT) && v === runAt)) shape += "r";
+      else if (v === null && i >= ALWAYS) shape += "n";
+      else if (S.LITERALS[i] !== undefined && v === S.LITERALS[i]) shape += "l";
+      else {
+        shape += "b";
+        bound.push(v);
+      }
+    }
+    let written: number;
+    try {
+      written = this.#run(S.insertOneSql(shape), ...bound);
+    } catch (error) {
+      throw new StorageError(`enqueue failed, nothing stored: ${(error as Error).message}`, { cause: error });
+    }
+    if (written > 0) return { job, created: true };
+    const [existing] = this.#jobs(S.BY_KEY, job.queueName, job.idempotencyKey);
+    return { job: existing!, created: false };
+  }
+
+  /** Claims due jobs (and expired leases) queue by queue: one indexed UPDATE per queue visited. */
+  claim(request: ClaimRequest, jobTypes?: readonly string[]): ClaimedJob[] {
+    const { now, leaseMs } = request;
+    const out: ClaimedJob[] = [];
+    const token = `${this.#tokenPrefix}-${++this.#claims}`;
+    const types = jobTypes ? JSON.stringify(jobTypes) : null;
+    const expiry = now + leaseMs;
+    for (const queue of request.queues) {
+      const limit = request.limit - out.length;
+      if (limit <= 0) break;
+      const leases = this.#shared || now >= this.#leaseMinOf(queue);
+      const single = limit === 1;
+      const sql = S.claimSql(single, leases, types !== null);
+      const claimed =
+        types !== null
+          ? this.#arrays(sql, now, token, expiry, queue, limit, types)
+          : single
+            ? this.#arrays(sql, now, token, expiry, queue)
+            : this.#arrays(sql, now, token, expiry, queue, limit);
+      if (this.#shared) {
+        // Nothing cached: another process's leases are invisible to this store's bookkeeping.
+      } else if (leases) {
+        // Rare: refresh the queue's earliest lease expiry (an index min) so later claims skip the merge.
+        const [m] = this.#all(S.LEASE_MIN, queue);
+        this.#leaseMin.set(queue, m?.m === null || m?.m === undefined ? Infinity : Number(m.m));
+      } else if (claimed.length > 0) {
+        this.#leaseMin.set(queue, Math.min(this.#leaseMinOf(queue), expiry));
+      }
+      sortClaimed(claimed);
+      for (const a of claimed) {
+        const job = fromArray(a);
+        out.push({ jobId: job.id, token: `${token}.${a[0]}`, job, leaseExpiresAt: expiry });
+      }
+    }
+    return out;
+  }
+
+  extendLease(lease: LeaseRef, leaseMs: number, now: number): boolean {
+    const expiry = now + leaseMs;
+    const seq = leaseSeq(lease);
+    if (seq === null) return false;
+    // RETURNING the queue, because a lease may also be shortened: claims must then look for
+    // expired leases from the new expiry on.
+    const [row] = this.#all(S.EXTEND, expiry, seq, lease.token, lease.jobId);
+    if (!row) return false;
+    const queue = row.queue as string;
+    if (!this.#shared) this.#leaseMin.set(queue, Math.min(this.#leaseMinOf(queue), expiry));
+    return true;
+  }
+
+  complete(lease: LeaseRef, result: unknown, now: number, retention?: RetentionOptions): boolean {
+    const ok = this.#held(S.COMPLETE, lease, now, JSON.stringify(result === undefined ? null : result));
+    if (ok) this.#finished(now, retention);
+    return ok;
+  }
+
+  fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): boolean {
+    if (outcome.status === "retrying") return this.#held(S.RETRYING, lease, errorMessage, now, outcome.retryAt);
+    return this.#held(S.FAILED, lease, outcome.status, errorMessage, now);
+  }
+
+  release(lease: LeaseRef): boolean {
+    return this.#held(S.RELEASE, lease);
+  }
+
+  get(id: string): Job | null {
+    return this.#jobs(S.BY_ID, id)[0] ?? null;
+  }
+
+  cancel(id: string, now: number, retention?: RetentionOptions): boolean {
+    const written = this.#run(S.CANCEL, now, id);
+    if (written > 0) this.#finished(now, retention);
+    return written > 0;
+  }
+
+  retry(id: string, now: number): Job | null {
+    return this.#jobs(S.RETRY, now, id)[0] ?? null;
+  }
+
+  list(filter: ListFilter = {}): Job[] {
+    return this.#jobs(S.LIST, filter.status ?? null, filter.queueName ?? null, filter.jobType ?? null, filter.limit ?? 100);
+  }
+
+  stats(): QueueStats {
+    const byStatus = emptyStatusCounts();
+    const byQueue: QueueStats["byQueue"] = {};
+    let total = 0;
+    for (const r of this.#all(S.STATS)) {
+      const status = r.status as JobStatus;
+      const n = Number(r.n);
+      (byQueue[r.queue as string] ??= emptyStatusCounts())[status] += n;
+      byStatus[status] += n;
+      total += n;
+    }
+    return { total, byStatus, byQueue };
+  }
+
+  /** Earliest wake time in these queues (index min per queue), or of every queue when omitted. */
+  nextWakeAt(queues?: readonly string[]): number | null {
+    return this.earliestWake(queues)?.at ?? null;
+  }
+
+  /**
+   * The earliest wake time and its queue, over `queues` or every queue. Each queue costs two index
+   * minima (waiting and leased halves of jobs_wakeups); without `queues`, the distinct queues are
+   * found by stepping through the same index (one seek per queue), so it never walks the jobs.
+   */
+  earliestWake(queues?: readonly string[]): { queue: string; at: number } | null {
+    const row = (queues ? this.#all(S.WAKE_OF, JSON.stringify(queues)) : this.#all(S.WAKE_ALL))[0];
+    return row ? { queue: row.queue as string, at: Number(row.w) } : null;
+  }
+
+  /** The queue's earliest lease expiry, or Infinity when none of its jobs is leased. */
+  #leaseMinOf(queue: string): number {
+    return this.#leaseMin.get(queue) ?? Infinity;
+  }
+
+  /** Runs a lease-bound statement (see heldSql) with its values; true when the lease was live. */
+  #held(sql: string, lease: LeaseRef, ...values: unknown[]): boolean {
+    const seq = leaseSeq(lease);
+    return seq !== null && this.#run(sql, ...values, seq, lease.token, lease.jobId) > 0;
+  }
+
+  /** Counts a newly finished job and prunes when a retention bound is crossed. */
+  #finished(now: number, retention?: RetentionOptions): void {
+    let plan = this.#retention.finished(now, retention);
+    if (plan === "refresh") {
+      this.#refreshFinished();
+      plan = this.#retention.plan(now, retention);
+    }
+    if (plan === null) return;
+    this.#run(S.PRUNE, plan.remove, plan.cutoff);
+    this.#refreshFinished();
+  }
+
+  #refreshFinished(): void {
+    const [row] = this.#all(S.FINISHED);
+    this.#retention.set(Number(row?.c ?? 0), row?.m === null || row?.m === undefined ? null : Number(row.m));
+  }
+
+  #all(sql: string, ...bindings: unknown[]): Row[] {
+    this.counter.statements++;
+    return this.#db.all(sql, ...bindings);
+  }
+
+  #run(sql: string, ...bindings: unknown[]): number {
+    this.counter.statements++;
+    return this.#db.run(sql, ...bindings);
+  }
+
+  /** Runs a statement whose single column is ROW_JSON; returns the parsed arrays. */
+  #arrays(sql: string, ...bindings: unknown[]): unknown[][] {
+    return this.#all(sql, ...bindings).map((r) => JSON.parse(r.j as string) as unknown[]);
+  }
+
+  #jobs(sql: string, ...bindings: unknown[]): Job[] {
+    return this.#arrays(sql, ...bindings).map(fromArray);
+  }
+}

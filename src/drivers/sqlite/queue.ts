@@ -1,0 +1,215 @@
+/**
+ * SqliteJobQueue: the queue port on a SQLite file, through the SQL core's SQLite store. Several
+ * processes on one machine can share one file: WAL lets readers run beside the one writer, a busy
+ * timeout makes a writer wait for another instead of failing, and every transition runs in its own
+ * `BEGIN IMMEDIATE` transaction (one statement inside, in the common case).
+ */
+import {
+  PorticoError,
+  StorageError,
+  type ClaimRequest,
+  type ClaimedJob,
+  type EnqueueResult,
+  type FailureOutcome,
+  type Job,
+  type JobQueue,
+  type LeaseRef,
+  type ListFilter,
+  type QueueStats,
+  type RetentionOptions,
+} from "../../core/index.ts";
+import { SqliteJobStore } from "../sql/sqlite-store.ts";
+import type { SqliteDatabase } from "./database.ts";
+import { sqliteExecutor } from "./executor.ts";
+
+/** Where the queue's data lives. */
+export interface SqliteJobQueueConnection {
+  /** An open SQLite database (bun:sqlite, node:sqlite's DatabaseSync, better-sqlite3). It stays the caller's: close() leaves it open. */
+  database: SqliteDatabase;
+}
+
+/** Options of {@link SqliteJobQueue}. */
+export interface SqliteJobQueueOptions {
+  /** How many finished jobs to keep, and for how long (default 1,000 and 24 h). */
+  retention?: RetentionOptions;
+  /** How long a write waits for another process's write to finish before failing with StorageError (default 5,000 ms). */
+  busyTimeoutMs?: number;
+  /**
+   * How often, while a worker is subscribed, to look for commits by other processes
+   * (`PRAGMA data_version`, a read of one counter) and wake it; 0 turns it off, leaving the
+   * worker's nextWakeAt polling. Default 50 ms.
+   */
+  watchIntervalMs?: number;
+}
+
+/** A {@link JobQueue} on a SQLite database file, shared safely by the processes of one machine. */
+export class SqliteJobQueue implements JobQueue {
+  readonly #db: SqliteDatabase;
+  readonly #exec: ReturnType<typeof sqliteExecutor>;
+  readonly #store: SqliteJobStore;
+  readonly #retention: RetentionOptions | undefined;
+  readonly #watchMs: number;
+  readonly #listeners = new Set<() => void>();
+  #watch: ReturnType<typeof setInterval> | null = null;
+  #dataVersion = -1;
+  #closed = false;
+
+  constructor(connection: SqliteJobQueueConnection, options: SqliteJobQueueOptions = {}) {
+    const db = connection?.database;
+    if (!db || typeof db.prepare !== "function" || typeof db.exec !== "function") {
+      throw new PorticoError("invalid_option", "SqliteJobQueue: database must be an open SQLite handle (bun:sqlite Database, node:sqlite DatabaseSync or better-sqlite3 Database)");
+    }
+    const busy = options.busyTimeoutMs ?? 5_000;
+    if (!Number.isSafeInteger(busy) || busy < 0) throw new RangeError(`SqliteJobQueue: busyTimeoutMs must be a non-negative integer, got ${options.busyTimeoutMs}`);
+    const watch = options.watchIntervalMs ?? 50;
+    if (!Number.isSafeInteger(watch) || watch < 0) throw new RangeError(`SqliteJobQueue: watchIntervalMs must be a non-negative integer, got ${options.watchIntervalMs}`);
+    this.#db = db;
+    this.#retention = options.retention;
+    this.#watchMs = watch;
+    try {
+      // busy_timeout first, so switching to WAL waits for another process opening the file too.
+      // synchronous=NORMAL is the WAL setting: a commit survives a process crash; only a power
+      // loss can undo the last commits, never corrupt the file.
+      db.exec(`PRAGMA busy_timeout = ${busy}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL`);
+      this.#exec = sqliteExecutor(db);
+      // Schema and data migrations under one write lock, so processes opening together apply them once.
+      this.#store = this.#exec.immediate(() => new SqliteJobStore(this.#exec, { shared: true }));
+    } catch (error) {
+      throw storageError("open", error);
+    }
+  }
+
+  async enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]> {
+    const results = this.#write("enqueue", () => this.#store.enqueue(jobs));
+    if (results.some((r) => r.created)) this.#notify();
+    return results;
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
+    return this.#write("claim", () => this.#store.claim(request));
+  }
+
+  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
+    return this.#write("extendLease", () => this.#store.extendLease(lease, leaseMs, now));
+  }
+
+  async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {
+    return this.#write("complete", () => this.#store.complete(lease, result, now, this.#retention));
+  }
+
+  async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
+    return this.#write("fail", () => this.#store.fail(lease, errorMessage, outcome, now));
+  }
+
+  async release(lease: LeaseRef, _now: number): Promise<boolean> {
+    const ok = this.#write("release", () => this.#store.release(lease));
+    if (ok) this.#notify();
+    return ok;
+  }
+
+  async get(id: string): Promise<Job | null> {
+    return this.#read("get", () => this.#store.get(id));
+  }
+
+  async cancel(id: string, now: number): Promise<boolean> {
+    return this.#write("cancel", () => this.#store.cancel(id, now, this.#retention));
+  }
+
+  async retry(id: string, now: number): Promise<Job | null> {
+    const job = this.#write("retry", () => this.#store.retry(id, now));
+    if (job) this.#notify();
+    return job;
+  }
+
+  async list(filter?: ListFilter): Promise<Job[]> {
+    return this.#read("list", () => this.#store.list(filter));
+  }
+
+  async stats(): Promise<QueueStats> {
+    return this.#read("stats", () => this.#store.stats());
+  }
+
+  async nextWakeAt(queues: readonly string[], _now: number): Promise<number | null> {
+    return this.#read("nextWakeAt", () => this.#store.nextWakeAt(queues));
+  }
+
+  /** Wakes `listener` on this queue's own enqueues at once, and on other processes' commits within `watchIntervalMs`. */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    if (this.#watch === null && this.#watchMs > 0 && !this.#closed) {
+      this.#dataVersion = this.#readDataVersion();
+      this.#watch = setInterval(() => this.#poll(), this.#watchMs);
+      // A watcher must not keep a process alive on its own (Node, Bun; Deno has no unref on ids).
+      (this.#watch as { unref?: () => void }).unref?.();
+    }
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.#stopWatch();
+    };
+  }
+
+  /** Stops the watcher and refuses further calls; the database handle stays open (it is the caller's). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#listeners.clear();
+    this.#stopWatch();
+  }
+
+  #write<T>(op: string, fn: () => T): T {
+    this.#open(op);
+    try {
+      return this.#exec.immediate(fn);
+    } catch (error) {
+      throw storageError(op, error);
+    }
+  }
+
+  #read<T>(op: string, fn: () => T): T {
+    this.#open(op);
+    try {
+      return fn();
+    } catch (error) {
+      throw storageError(op, error);
+    }
+  }
+
+  #open(op: string): void {
+    if (this.#closed) throw new StorageError(`SqliteJobQueue.${op}: the queue is closed`);
+  }
+
+  #notify(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Changes whenever another connection commits to the file (not on this connection's own commits). */
+  #readDataVersion(): number {
+    const row = this.#db.prepare("PRAGMA data_version").get() as { data_version?: number | bigint } | undefined;
+    return Number(row?.data_version ?? -1);
+  }
+
+  #poll(): void {
+    let version: number;
+    try {
+      version = this.#readDataVersion();
+    } catch {
+      return; // the database was closed under us; the worker's polling still runs
+    }
+    if (version !== this.#dataVersion) {
+      this.#dataVersion = version;
+      this.#notify();
+    }
+  }
+
+  #stopWatch(): void {
+    if (this.#watch !== null) clearInterval(this.#watch);
+    this.#watch = null;
+  }
+}
+
+/** Any failure as a StorageError naming the operation (typed errors pass through unchanged). */
+function storageError(op: string, error: unknown): PorticoError {
+  if (error instanceof PorticoError) return error;
+  const message = (error as Error)?.message ?? String(error);
+  const hint = /busy|locked/i.test(message) ? " (another process held the write lock past busyTimeoutMs)" : "";
+  return new StorageError(`SqliteJobQueue.${op} failed, nothing changed: ${message}${hint}`, { cause: error });
+}
