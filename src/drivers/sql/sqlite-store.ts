@@ -113,7 +113,10 @@ export class SqliteJobStore {
     const keyed = (mask & IDEM_BIT) !== 0;
     const insert = (nested: boolean, batch: unknown[][]) => {
       const sql = S.insertBatchSql(mask, nested);
-      return this.#all(keyed ? `${sql} RETURNING id` : sql, JSON.stringify(batch.map((r) => only(r, mask))));
+      const json = JSON.stringify(batch.map((r) => only(r, mask)));
+      if (keyed) return this.#all(`${sql} RETURNING id`, json);
+      this.#run(sql, json);
+      return [];
     };
     let inserted: Row[];
     try {
