@@ -6,7 +6,7 @@
 import { createStorage, type Driver } from "unstorage";
 import fsDriver from "unstorage/drivers/fs";
 import type { Logger, RetentionOptions } from "../core/index.ts";
-import { UnstorageJobQueue } from "../drivers/unstorage.ts";
+import { UnstorageJobQueue } from "../drivers/unstorage/index.ts";
 
 /** Options of {@link createFsJobQueue}. */
 export interface FsJobQueueOptions {

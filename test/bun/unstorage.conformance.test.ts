@@ -2,7 +2,7 @@
 import { test } from "bun:test";
 import { createStorage } from "unstorage";
 import memoryDriver from "unstorage/drivers/memory";
-import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
+import { UnstorageJobQueue } from "../../src/drivers/unstorage/index.ts";
 import { runQueueConformance } from "../../src/testing/index.ts";
 
 const create = (retention?: { maxCount: number; maxAgeMs: number }) =>

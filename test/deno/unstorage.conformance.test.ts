@@ -1,7 +1,7 @@
 /** The driver conformance suite under Deno: UnstorageJobQueue on unstorage's memory driver. */
 import { createStorage } from "unstorage";
 import memoryDriver from "unstorage/drivers/memory";
-import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
+import { UnstorageJobQueue } from "../../src/drivers/unstorage/index.ts";
 import { runQueueConformance } from "../../src/testing/index.ts";
 
 const create = (retention?: { maxCount: number; maxAgeMs: number }) =>

@@ -7,7 +7,7 @@ import { createStorage } from "unstorage";
 import fsDriver from "unstorage/drivers/fs";
 import memoryDriver from "unstorage/drivers/memory";
 import type { JobQueue, RetentionOptions } from "../../src/core/index.ts";
-import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
+import { UnstorageJobQueue } from "../../src/drivers/unstorage/index.ts";
 import { runQueueConformance } from "../../src/testing/index.ts";
 
 // One store has one owner, so the suite's "two handles on one store" checks do not apply:

@@ -10,7 +10,7 @@ import { createStorage, defineDriver, type Storage } from "unstorage";
 import fsDriver from "unstorage/drivers/fs";
 import memoryDriver from "unstorage/drivers/memory";
 import { JobService, JobStatus, StorageError, StoreLockedError } from "../../src/core/index.ts";
-import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
+import { UnstorageJobQueue } from "../../src/drivers/unstorage/index.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

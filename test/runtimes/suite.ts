@@ -13,7 +13,7 @@ import { createStorage } from "unstorage";
 import fsDriver from "unstorage/drivers/fs";
 import { JobStatus, StoreLockedError, silentLogger, type Job, type JobHandler, type JobQueue } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
-import { UnstorageJobQueue } from "../../src/drivers/unstorage.ts";
+import { UnstorageJobQueue } from "../../src/drivers/unstorage/index.ts";
 import type { ServeHandle, ServeOptions } from "../../src/host/create-host.ts";
 import { assert, assertDeepEqual, assertEqual, assertPresent, show } from "../../src/testing/conformance/assert.ts";
 

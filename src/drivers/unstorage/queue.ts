@@ -1,46 +1,31 @@
 /**
- * UnstorageJobQueue: the queue port over any unstorage `Storage` (fs, Redis, KV...).
- *
- * unstorage has neither indexes nor transactions, so the queue keeps its index in memory (the
- * same heaps as the memory driver, loaded once at open with one getKeys and batched getItems) and
- * writes every change through to the store before the call returns: one key per job holding its
- * JSON record, plus a `meta` key and an owner `lock` key.
- *
- * Because the index lives in one process, exactly one process may own a store at a time. The
- * owner holds a lock key with an expiry that a heartbeat keeps renewing. Another process opening
- * the same store gets a {@link StoreLockedError} (or waits up to `lockWaitMs` for the lock to
- * expire). When the owner dies, its lock expires, a new process takes over, and the jobs the dead
- * process was running become claimable again once their (persisted) leases expire.
- * @module
+ * UnstorageJobQueue: the queue port over any unstorage `Storage`, with its index in memory (the
+ * core's JobIndex) and every change written through before the call returns. The owner lock
+ * lives in ./owner-lock.ts, the stored format in ./stored-job.ts.
  */
 import type { Storage } from "unstorage";
 import {
-  JOB_STATUSES,
-  accountedAttempts,
-  JobIndex,
   randomId,
   StorageError,
-  StoreLockedError,
-  fromJobRecord,
   silentLogger,
   systemClock,
-  toJobRecord,
   type ClaimRequest,
   type ClaimedJob,
   type Clock,
   type EnqueueResult,
-  type IndexEntry,
   type FailureOutcome,
   type Job,
   type JobQueue,
-  type JobRecord,
   type LeaseRef,
   type ListFilter,
   type Logger,
   type QueueStats,
   type RetentionOptions,
-} from "../core/index.ts";
-import { becameClaimable } from "../core/transitions.ts";
+} from "../../core/index.ts";
+import { JobIndex, type IndexEntry } from "../../core/job-index.ts";
+import { becameClaimable } from "../../core/transitions.ts";
+import { OwnerLock } from "./owner-lock.ts";
+import { StoreKeys, checkMeta, parseStored, toStored, type StoredJob } from "./stored-job.ts";
 
 /** Options of {@link UnstorageJobQueue}. */
 export interface UnstorageJobQueueOptions {
@@ -75,28 +60,6 @@ export interface UnstorageJobQueueOptions {
   clock?: Clock;
 }
 
-/** Format of the stored job value. */
-interface StoredJob {
-  /** 2 since attempts stopped counting released claims; 1 records are read and upgraded. */
-  v: 1 | 2;
-  /** Insertion order, the last claim tie-breaker. */
-  seq: number;
-  token: string | null;
-  leaseExpiresAt: number;
-  finishedAt: number;
-  job: JobRecord;
-}
-
-/** Format of the lock value. */
-interface LockRecord {
-  owner: string;
-  label: string | null;
-  acquiredAt: number;
-  expiresAt: number;
-}
-
-const META_FORMAT = "portico-jobs/unstorage";
-const META_VERSION = 1;
 // Keeps the number of files opened at once bounded on big stores.
 const LOAD_BATCH = 256;
 
@@ -123,11 +86,8 @@ type Tx = Map<IndexEntry, Snapshot>;
 export class UnstorageJobQueue implements JobQueue {
   readonly ownerId: string;
   readonly #storage: Storage;
-  readonly #prefix: string;
-  readonly #lockTtlMs: number;
-  readonly #lockWaitMs: number;
-  readonly #lockSettleMs: number;
-  readonly #ownerLabel: string | null;
+  readonly #keys: StoreKeys;
+  readonly #lock: OwnerLock;
   readonly #logger: Logger;
   readonly #clock: Clock;
 
@@ -138,11 +98,7 @@ export class UnstorageJobQueue implements JobQueue {
 
   #opening: Promise<void> | null = null;
   #tail: Promise<unknown> = Promise.resolve();
-  #heartbeat: ReturnType<typeof setInterval> | null = null;
-  #renewing: Promise<void> | null = null;
   #nativeBatch: boolean | undefined;
-  #lockExpiresAt = 0;
-  #lost: string | null = null;
   #closed = false;
 
   constructor(options: UnstorageJobQueueOptions) {
@@ -151,14 +107,22 @@ export class UnstorageJobQueue implements JobQueue {
     }
     this.#storage = options.storage;
     const prefix = (options.prefix ?? "").replace(/:+$/, "");
-    this.#prefix = prefix ? `${prefix}:` : "";
-    this.#lockTtlMs = nonNegative(options.lockTtlMs ?? 10_000, "lockTtlMs", 1);
-    this.#lockWaitMs = nonNegative(options.lockWaitMs ?? 0, "lockWaitMs", 0);
-    this.#lockSettleMs = nonNegative(options.lockSettleMs ?? 30, "lockSettleMs", 0);
+    this.#keys = new StoreKeys(prefix ? `${prefix}:` : "");
     this.ownerId = options.ownerId ?? `owner-${randomId()}`;
-    this.#ownerLabel = options.ownerLabel ?? null;
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
+    this.#lock = new OwnerLock({
+      storage: this.#storage,
+      key: this.#keys.lock,
+      storeName: prefix,
+      ownerId: this.ownerId,
+      ownerLabel: options.ownerLabel ?? null,
+      ttlMs: nonNegative(options.lockTtlMs ?? 10_000, "lockTtlMs", 1),
+      waitMs: nonNegative(options.lockWaitMs ?? 0, "lockWaitMs", 0),
+      settleMs: nonNegative(options.lockSettleMs ?? 30, "lockSettleMs", 0),
+      logger: this.#logger,
+      clock: this.#clock,
+    });
     this.#index = new JobIndex({
       retention: options.retention,
       onTouch: (e) => {
@@ -241,21 +205,13 @@ export class UnstorageJobQueue implements JobQueue {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#lock.stopRenewals();
     this.#listeners.clear();
     await this.#tail.catch(() => {});
     const opening = this.#opening;
     if (!opening) return;
     await opening.catch(() => {});
-    this.#stopHeartbeat();
-    await this.#renewing;
-    if (this.#lost) return;
-    try {
-      const lock = await this.#readLock();
-      if (lock?.owner === this.ownerId) await this.#storage.removeItem(this.#key("lock"));
-    } catch (error) {
-      // The lock then simply expires.
-      this.#logger.warn("unstorage.unlock_failed", { error });
-    }
+    await this.#lock.release();
   }
 
   // ---- opening and the owner lock ----
@@ -270,122 +226,25 @@ export class UnstorageJobQueue implements JobQueue {
   }
 
   async #open(): Promise<void> {
-    await this.#acquireLock();
+    await this.#lock.acquire();
     try {
-      await this.#checkMeta();
+      await checkMeta(this.#storage, this.#keys.meta, this.#clock);
       await this.#load();
     } catch (error) {
-      await this.#storage.removeItem(this.#key("lock")).catch(() => {});
+      await this.#lock.drop();
       throw error instanceof StorageError ? error : new StorageError(`UnstorageJobQueue: cannot load the store: ${message(error)}`, { cause: error });
     }
-    this.#heartbeat = setInterval(() => {
-      // Kept so that close() can wait for it: a lock write landing after close's unlink would
-      // leave a stale lock that locks the next process out until it expires.
-      const renewal = this.#renewLock().catch(() => {});
-      this.#renewing = renewal;
-      void renewal.finally(() => {
-        if (this.#renewing === renewal) this.#renewing = null;
-      });
-    }, Math.max(1, Math.floor(this.#lockTtlMs / 3)));
-    // Never keep a process alive just for the heartbeat (Node/Bun timers have unref, Deno ids do not).
-    (this.#heartbeat as { unref?: () => void }).unref?.();
+    this.#lock.startHeartbeat();
   }
 
-  async #acquireLock(): Promise<void> {
-    const deadline = this.#clock() + this.#lockWaitMs;
-    for (;;) {
-      let current = await this.#readLock();
-      const now = this.#clock();
-      if (!current || current.expiresAt <= now || current.owner === this.ownerId) {
-        const mine: LockRecord = { owner: this.ownerId, label: this.#ownerLabel, acquiredAt: now, expiresAt: now + this.#lockTtlMs };
-        await this.#writeLock(mine);
-        // Two processes may both have seen a free lock; the later write wins and the other backs off.
-        if (this.#lockSettleMs > 0) await sleep(this.#lockSettleMs);
-        const check = await this.#readLock();
-        if (check?.owner === this.ownerId) {
-          this.#lockExpiresAt = mine.expiresAt;
-          return;
-        }
-        current = check;
-      }
-      if (this.#clock() >= deadline) throw this.#lockedError(current);
-      // Sleep until the holder's lock would expire (it may be renewed meanwhile: then go round again).
-      const untilExpiry = current ? current.expiresAt - this.#clock() + 1 : this.#lockSettleMs;
-      await sleep(Math.min(Math.max(untilExpiry, 5), Math.max(deadline - this.#clock(), 1)));
-    }
-  }
-
-  #lockedError(lock: LockRecord | null): StoreLockedError {
-    const who = lock ? `${lock.owner}${lock.label ? ` (${lock.label})` : ""}` : "another process";
-    const until = lock ? ` until ${new Date(lock.expiresAt).toISOString()} unless renewed` : "";
-    return new StoreLockedError(
-      `The job store${this.#prefix ? ` "${this.#prefix.slice(0, -1)}"` : ""} is owned by ${who}${until}. ` +
-        `Only one process may use an unstorage job store at a time: stop the other process, point this one at another ` +
-        `store, or set lockWaitMs to wait for a crashed owner's lock to expire.`,
-    );
-  }
-
-  async #readLock(): Promise<LockRecord | null> {
-    const value = await this.#storage.getItem<LockRecord>(this.#key("lock"));
-    return value && typeof value === "object" && typeof value.owner === "string" && typeof value.expiresAt === "number" ? value : null;
-  }
-
-  #writeLock(lock: LockRecord): Promise<void> {
-    return this.#storage.setItem(this.#key("lock"), lock);
-  }
-
-  /** Heartbeat: confirms the lock is still ours and pushes its expiry; notices a takeover. */
-  async #renewLock(): Promise<void> {
-    if (this.#lost || this.#closed) return;
-    try {
-      const current = await this.#readLock();
-      if (current && current.owner !== this.ownerId) {
-        this.#loseLock(current);
-        return;
-      }
-      const now = this.#clock();
-      const expiresAt = now + this.#lockTtlMs;
-      await this.#writeLock({ owner: this.ownerId, label: this.#ownerLabel, acquiredAt: current?.acquiredAt ?? now, expiresAt });
-      this.#lockExpiresAt = expiresAt;
-    } catch (error) {
-      this.#logger.warn("unstorage.lock_renew_failed", { error });
-      throw error;
-    }
-  }
-
-  #loseLock(current: LockRecord | null): void {
-    this.#lost = this.#lockedError(current).message;
-    this.#stopHeartbeat();
-    this.#logger.error("unstorage.lock_lost", { ownerId: this.ownerId, newOwner: current?.owner ?? null });
-  }
-
-  #stopHeartbeat(): void {
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
-    this.#heartbeat = null;
-  }
-
-  /** Refuses to write without a live lock; renews it first when the heartbeat fell behind. */
+  /** Refuses to write without a live lock (see OwnerLock.assertOwner). */
   async #assertOwner(): Promise<void> {
     await this.#opened();
-    if (!this.#lost && this.#clock() >= this.#lockExpiresAt) await this.#renewLock();
-    if (this.#lost) throw new StoreLockedError(`This process lost the job store: ${this.#lost}`);
-  }
-
-  async #checkMeta(): Promise<void> {
-    const meta = await this.#storage.getItem<{ format?: string; version?: number }>(this.#key("meta"));
-    if (meta === null || meta === undefined) {
-      await this.#storage.setItem(this.#key("meta"), { format: META_FORMAT, version: META_VERSION, createdAt: this.#clock() });
-      return;
-    }
-    if (typeof meta !== "object" || meta.format !== META_FORMAT || meta.version !== META_VERSION) {
-      throw new StorageError(
-        `UnstorageJobQueue: the store's meta key holds ${JSON.stringify(meta)}, expected format "${META_FORMAT}" version ${META_VERSION}`,
-      );
-    }
+    await this.#lock.assertOwner();
   }
 
   async #load(): Promise<void> {
-    const base = this.#key("jobs");
+    const base = this.#keys.jobs;
     const keys = await this.#storage.getKeys(base);
     const entries: IndexEntry[] = [];
     for (let i = 0; i < keys.length; i += LOAD_BATCH) {
@@ -445,7 +304,7 @@ export class UnstorageJobQueue implements JobQueue {
       }
       if (tx.size === 0) return result;
       try {
-        await this.#writeAll([...tx.keys()].map((e) => ({ key: this.#jobKey(e.job.id), value: toStored(e) })));
+        await this.#writeAll([...tx.keys()].map((e) => ({ key: this.#keys.job(e.job.id), value: toStored(e) })));
       } catch (error) {
         const undo = this.#undoWrites(tx);
         this.#rollback(tx);
@@ -464,7 +323,7 @@ export class UnstorageJobQueue implements JobQueue {
    * first failure while other writes are still in flight, which would land after the undo).
    */
   async #writeAll(items: { key: string; value: unknown }[]): Promise<void> {
-    this.#nativeBatch ??= typeof this.#storage.getMount(this.#jobKey("")).driver.setItems === "function";
+    this.#nativeBatch ??= typeof this.#storage.getMount(this.#keys.job("")).driver.setItems === "function";
     if (this.#nativeBatch) return this.#storage.setItems(items as { key: string; value: string }[]);
     const results = await Promise.allSettled(items.map((i) => this.#storage.setItem(i.key, i.value as string)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -478,7 +337,7 @@ export class UnstorageJobQueue implements JobQueue {
   async #undoWrites(tx: Tx): Promise<void> {
     const writes: Promise<unknown>[] = [];
     for (const [e, snap] of tx) {
-      const key = this.#jobKey(e.job.id);
+      const key = this.#keys.job(e.job.id);
       if (snap.created) writes.push(this.#storage.removeItem(key));
       else writes.push(this.#storage.setItem(key, toStored({ ...e, job: snap.job, token: snap.token, leaseExpiresAt: snap.leaseExpiresAt, finishedAt: snap.finishedAt })));
     }
@@ -503,7 +362,7 @@ export class UnstorageJobQueue implements JobQueue {
     const removed = this.#index.prune(now);
     if (removed.length === 0) return;
     // Best effort: a key that survives a failed delete is pruned again at the next open.
-    const results = await Promise.allSettled(removed.map((e) => this.#storage.removeItem(this.#jobKey(e.job.id))));
+    const results = await Promise.allSettled(removed.map((e) => this.#storage.removeItem(this.#keys.job(e.job.id))));
     const failed = results.filter((r) => r.status === "rejected").length;
     if (failed) this.#logger.warn("unstorage.prune_failed", { failed });
   }
@@ -511,60 +370,10 @@ export class UnstorageJobQueue implements JobQueue {
   #notify(): void {
     for (const listener of this.#listeners) listener();
   }
-
-  #key(name: string): string {
-    return this.#prefix + name;
-  }
-
-  #jobKey(id: string): string {
-    return `${this.#prefix}jobs:${safeKeySegment(id)}`;
-  }
 }
 
 function snapshot(e: IndexEntry, created: boolean): Snapshot {
   return { created, job: { ...e.job }, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt };
-}
-
-function toStored(e: IndexEntry): StoredJob {
-  return { v: 2, seq: e.seq, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt, job: toJobRecord(e.job) };
-}
-
-function parseStored(value: unknown): IndexEntry | null {
-  if (!value || typeof value !== "object") return null;
-  const s = value as Partial<StoredJob>;
-  const r = s.job;
-  if ((s.v !== 1 && s.v !== 2) || typeof s.seq !== "number" || !r || typeof r !== "object" || typeof r.id !== "string") return null;
-  if (!JOB_STATUSES.includes(r.status) || typeof r.runAt !== "number" || typeof r.createdAt !== "number") return null;
-  const job = fromJobRecord(r);
-  // Version 1 counted released claims as attempts and kept them across retryJob; as lost leases
-  // they would now count toward maxStalls. Keep only the attempts that failures account for.
-  if (s.v === 1) job.attempts = Math.min(job.attempts, accountedAttempts(job));
-  return {
-    job,
-    seq: s.seq,
-    token: typeof s.token === "string" ? s.token : null,
-    leaseExpiresAt: typeof s.leaseExpiresAt === "number" ? s.leaseExpiresAt : 0,
-    finishedAt: typeof s.finishedAt === "number" ? s.finishedAt : 0,
-    gen: 0,
-  };
-}
-
-/**
- * Ids become one key segment. Anything unstorage or a file system could misread is hex-encoded
- * behind a "~", which plain ids never contain, so the two forms cannot collide.
- */
-function safeKeySegment(id: string): string {
-  if (/^[A-Za-z0-9_-]{1,128}$/.test(id)) return id;
-  let hex = "";
-  for (const byte of new TextEncoder().encode(id)) hex += byte.toString(16).padStart(2, "0");
-  return `~${hex}`;
-}
-
-
-
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function message(error: unknown): string {
