@@ -26,7 +26,7 @@ export const specifierOf = (name, subpath) => (subpath === "." ? name : `${name}
 const distOf = (source, ext) => `./dist/${source.replace(/\.ts$/, ext)}`;
 
 /** What package.json, deno.json and tsconfig.base.json must hold, derived from the map. */
-function expected(entries, pkgName) {
+function expected(entries, pkgName, peerDependencies = {}) {
   const exports = {};
   for (const [subpath, { source }] of entries) exports[subpath] = { types: distOf(source, ".d.ts"), default: distOf(source, ".js") };
   exports["./package.json"] = "./package.json";
@@ -38,9 +38,13 @@ function expected(entries, pkgName) {
     denoImports[specifierOf(pkgName, subpath)] = `./${source}`;
     paths[specifierOf(pkgName, subpath)] = [`./${source}`];
   }
+  // Deno resolves the peers through npm: specifiers (subpaths such as hono/body-limit follow), so
+  // the repo's deno.json works without node_modules, and JSR can publish the sources.
+  for (const [name, range] of Object.entries(peerDependencies)) denoImports[name] = `npm:${name}@${range}`;
   return { exports, denoExports, denoImports, paths };
 }
 
+const isOwn = (name, specifier) => specifier === name || specifier.startsWith(`${name}/`);
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 /** JSON with two-space indents, short arrays of strings kept on one line (as the files are written by hand). */
@@ -55,7 +59,7 @@ function format(value) {
 
 function write(entries) {
   const pkg = readJson("package.json");
-  const want = expected(entries, pkg.name);
+  const want = expected(entries, pkg.name, pkg.peerDependencies);
   pkg.exports = want.exports;
   pkg.main = want.exports["."].default;
   pkg.types = want.exports["."].types;
@@ -63,8 +67,8 @@ function write(entries) {
 
   const deno = readJson("deno.json");
   deno.exports = want.denoExports;
-  // Keep the npm: mappings for the peers; replace the package's own specifiers.
-  const others = Object.fromEntries(Object.entries(deno.imports ?? {}).filter(([k]) => k !== pkg.name && !k.startsWith(`${pkg.name}/`)));
+  // Keep other mappings (test-only ones); replace the package's own specifiers and the peers'.
+  const others = Object.fromEntries(Object.entries(deno.imports ?? {}).filter(([k]) => !(k in want.denoImports) && !isOwn(pkg.name, k)));
   deno.imports = { ...want.denoImports, ...others };
   writeFileSync(join(root, "deno.json"), format(deno));
 
@@ -128,22 +132,52 @@ export function readmePeers() {
   return rows;
 }
 
+/**
+ * The README's Install section: the `npm i` line for each import, as
+ * `{ command, packages: [peers...] }` ("npm i portico-jobs a b  # portico-jobs/x, /y").
+ */
+export function readmeInstallLines() {
+  const text = read("README.md");
+  const section = text.split(/^## Install$/m)[1];
+  if (!section) throw new Error("README.md: no \"## Install\" section");
+  const block = section.match(/```sh\n([\s\S]*?)```/);
+  if (!block) throw new Error("README.md: the Install section has no ```sh block");
+  const lines = new Map();
+  for (const line of block[1].split("\n").filter((l) => l.trim())) {
+    const m = line.match(/^(npm i portico-jobs((?: [@\w./-]+)*))\s*#\s*(.+)$/);
+    if (!m) throw new Error(`README.md: Install line not of the form "npm i portico-jobs <peers>  # <imports>": ${line}`);
+    const packages = m[2].trim() ? m[2].trim().split(/\s+/) : [];
+    for (const [, spec] of m[3].matchAll(/(?:^|,\s*)((?:portico-jobs)?\/?[\w-]*)/g)) {
+      if (!spec) continue;
+      const name = spec.startsWith("/") ? `portico-jobs${spec}` : spec;
+      if (lines.has(name)) throw new Error(`README.md: ${name} has two Install lines`);
+      lines.set(name, { command: m[1], packages });
+    }
+  }
+  return lines;
+}
+
 function check(entries) {
   const problems = [];
   const pkg = readJson("package.json");
-  const want = expected(entries, pkg.name);
+  const want = expected(entries, pkg.name, pkg.peerDependencies);
   const fix = "(run `node scripts/entry-points.mjs --write` after editing entry-points.json)";
   if (!same(pkg.exports, want.exports)) problems.push(`package.json "exports" differs from entry-points.json ${fix}`);
   if (pkg.main !== want.exports["."].default || pkg.types !== want.exports["."].types) problems.push(`package.json "main"/"types" differ from the "." entry ${fix}`);
   const deno = readJson("deno.json");
   if (!same(deno.exports, want.denoExports)) problems.push(`deno.json "exports" differs from entry-points.json ${fix}`);
-  const own = Object.fromEntries(Object.entries(deno.imports ?? {}).filter(([k]) => k === pkg.name || k.startsWith(`${pkg.name}/`)));
-  if (!same(own, want.denoImports)) problems.push(`deno.json "imports" for ${pkg.name}/* differ from entry-points.json ${fix}`);
+  for (const [specifier, target] of Object.entries(want.denoImports)) {
+    if (deno.imports?.[specifier] !== target) problems.push(`deno.json "imports" maps ${specifier} to ${deno.imports?.[specifier]}, expected ${target} ${fix}`);
+  }
+  for (const specifier of Object.keys(deno.imports ?? {})) {
+    if (isOwn(pkg.name, specifier) && !(specifier in want.denoImports)) problems.push(`deno.json "imports" maps ${specifier}, which is no entry point ${fix}`);
+  }
   const paths = readJson("tsconfig.base.json").compilerOptions.paths;
   if (!same(paths, want.paths)) problems.push(`tsconfig.base.json "paths" differ from entry-points.json ${fix}`);
 
   const declared = new Set([...Object.keys(pkg.peerDependencies ?? {})]);
   const table = readmePeers();
+  const install = readmeInstallLines();
   for (const [subpath, { source, peers }] of entries) {
     if (!existsSync(join(root, source))) {
       problems.push(`${subpath}: ${source} does not exist`);
@@ -169,6 +203,15 @@ function check(entries) {
       problems.push(`README.md: the peers of \`${spec}\` are [${listed.join(", ")}], entry-points.json says [${peers.join(", ")}]`);
     }
   }
+  for (const [subpath, { peers }] of entries) {
+    const spec = specifierOf(pkg.name, subpath);
+    const line = install.get(spec);
+    if (!line) problems.push(`README.md: the Install section has no line for ${spec}`);
+    else if (!same([...line.packages].sort(), [...peers].sort())) problems.push(`README.md: the Install line for ${spec} installs [${line.packages.join(", ")}], its peers are [${peers.join(", ")}]`);
+  }
+  for (const spec of install.keys()) {
+    if (!entries.some(([subpath]) => specifierOf(pkg.name, subpath) === spec)) problems.push(`README.md: the Install section names ${spec}, which is no entry point`);
+  }
   for (const spec of table.keys()) {
     if (!entries.some(([subpath]) => specifierOf(pkg.name, subpath) === spec)) problems.push(`README.md: the table lists \`${spec}\`, which is no entry point`);
   }
@@ -176,7 +219,7 @@ function check(entries) {
     for (const p of problems) console.error(`entry points: ${p}`);
     process.exit(1);
   }
-  console.log(`entry points: ${entries.length} entries agree across entry-points.json, package.json, deno.json, tsconfig paths and README peers`);
+  console.log(`entry points: ${entries.length} entries agree across entry-points.json, package.json, deno.json, tsconfig paths README peers and Install lines`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,16 +1,7 @@
 /**
- * The one Bun global the shim uses, for type checks with tsc (Bun never loads this file:
- * nothing imports it). `process` comes from @types/node, which Bun implements.
+ * The part of bun:sqlite the SQLite opener uses, for type checks with tsc (Bun never loads this
+ * file: nothing imports it). The `Bun` global is declared in index.ts, where it is used.
  */
-declare namespace Bun {
-  interface Server {
-    readonly port: number;
-    stop(closeActiveConnections?: boolean): Promise<void> | void;
-  }
-  function serve(options: { hostname?: string; port?: number; fetch: (request: Request) => Response | Promise<Response> }): Server;
-}
-
-/** The part of bun:sqlite the SQLite opener uses. */
 declare module "bun:sqlite" {
   export class Database {
     constructor(path: string);

@@ -10,6 +10,15 @@ export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/h
 export { openSqliteDatabase, type OpenSqliteOptions } from "./sqlite.ts";
 export type { SqliteDatabase, SqliteStatement } from "../../src/drivers/sqlite/database.ts";
 
+// The one Bun global the shim uses, declared in this module rather than ambiently, so tsc, Deno
+// and JSR's checks need no Bun types. `process` comes from @types/node, which Bun implements.
+declare const Bun: {
+  serve(options: { hostname?: string; port?: number; fetch: (request: Request) => Response | Promise<Response> }): {
+    readonly port: number;
+    stop(closeActiveConnections?: boolean): Promise<void> | void;
+  };
+};
+
 const bun: RuntimeAdapter = {
   name: "bun",
   ownerLabel: `pid ${process.pid} (bun)`,

@@ -6,7 +6,7 @@
 import type { Job } from "../../core/index.ts";
 
 /** The suite's epoch: 2100-01-01T00:00:00Z. Tests pass `BASE_TIME + offset` as `now`. */
-export const BASE_TIME = Date.UTC(2100, 0, 1);
+export const BASE_TIME: number = Date.UTC(2100, 0, 1);
 
 /** A valid PENDING job in queue "default", created and due at {@link BASE_TIME}, with a unique id. */
 export function makeJob(overrides: Partial<Job> = {}): Job {

@@ -22,8 +22,25 @@ function isJsonObject(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
-/** valibot schema of the request body. Unknown fields are rejected so that typos do not pass silently. */
-export const JobRequestSchema = v.strictObject(
+/** The validated body (null fields count as absent). */
+export interface JobRequest {
+  job_type: string;
+  payload: Record<string, unknown>;
+  queue_name?: string | null | undefined;
+  priority?: number | null | undefined;
+  scheduled_at?: string | null | undefined;
+  delay_ms?: number | null | undefined;
+  max_retries?: number | null | undefined;
+  timeout_ms?: number | null | undefined;
+  metadata?: Record<string, unknown> | null | undefined;
+  idempotency_key?: string | null | undefined;
+}
+
+/**
+ * valibot schema of the request body. Unknown fields are rejected so that typos do not pass
+ * silently. Typed by its output, so the public type stays readable (and JSR needs no inference).
+ */
+export const JobRequestSchema: v.GenericSchema<unknown, JobRequest> = v.strictObject(
   {
     job_type: v.pipe(
       v.string("job_type must be a string"),
@@ -58,9 +75,6 @@ export const JobRequestSchema = v.strictObject(
         ? `${v.getDotPath(issue)} is required`
         : "the body must be a JSON object",
 );
-
-/** The validated body. */
-export type JobRequest = v.InferOutput<typeof JobRequestSchema>;
 
 /** Outcome of {@link parseJobRequest}. */
 export type ParseResult = { ok: true; value: JobRequest } | { ok: false; issues: ValidationIssue[] };
@@ -129,7 +143,7 @@ function quickParse(input: Record<string, unknown>): JobRequest | undefined {
   }
   if (typeof jobType !== "string" || jobType.length === 0 || jobType.length > 200) return undefined;
   out.payload ??= {};
-  return out as JobRequest;
+  return out as Partial<JobRequest> as JobRequest;
 }
 
 /** Maps the body to createJob options; null fields count as absent. */
