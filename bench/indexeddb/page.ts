@@ -7,7 +7,7 @@ import { openDB, type IDBPDatabase } from "idb";
 import { Queue } from "workbox-background-sync";
 import { JobService, WorkerManager, silentLogger, type Job, type JobHandler, type JobSpec } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
-import { IndexedDBJobQueue } from "../../src/drivers/indexeddb.ts";
+import { IndexedDBJobQueue } from "../../src/drivers/indexeddb/index.ts";
 import { JOBS, SCHEMA_VERSION, migrate, newRow } from "../../src/drivers/indexeddb/schema.ts";
 
 /** One line of the result table. */

@@ -1,7 +1,7 @@
 // The driver conformance suite on real IndexedDB in Chromium. The second handle is a second
 // IndexedDBJobQueue (its own connection) on the same database, as a second tab would open.
 import { test } from "vitest";
-import { IndexedDBJobQueue } from "../../src/drivers/indexeddb.ts";
+import { IndexedDBJobQueue } from "../../src/drivers/indexeddb/index.ts";
 import type { JobQueue, RetentionOptions } from "../../src/core/index.ts";
 import { runQueueConformance } from "../../src/testing/index.ts";
 import { deleteDatabase } from "./helpers.ts";

@@ -6,7 +6,7 @@
 import { openDB } from "idb";
 import { afterEach, expect, test } from "vitest";
 import { JobService, StorageError, WorkerManager, silentLogger, type Job, type JobHandler } from "../../src/core/index.ts";
-import { IndexedDBJobQueue, SCHEMA_VERSION } from "../../src/drivers/indexeddb.ts";
+import { IndexedDBJobQueue, SCHEMA_VERSION } from "../../src/drivers/indexeddb/index.ts";
 import { JOBS, MIGRATIONS, markReady, type JobRow } from "../../src/drivers/indexeddb/schema.ts";
 import { deleteDatabase } from "./helpers.ts";
 

@@ -2,7 +2,7 @@
 // suite runs in real Chromium from test/browser/.
 import "fake-indexeddb/auto";
 import { test } from "vitest";
-import { IndexedDBJobQueue } from "../../src/drivers/indexeddb.ts";
+import { IndexedDBJobQueue } from "../../src/drivers/indexeddb/index.ts";
 import type { JobQueue, RetentionOptions } from "../../src/core/index.ts";
 import { runQueueConformance } from "../../src/testing/index.ts";
 

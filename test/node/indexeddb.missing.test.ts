@@ -2,7 +2,7 @@
 // with a typed StorageError that says why, instead of a ReferenceError.
 import { expect, test } from "vitest";
 import { StorageError } from "../../src/core/index.ts";
-import { IndexedDBJobQueue } from "../../src/drivers/indexeddb.ts";
+import { IndexedDBJobQueue } from "../../src/drivers/indexeddb/index.ts";
 import { makeJob } from "../../src/testing/conformance/fixtures.ts";
 
 test("without IndexedDB, calls reject with a StorageError naming the cause", async () => {

@@ -1,16 +1,9 @@
 /**
- * IndexedDBJobQueue: the queue port on the browser's IndexedDB (through idb), so jobs survive
- * reloads, offline periods and closed tabs, and every tab of an origin shares one queue.
- *
- * Every mutating call is ONE readwrite transaction that awaits nothing but IndexedDB requests.
- * IndexedDB runs readwrite transactions over the same store one after another, across tabs,
- * so a claim's read-then-write can never interleave with another tab's claim: two tabs never
- * hold the same job. Claim, enqueue's idempotency check and nextWakeAt are indexed range reads
- * (see ./indexeddb/schema.ts); nothing scans or sorts the whole queue.
- * @module
+ * IndexedDBJobQueue: the queue port on IndexedDB. Each mutating call is one readwrite
+ * transaction (./connection.ts) awaiting only IndexedDB requests; lease-bound calls share
+ * transactions by group commit (./group-commit.ts); the layout and migrations are ./schema.ts.
  */
-import { openDB, type IDBPDatabase, type IDBPTransaction } from "idb";
-import * as T from "../core/transitions.ts";
+import * as T from "../../core/transitions.ts";
 import {
   DEFAULT_RETENTION,
   JobStatus,
@@ -26,8 +19,10 @@ import {
   type ListFilter,
   type QueueStats,
   type RetentionOptions,
-} from "./../core/index.ts";
-import { toStorageError } from "./indexeddb/errors.ts";
+} from "../../core/index.ts";
+import { Connection, type WriteTx } from "./connection.ts";
+import { toStorageError } from "./errors.ts";
+import { GroupCommit, type OpResult } from "./group-commit.ts";
 import {
   COUNTERS_KEY,
   FINISHED_INDEX,
@@ -36,21 +31,17 @@ import {
   META,
   QUEUE_STATUS_INDEX,
   READY_INDEX,
-  SCHEMA_VERSION,
   STATUS_INDEX,
   TIMED_INDEX,
   markIdle,
   markReady,
   markTimed,
-  migrate,
   newRow,
   rowToJob,
   type Counters,
   type JobRow,
-} from "./indexeddb/schema.ts";
-import { WakeSignal } from "./indexeddb/wake.ts";
-
-export { SCHEMA_VERSION } from "./indexeddb/schema.ts";
+} from "./schema.ts";
+import { WakeSignal } from "./wake.ts";
 
 /** Options of {@link IndexedDBJobQueue}. */
 export interface IndexedDBJobQueueOptions {
@@ -65,8 +56,6 @@ export interface IndexedDBJobQueueOptions {
   blockedTimeoutMs?: number;
 }
 
-type Tx = IDBPTransaction<unknown, string[], "readwrite">;
-
 /** A lease-bound call waiting for the next group commit. */
 interface LeaseOp {
   action: string;
@@ -74,8 +63,6 @@ interface LeaseOp {
   change: (row: JobRow) => void;
   /** Set for calls that finish the job: retention runs at this time. */
   pruneAt: number | undefined;
-  resolve: (ok: boolean) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -103,31 +90,32 @@ export class IndexedDBJobQueue implements JobQueue {
   /** The database name this queue lives in. */
   readonly dbName: string;
   readonly #retention: Required<RetentionOptions>;
-  readonly #blockedTimeoutMs: number;
   readonly #wake: WakeSignal;
-  #db: Promise<IDBPDatabase> | null = null;
-  #closed = false;
+  readonly #db: Connection;
+  readonly #leaseOps: GroupCommit<LeaseOp>;
   #lastSeq = 0;
-  readonly #leaseOps: LeaseOp[] = [];
-  #leaseFlush: Promise<void> | null = null;
 
   constructor(options: IndexedDBJobQueueOptions = {}) {
     const dbName = options.dbName ?? "portico-jobs";
     if (typeof dbName !== "string" || dbName.length === 0) throw new StorageError("IndexedDBJobQueue: options.dbName must be a non-empty string");
     this.dbName = dbName;
     this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
-    this.#blockedTimeoutMs = options.blockedTimeoutMs ?? 5_000;
+    this.#db = new Connection(dbName, options.blockedTimeoutMs ?? 5_000);
+    this.#leaseOps = new GroupCommit(
+      (batch) => this.#runLeaseOps(batch),
+      (error, op) => toStorageError(error, this.dbName, op.action),
+    );
     this.#wake = new WakeSignal(`portico-jobs:${dbName}`);
   }
 
   async enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]> {
     if (jobs.length === 0) {
-      this.#assertOpen();
+      this.#db.assertOpen();
       return [];
     }
     let created = 0;
     let duplicateId: string | null = null;
-    const results = await this.#write(`store ${jobs.length} job(s)`, [JOBS], async (tx) => {
+    const results = await this.#db.write(`store ${jobs.length} job(s)`, [JOBS], async (tx) => {
       const store = tx.objectStore(JOBS);
       // Look up every idempotency key first (all requests in flight at once), then write.
       let existing: (JobRow | undefined | null)[] = [];
@@ -172,7 +160,7 @@ export class IndexedDBJobQueue implements JobQueue {
   async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
     const { now, leaseMs, limit } = request;
     if (limit <= 0 || request.queues.length === 0) return [];
-    return this.#write("claim jobs", [JOBS], async (tx) => {
+    return this.#db.write("claim jobs", [JOBS], async (tx) => {
       const store = tx.objectStore(JOBS);
       const ready = store.index(READY_INDEX);
       const timed = store.index(TIMED_INDEX);
@@ -241,12 +229,12 @@ export class IndexedDBJobQueue implements JobQueue {
   }
 
   async get(id: string): Promise<Job | null> {
-    const row = (await this.#read("read a job", (db) => db.get(JOBS, id))) as JobRow | undefined;
+    const row = (await this.#db.read("read a job", (db) => db.get(JOBS, id))) as JobRow | undefined;
     return row ? rowToJob(row) : null;
   }
 
   async cancel(id: string, now: number): Promise<boolean> {
-    return this.#write("cancel a job", [JOBS, META], async (tx) => {
+    return this.#db.write("cancel a job", [JOBS, META], async (tx) => {
       const store = tx.objectStore(JOBS);
       const row = (await store.get(id)) as JobRow | undefined;
       if (!row || !T.canCancel(row.job)) return false;
@@ -259,7 +247,7 @@ export class IndexedDBJobQueue implements JobQueue {
   }
 
   async retry(id: string, now: number): Promise<Job | null> {
-    const job = await this.#write("retry a job", [JOBS], async (tx) => {
+    const job = await this.#db.write("retry a job", [JOBS], async (tx) => {
       const store = tx.objectStore(JOBS);
       const row = (await store.get(id)) as JobRow | undefined;
       if (!row || !T.canRedrive(row.job)) return null;
@@ -275,7 +263,7 @@ export class IndexedDBJobQueue implements JobQueue {
   async list(filter: ListFilter = {}): Promise<Job[]> {
     const limit = filter.limit ?? 100;
     if (limit <= 0) return [];
-    return this.#read("list jobs", async (db) => {
+    return this.#db.read("list jobs", async (db) => {
       const tx = db.transaction(JOBS, "readonly");
       const store = tx.objectStore(JOBS);
       const { status, queueName, jobType } = filter;
@@ -300,7 +288,7 @@ export class IndexedDBJobQueue implements JobQueue {
   }
 
   async stats(): Promise<QueueStats> {
-    return this.#read("count jobs", async (db) => {
+    return this.#db.read("count jobs", async (db) => {
       const index = db.transaction(JOBS, "readonly").objectStore(JOBS).index(QUEUE_STATUS_INDEX);
       // One key per distinct (queue, status) pair, then a native count of each.
       const pairs: [string, JobStatus][] = [];
@@ -312,7 +300,7 @@ export class IndexedDBJobQueue implements JobQueue {
 
   async nextWakeAt(queues: readonly string[], now: number): Promise<number | null> {
     if (queues.length === 0) return null;
-    return this.#read("look for due jobs", async (db) => {
+    return this.#db.read("look for due jobs", async (db) => {
       const store = db.transaction(JOBS, "readonly").objectStore(JOBS);
       const ready = store.index(READY_INDEX);
       const timed = store.index(TIMED_INDEX);
@@ -336,18 +324,11 @@ export class IndexedDBJobQueue implements JobQueue {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
     this.#wake.close();
-    const db = this.#db;
-    this.#db = null;
-    if (db) await db.then((d) => d.close(), () => undefined);
+    await this.#db.close();
   }
 
   // ------------------------------------------------------------------ internals
-
-  #assertOpen(): void {
-    if (this.#closed) throw new StorageError(`IndexedDBJobQueue "${this.dbName}" is closed`);
-  }
 
   /** Insertion order: strictly increasing in this handle, time-ordered across tabs. */
   #nextSeq(): number {
@@ -355,149 +336,20 @@ export class IndexedDBJobQueue implements JobQueue {
     return this.#lastSeq;
   }
 
-  #open(): Promise<IDBPDatabase> {
-    this.#assertOpen();
-    if (this.#db) return this.#db;
-    if (typeof indexedDB === "undefined" || indexedDB === null) {
-      return Promise.reject(
-        new StorageError(
-          `IndexedDB is not available in this environment (private browsing, an old browser, or a non-browser runtime); IndexedDBJobQueue "${this.dbName}" cannot store jobs. Use MemoryJobQueue here instead.`,
-        ),
-      );
-    }
-    const opening = this.#connect();
-    this.#db = opening;
-    // A failed open is not cached: the next call tries again.
-    opening.catch(() => {
-      if (this.#db === opening) this.#db = null;
-    });
-    return opening;
-  }
-
-  #connect(): Promise<IDBPDatabase> {
-    const dbName = this.dbName;
-    return new Promise<IDBPDatabase>((resolve, reject) => {
-      let settled = false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const request: Promise<IDBPDatabase> = openDB(dbName, SCHEMA_VERSION, {
-        upgrade: (db, oldVersion, newVersion, tx) => migrate(db, oldVersion, newVersion ?? SCHEMA_VERSION, tx as never),
-        blocked: (currentVersion) => {
-          timer = setTimeout(() => {
-            settled = true;
-            reject(
-              new StorageError(
-                `IndexedDB "${dbName}": upgrading the schema from version ${currentVersion} to ${SCHEMA_VERSION} is blocked by another tab that keeps the old version open; close or reload the other tabs of this app.`,
-              ),
-            );
-          }, this.#blockedTimeoutMs);
-        },
-        // Another tab needs a newer schema: step aside so it can upgrade; the next call here reopens.
-        blocking: (): void => this.#dropConnection(request),
-        terminated: (): void => this.#dropConnection(request),
-      });
-      request.then(
-        (db: IDBPDatabase) => {
-          clearTimeout(timer);
-          if (settled) db.close(); // we already reported the blocked upgrade
-          else resolve(db);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          if (!settled) reject(toStorageError(error, dbName, "open the database"));
-        },
-      );
-    });
-  }
-
-  #dropConnection(request: Promise<IDBPDatabase>): void {
-    void request.then((db) => db.close(), () => undefined);
-    this.#db = null;
-  }
-
-  async #read<T>(action: string, body: (db: IDBPDatabase) => Promise<T>): Promise<T> {
-    const db = await this.#open();
-    try {
-      return await body(db);
-    } catch (error) {
-      throw toStorageError(error, this.dbName, action);
-    }
-  }
-
-  /**
-   * Runs `body` in one readwrite transaction and resolves once it has committed. `body` must
-   * await only requests of `tx`; if it throws, the transaction is aborted and nothing is kept.
-   */
-  async #write<T>(action: string, stores: string[], body: (tx: Tx) => Promise<T>): Promise<T> {
-    const db = await this.#open();
-    let tx: Tx;
-    try {
-      tx = db.transaction(stores, "readwrite", { durability: "relaxed" }) as unknown as Tx;
-    } catch (error) {
-      throw toStorageError(error, this.dbName, action);
-    }
-    // Observed from the start so that an abort never surfaces as an unhandled rejection.
-    const done = tx.done.then(
-      () => null,
-      (error: unknown) => ({ error: error ?? tx.error }),
-    );
-    let value: T;
-    try {
-      value = await body(tx);
-    } catch (error) {
-      try {
-        tx.abort();
-      } catch {
-        // already aborted by the failed request
-      }
-      await done;
-      throw toStorageError(error, this.dbName, action);
-    }
-    const outcome = await done;
-    if (outcome) throw toStorageError(outcome.error, this.dbName, action);
-    return value;
-  }
-
-  /**
-   * Applies `change` to the job if `lease` still holds it; false (and no change) otherwise.
-   *
-   * Group commit: lease calls that arrive while this handle's previous lease transaction is in
-   * flight are applied together, in arrival order, in the next single transaction. Readwrite
-   * transactions on one store run one at a time anyway, so a worker finishing many jobs pays
-   * for one commit instead of one per job. Each call still either takes effect fully or not at all.
-   */
+  /** Applies `change` to the job if `lease` still holds it; false (and no change) otherwise. Group-committed. */
   #withLease(action: string, lease: LeaseRef, change: (row: JobRow) => void, pruneAt?: number): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      this.#leaseOps.push({ action, lease, change, pruneAt, resolve, reject });
-      this.#leaseFlush ??= this.#flushLeaseOps();
-    });
+    return this.#leaseOps.submit({ action, lease, change, pruneAt });
   }
 
-  async #flushLeaseOps(): Promise<void> {
-    await Promise.resolve(); // calls made in the same tick join the first batch
-    while (this.#leaseOps.length > 0) {
-      const batch = this.#leaseOps.splice(0);
-      const settled = await this.#runLeaseOps(batch).then(
-        (results) => results,
-        (error: unknown) => batch.map(() => ({ error })),
-      );
-      batch.forEach((op, i) => {
-        const r = settled[i]!;
-        if (typeof r === "boolean") op.resolve(r);
-        else op.reject(toStorageError(r.error, this.dbName, op.action));
-      });
-    }
-    this.#leaseFlush = null;
-  }
-
-  async #runLeaseOps(batch: LeaseOp[]): Promise<(boolean | { error: unknown })[]> {
+  async #runLeaseOps(batch: LeaseOp[]): Promise<OpResult[]> {
     const finishing = batch.some((op) => op.pruneAt !== undefined);
     const label = batch.length === 1 ? batch[0]!.action : `apply ${batch.length} lease updates`;
-    return this.#write(label, finishing ? [JOBS, META] : [JOBS], async (tx) => {
+    return this.#db.write(label, finishing ? [JOBS, META] : [JOBS], async (tx) => {
       const store = tx.objectStore(JOBS);
       const ids = [...new Set(batch.map((op) => op.lease.jobId))];
       const found = (await Promise.all(ids.map((id) => store.get(id)))) as (JobRow | undefined)[];
       const rows = new Map(ids.map((id, i) => [id, found[i]]));
-      const results: (boolean | { error: unknown })[] = [];
+      const results: OpResult[] = [];
       let finished = 0;
       let pruneAt = -Infinity;
       for (const op of batch) {
@@ -538,7 +390,7 @@ export class IndexedDBJobQueue implements JobQueue {
    * older than maxAgeMs, then the oldest beyond maxCount. A counter in META avoids counting the
    * finished index on every completion.
    */
-  async #prune(tx: IDBPTransaction<unknown, string[], "readwrite">, now: number, added: number): Promise<void> {
+  async #prune(tx: WriteTx, now: number, added: number): Promise<void> {
     const { maxCount, maxAgeMs } = this.#retention;
     const meta = tx.objectStore(META);
     const index = tx.objectStore(JOBS).index(FINISHED_INDEX);
