@@ -5,58 +5,30 @@
  * open tab of the page shares the queue and helps drain it; a tab that closes mid-job leaves a
  * lease that runs out, and another tab finishes the job.
  *
+ * Service-worker mode (?mode=sw, a link in the header): the page's service worker runs the same
+ * jobs as well, woken by Background Sync, so items added offline are sent once the browser is
+ * back online even if every tab was closed in between. Each done item says who sent it.
+ *
  * URL options (for trying things out, and for the tests): ?lease=ms (default 15000),
- * ?retries=n (default 8), ?backoff=ms (first retry delay, default 1000).
+ * ?retries=n (default 8), ?backoff=ms (first retry delay, default 1000), and in service-worker
+ * mode ?syncBudget=ms (how long one sync event may claim jobs).
  */
-import { JobEventType, JobService, WorkerManager, silentLogger, type Job, type JobHandler, type JobStatus } from "portico-jobs";
+import { JobEventType, JobService, WorkerManager, silentLogger, type Job, type JobStatus } from "portico-jobs";
 import { IndexedDBJobQueue } from "portico-jobs/indexeddb";
-
-/** What the page sends for one item. */
-interface ItemPayload {
-  itemId: string;
-  text: string;
-}
+import { hasBackgroundSync, requestJobSync } from "portico-jobs/service-worker";
+import { DB_NAME, readSettings, sendItemHandler, type ItemPayload, type SendResult } from "./send-item.ts";
 
 const params = new URLSearchParams(location.search);
-const numberParam = (name: string, fallback: number) => {
-  const n = Number(params.get(name));
-  return Number.isFinite(n) && n > 0 ? n : fallback;
-};
-const leaseMs = numberParam("lease", 15_000);
-const maxRetries = numberParam("retries", 8);
-const backoffMs = numberParam("backoff", 1_000);
+const { leaseMs, maxRetries, backoffMs } = readSettings(params);
+/** Service-worker mode (?mode=sw): the service worker runs jobs too, also after the tab is closed. */
+const swMode = params.get("mode") === "sw";
 
 /** How many times this tab ran each job (the tests read it to prove nothing ran twice). */
 const handledHere = new Map<string, number>();
 
-/**
- * Sends an item to the server. The browser job's id is the webhook-id, so a resend (after a
- * timeout, a reload, or another tab taking over) is recognised by the server as a duplicate.
- */
-const sendItem: JobHandler<ItemPayload, { serverJobId: string; status: string }> = {
-  jobType: "item.send",
-  async handle(job, { signal }) {
-    handledHere.set(job.id, (handledHere.get(job.id) ?? 0) + 1);
-    // A network error (offline, server down) throws here: a failure that is retried with backoff.
-    const res = await fetch("/webhooks/jobs", {
-      method: "POST",
-      headers: { "content-type": "application/json", "webhook-id": job.id },
-      body: JSON.stringify({ job_type: "item.create", payload: job.payload }),
-      signal,
-    });
-    const body = (await res.json().catch(() => null)) as { job_id?: string; status?: string; error?: { message?: string } } | null;
-    if (res.status >= 500 || res.status === 408 || res.status === 429) {
-      throw new Error(`server answered ${res.status}${body?.error?.message ? `: ${body.error.message}` : ""}`);
-    }
-    if (!res.ok) {
-      // The server looked at the item and said no: sending it again would not help.
-      return { success: false, retryable: false, error: new Error(`server refused the item (${res.status}): ${body?.error?.message ?? "no reason given"}`) };
-    }
-    return { success: true, resultData: { serverJobId: body?.job_id ?? "", status: body?.status ?? "" } };
-  },
-};
+const sendItem = sendItemHandler("tab", { onRun: (id) => handledHere.set(id, (handledHere.get(id) ?? 0) + 1) });
 
-const queue = new IndexedDBJobQueue({ dbName: "portico-offline-example" });
+const queue = new IndexedDBJobQueue({ dbName: DB_NAME });
 const jobs = new JobService({ queue, handlers: [sendItem] });
 const worker = new WorkerManager({
   queue,
@@ -148,6 +120,8 @@ function row(job: Job, column: string): HTMLLIElement {
   const meta = document.createElement("span");
   meta.className = "meta";
   const parts = [`attempts ${job.attempts}`];
+  const ranIn = (job.result as SendResult | null)?.ranIn;
+  if (job.status === "completed" && ranIn) parts.push(ranIn === "service-worker" ? "sent by the service worker" : "sent by a tab");
   if (job.status === "retrying") parts.push(`retry at ${job.runAt.toLocaleTimeString()}`);
   if (job.errorMessage && column !== "done") parts.push(job.errorMessage);
   meta.textContent = parts.join(" · ");
@@ -166,6 +140,9 @@ function row(job: Job, column: string): HTMLLIElement {
 
 async function addItem(text: string): Promise<Job<ItemPayload>> {
   const job = await jobs.createJob<ItemPayload>("item.send", { itemId: crypto.randomUUID(), text }, { maxRetries });
+  // A Background Sync registration: the service worker sends the item once the browser is
+  // online, even if every tab has been closed by then.
+  if (swMode) void requestJobSync(registration);
   render();
   return job;
 }
@@ -189,9 +166,30 @@ for (const type of Object.values(JobEventType)) worker.addEventListener(type, re
 queue.subscribe(render);
 setInterval(render, 1_000);
 
-if ("serviceWorker" in navigator) {
-  // Caches the page so that it also loads (and reloads) while offline.
-  void navigator.serviceWorker.register("/sw.js").catch(() => undefined);
+/**
+ * The service worker caches the page so that it also loads (and reloads) while offline; in
+ * service-worker mode its URL carries the page's settings, and it runs jobs as well.
+ */
+async function registerServiceWorker(): Promise<ServiceWorkerRegistration | undefined> {
+  if (!("serviceWorker" in navigator)) return undefined;
+  const query = new URLSearchParams(swMode ? { mode: "sw", lease: String(leaseMs), backoff: String(backoffMs) } : {});
+  for (const name of ["syncBudget"]) if (swMode && params.has(name)) query.set(name, params.get(name)!);
+  const url = query.size > 0 ? `/sw.js?${query}` : "/sw.js";
+  return navigator.serviceWorker.register(url).catch(() => undefined);
+}
+const registration = await registerServiceWorker();
+
+const modeBadge = $("#mode");
+modeBadge.textContent = swMode ? "service-worker mode: items are also sent with the tab closed" : "tab mode: items are sent while a tab is open";
+modeBadge.dataset.state = swMode ? "sw" : "tab";
+const modeLink = $<HTMLAnchorElement>("#mode-switch");
+const other = new URLSearchParams(params);
+if (swMode) other.delete("mode");
+else other.set("mode", "sw");
+modeLink.href = `${location.pathname}${other.size > 0 ? `?${other}` : ""}`;
+modeLink.textContent = swMode ? "switch to tab mode" : "switch to service-worker mode";
+if (swMode && registration && !(await hasBackgroundSync(registration))) {
+  modeBadge.textContent += " (this browser has no Background Sync: tabs send them)";
 }
 
 await followConnectivity();
@@ -205,9 +203,11 @@ declare global {
       worker: WorkerManager;
       addItem: (text: string) => Promise<Job<ItemPayload>>;
       handledHere: Map<string, number>;
+      registration: ServiceWorkerRegistration | undefined;
+      swMode: boolean;
       ready: true;
     };
   }
 }
-window.porticoExample = { queue, jobs, worker, addItem, handledHere, ready: true };
+window.porticoExample = { queue, jobs, worker, addItem, handledHere, registration, swMode, ready: true };
 document.body.dataset.ready = "true";

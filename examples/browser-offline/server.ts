@@ -31,6 +31,22 @@ export interface ReceivedItem {
   saves: number;
 }
 
+/** An item with who sent its accepted delivery: "tab" or "service-worker" (the x-portico-context header). */
+export interface ReportedItem extends ReceivedItem {
+  deliveredBy: string | null;
+}
+
+/** One job POST as the webhook saw it (demo and test aid: who sent what, when, with what answer). */
+export interface PostRecord {
+  /** The webhook-id header: the browser job's id. */
+  jobId: string | null;
+  context: string | null;
+  /** The x-portico-run header: which service-worker wake-up sent it. */
+  run: string | null;
+  at: number;
+  status: number;
+}
+
 /**
  * What the webhook answers, for trying the page's retries: "ok" (normal), "fail" (503 to
  * every job POST), "hold" (never answers until the mode changes). Demo and test aid only.
@@ -50,7 +66,9 @@ export interface ExampleServer {
   /** Items created on the server, by item id. */
   items: Map<string, ReceivedItem>;
   /** Every job POST that reached the webhook, including refused and duplicate ones. */
-  counters: { posts: number; accepted: number; duplicates: number; failedByChaos: number; held: number };
+  counters: { posts: number; accepted: number; duplicates: number; failedByChaos: number; held: number; abortedWhileHeld: number };
+  /** Every job POST, in arrival order. */
+  posts: PostRecord[];
   setChaos(mode: ChaosMode): void;
   /** Delays every job POST by this much (0 by default), to make concurrent tabs visible. */
   setLatency(ms: number): void;
@@ -66,7 +84,8 @@ interface ItemPayload {
 export async function startExampleServer(options: ExampleServerOptions = {}): Promise<ExampleServer> {
   const logger = options.logger ?? silentLogger;
   const items = new Map<string, ReceivedItem>();
-  const counters = { posts: 0, accepted: 0, duplicates: 0, failedByChaos: 0, held: 0 };
+  const counters = { posts: 0, accepted: 0, duplicates: 0, failedByChaos: 0, held: 0, abortedWhileHeld: 0 };
+  const posts: PostRecord[] = [];
   let chaos: ChaosMode = "ok";
   let latencyMs = 0;
   let releaseHeld: () => void = () => undefined;
@@ -105,7 +124,7 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
   app.get("/app.js", (c) => c.body(bundle.app, 200, { "content-type": "text/javascript; charset=utf-8" }));
   // Served from the root so that its scope covers the page.
   app.get("/sw.js", (c) => c.body(bundle.sw, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" }));
-  app.get("/api/items", (c) => c.json({ items: [...items.values()], counters, chaos: { mode: chaos, latencyMs } }));
+  app.get("/api/items", (c) => c.json({ items: [...items.values()].map(withSender), counters, posts, chaos: { mode: chaos, latencyMs } }));
   // Demo and test aid: what the webhook does next ({ mode?, latencyMs? }), and a reset.
   app.post("/api/chaos", async (c) => {
     const body = (await c.req.json().catch(() => null)) as { mode?: unknown; latencyMs?: unknown } | null;
@@ -123,6 +142,7 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
   });
   app.post("/api/reset", (c) => {
     items.clear();
+    posts.length = 0;
     for (const k of Object.keys(counters) as (keyof typeof counters)[]) counters[k] = 0;
     setChaos("ok");
     latencyMs = 0;
@@ -131,20 +151,36 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
   app.use("/webhooks/jobs", async (c, next) => {
     if (c.req.method !== "POST") return next();
     counters.posts++;
+    const record: PostRecord = { jobId: c.req.header("webhook-id") ?? null, context: c.req.header("x-portico-context") ?? null, run: c.req.header("x-portico-run") ?? null, at: Date.now(), status: 0 };
+    posts.push(record);
     if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
     if (chaos === "hold") {
       counters.held++;
+      const signal = c.req.raw.signal;
+      const onAbort = () => void counters.abortedWhileHeld++;
+      signal.addEventListener("abort", onAbort, { once: true });
       await held;
-      // The tab that sent it is gone (closed or reloaded): do not act on its request.
-      if (c.req.raw.signal.aborted) return c.body(null, 408);
+      signal.removeEventListener("abort", onAbort);
+      // The tab or worker that sent it is gone (closed, reloaded, stopped): do not act on its request.
+      if (signal.aborted) {
+        record.status = 408;
+        return c.body(null, 408);
+      }
     }
     if (chaos === "fail") {
       counters.failedByChaos++;
+      record.status = 503;
       return c.json({ error: { code: "unavailable", message: "the example server is simulating an outage" } }, 503);
     }
-    return next();
+    await next();
+    record.status = c.res.status;
   });
   app.route("/", webhook.app);
+
+  function withSender(item: ReceivedItem): ReportedItem {
+    const accepted = posts.find((p) => p.jobId === item.browserJobId && p.status === 202);
+    return { ...item, deliveredBy: accepted?.context ?? null };
+  }
 
   function setChaos(mode: ChaosMode): void {
     if (chaos === "hold" && mode !== "hold") releaseHeld();
@@ -163,6 +199,7 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
     url: `http://${address.address}:${address.port}`,
     items,
     counters,
+    posts,
     setChaos,
     setLatency: (ms) => void (latencyMs = ms),
     async stop() {

@@ -85,8 +85,9 @@ export class WakeSignal {
       this.#sender?.close();
       this.#sender = null;
     }
-    const target = typeof window === "object" && window !== null && typeof window.addEventListener === "function" ? window : null;
-    if (target) {
+    // Read off globalThis: a service worker has no `window` (nor its type, under the WebWorker lib).
+    const target = (globalThis as { window?: EventTarget | null }).window;
+    if (target && typeof target.addEventListener === "function") {
       target.addEventListener("online", this.#fire);
       this.#onlineTarget = target;
     }
