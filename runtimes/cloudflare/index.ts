@@ -4,7 +4,8 @@
  * beside it. Jobs live in SQLite-backed Durable Objects and run inside their alarms.
  * @module
  */
-import { JobService, checkMaxStalls, type BackoffOptions, type HandlerList, type Logger } from "../../src/core/index.ts";
+import { JobService, type BackoffOptions, type HandlerList, type Logger } from "../../src/core/index.ts";
+import { checkMaxStalls } from "../../src/core/failure.ts";
 import { DurableObjectJobQueue, type DurableObjectJobQueueOptions, type JobQueueNamespace } from "../../src/drivers/durable-object/index.ts";
 import { createScheduleTrigger, type ScheduleConfig, type ScheduleTrigger } from "../../src/triggers/schedule/index.ts";
 import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../../src/triggers/webhook/index.ts";

@@ -1,6 +1,10 @@
 /**
  * portico-jobs core: the job model, the ports, JobService and WorkerManager.
  * Dependency-free; runs on any runtime with Web APIs.
+ *
+ * Only the public API is exported here. The machinery the drivers and runtimes share (JobIndex,
+ * Heap, the job record codec, the lifecycle transitions, the job runner, the failure rules) is
+ * imported by relative path from its own file, so it can change without a breaking release.
  * @module
  */
 export * from "./job.ts";
@@ -8,17 +12,12 @@ export type * from "./ports.ts";
 export * from "./queue.ts";
 export * from "./errors.ts";
 export * from "./backoff.ts";
-export * from "./logger.ts";
+export { type Logger, createJsonLogger, jsonLogger, silentLogger } from "./logger.ts";
 export * from "./events.ts";
 export * from "./clock.ts";
-export * from "./job-record.ts";
-export { cloneJson } from "./json.ts";
-export { randomId } from "./random-id.ts";
-export { type StandardSchemaV1, formatIssuePath } from "./standard-schema.ts";
+export type { StandardSchemaV1 } from "./standard-schema.ts";
 export { JobService, isDuplicateJob, type JobServiceOptions, type JobSpec, type JobFilter } from "./job-service.ts";
-export { JobStalledError, DEFAULT_MAX_STALLS, accountedAttempts, checkMaxStalls, failureOutcome, stallsOf } from "./failure.ts";
+export { JobStalledError, DEFAULT_MAX_STALLS } from "./failure.ts";
 export { WorkerManager, type WorkerManagerOptions, type StopOptions } from "./worker-manager.ts";
 export { JobTimeoutError, JobAbortedError } from "./run-job.ts";
 export type { HandlerList } from "./handlers.ts";
-export { Heap } from "./heap.ts";
-export { JobIndex, withOwnDates, type IndexEntry, type JobIndexOptions } from "./job-index.ts";

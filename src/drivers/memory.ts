@@ -4,8 +4,6 @@
  * @module
  */
 import {
-  JobIndex,
-  withOwnDates,
   StorageError,
   type ClaimRequest,
   type ClaimedJob,
@@ -18,6 +16,7 @@ import {
   type QueueStats,
   type RetentionOptions,
 } from "../core/index.ts";
+import { JobIndex, withOwnDates } from "../core/job-index.ts";
 
 /** Options of {@link MemoryJobQueue}. */
 export interface MemoryJobQueueOptions {

@@ -6,15 +6,14 @@ import {
   StorageError,
   UnknownJobTypeError,
   backoffDelay,
-  cloneJson,
-  randomId,
   createJsonLogger,
-  formatIssuePath,
   jsonLogger,
   silentLogger,
   type ValidationIssue,
 } from "../../src/core/index.ts";
-import { uuidFromBytes } from "../../src/core/random-id.ts";
+import { cloneJson } from "../../src/core/json.ts";
+import { randomId, uuidFromBytes } from "../../src/core/random-id.ts";
+import { formatIssuePath } from "../../src/core/standard-schema.ts";
 
 describe("backoffDelay", () => {
   test("exponential without jitter doubles from baseMs", () => {

@@ -1,6 +1,6 @@
 /** Heap (4-ary): ordering and the O(log n) cost the memory driver relies on (counted, not timed). */
 import { expect, test } from "vitest";
-import { Heap } from "../../src/core/index.ts";
+import { Heap } from "../../src/core/heap.ts";
 
 /** A deterministic pseudo-random sequence (LCG), so failures reproduce. */
 function lcg(seed: number) {

@@ -3,12 +3,12 @@
  * transaction (./connection.ts) awaiting only IndexedDB requests; lease-bound calls share
  * transactions by group commit (./group-commit.ts); the layout and migrations are ./schema.ts.
  */
+import { randomId } from "../../core/random-id.ts";
 import * as T from "../../core/transitions.ts";
 import {
   DEFAULT_RETENTION,
   JobStatus,
   StorageError,
-  randomId,
   type ClaimRequest,
   type ClaimedJob,
   type EnqueueResult,

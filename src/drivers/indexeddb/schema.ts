@@ -9,7 +9,8 @@
  * @module
  */
 import type { IDBPDatabase, IDBPTransaction } from "idb";
-import { accountedAttempts, type Job } from "../../core/index.ts";
+import type { Job } from "../../core/index.ts";
+import { accountedAttempts } from "../../core/failure.ts";
 
 /** Object store of job rows, keyed by job id. */
 export const JOBS = "jobs";

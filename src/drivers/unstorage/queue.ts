@@ -5,7 +5,6 @@
  */
 import type { Storage } from "unstorage";
 import {
-  randomId,
   StorageError,
   silentLogger,
   systemClock,
@@ -23,6 +22,7 @@ import {
   type RetentionOptions,
 } from "../../core/index.ts";
 import { JobIndex, type IndexEntry } from "../../core/job-index.ts";
+import { randomId } from "../../core/random-id.ts";
 import { becameClaimable } from "../../core/transitions.ts";
 import { OwnerLock } from "./owner-lock.ts";
 import { StoreKeys, checkMeta, parseStored, toStored, type StoredJob } from "./stored-job.ts";

@@ -1,6 +1,7 @@
 /** ScheduleConfig, its validation at construction, and the typed error naming schedule and field. */
 import { Cron } from "croner";
-import { cloneJson, PorticoError, type ValidationIssue } from "../../core/index.ts";
+import { PorticoError, type ValidationIssue } from "../../core/index.ts";
+import { cloneJson } from "../../core/json.ts";
 
 /** One cron schedule: each tick creates one job. */
 export interface ScheduleConfig {

@@ -2,7 +2,6 @@
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import {
-  formatIssuePath,
   isDuplicateJob,
   jsonLogger,
   PorticoError,
@@ -10,6 +9,7 @@ import {
   type JobTrigger,
   type ValidationIssue,
 } from "../../core/index.ts";
+import { formatIssuePath } from "../../core/standard-schema.ts";
 import { HealthCounters, type TriggerHealth } from "../health.ts";
 import { createAuthMiddleware, createBearerFastPath } from "./auth.ts";
 import { createBodyLimit } from "./body-limit.ts";
