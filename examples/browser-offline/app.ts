@@ -28,7 +28,9 @@ const handledHere = new Map<string, number>();
 
 const sendItem = sendItemHandler("tab", { onRun: (id) => handledHere.set(id, (handledHere.get(id) ?? 0) + 1) });
 
-const queue = new IndexedDBJobQueue({ dbName: DB_NAME });
+// In service-worker mode every new job asks for a Background Sync: the service worker sends the
+// item once the browser is online, even if every tab has been closed by then.
+const queue = new IndexedDBJobQueue({ dbName: DB_NAME, ...(swMode && { onEnqueue: () => requestJobSync() }) });
 const jobs = new JobService({ queue, handlers: [sendItem] });
 const worker = new WorkerManager({
   queue,
@@ -140,9 +142,6 @@ function row(job: Job, column: string): HTMLLIElement {
 
 async function addItem(text: string): Promise<Job<ItemPayload>> {
   const job = await jobs.createJob<ItemPayload>("item.send", { itemId: crypto.randomUUID(), text }, { maxRetries });
-  // A Background Sync registration: the service worker sends the item once the browser is
-  // online, even if every tab has been closed by then.
-  if (swMode) void requestJobSync(registration);
   render();
   return job;
 }

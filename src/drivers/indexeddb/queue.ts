@@ -54,6 +54,12 @@ export interface IndexedDBJobQueueOptions {
    * blocks a schema upgrade, before failing with a StorageError (default 5,000 ms).
    */
   blockedTimeoutMs?: number;
+  /**
+   * Called after an enqueue stored new jobs (not for idempotent repeats), with those jobs. A
+   * page passes `() => requestJobSync()` from portico-jobs/service-worker so that its service
+   * worker runs them, also after the tab is closed. Its errors and rejections are ignored.
+   */
+  onEnqueue?: (jobs: readonly Job[]) => void | Promise<void>;
 }
 
 /** A lease-bound call waiting for the next group commit. */
@@ -93,6 +99,7 @@ export class IndexedDBJobQueue implements JobQueue {
   readonly #wake: WakeSignal;
   readonly #db: Connection;
   readonly #leaseOps: GroupCommit<LeaseOp>;
+  readonly #onEnqueue: IndexedDBJobQueueOptions["onEnqueue"];
   #lastSeq = 0;
 
   constructor(options: IndexedDBJobQueueOptions = {}) {
@@ -106,6 +113,8 @@ export class IndexedDBJobQueue implements JobQueue {
       (error, op) => toStorageError(error, this.dbName, op.action),
     );
     this.#wake = new WakeSignal(`portico-jobs:${dbName}`);
+    if (options.onEnqueue !== undefined && typeof options.onEnqueue !== "function") throw new StorageError("IndexedDBJobQueue: options.onEnqueue must be a function");
+    this.#onEnqueue = options.onEnqueue;
   }
 
   async enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]> {
@@ -153,8 +162,20 @@ export class IndexedDBJobQueue implements JobQueue {
       if (duplicateId === null) throw error;
       throw new StorageError(`IndexedDB "${this.dbName}": job id ${duplicateId} already exists; nothing of the batch was stored`, { cause: error });
     });
-    if (created > 0) this.#wake.notify();
+    if (created > 0) {
+      this.#wake.notify();
+      if (this.#onEnqueue) this.#tellEnqueued(results.filter((r) => r.created).map((r) => r.job));
+    }
     return results;
+  }
+
+  /** Runs the onEnqueue hook; the jobs are stored already, so its failure must not fail the enqueue. */
+  #tellEnqueued(jobs: Job[]): void {
+    try {
+      void Promise.resolve(this.#onEnqueue!(jobs)).catch(() => undefined);
+    } catch {
+      // Ignored, as documented.
+    }
   }
 
   async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
