@@ -1,0 +1,73 @@
+/**
+ * LISTEN for a store's channel on the client's dedicated listening connection, so a worker wakes
+ * within milliseconds of an enqueue on any machine. The client re-listens after a dropped
+ * connection by itself but gives up silently when the server is still down then; so after any
+ * connection failure seen by a query, {@link Notifications.reconnect} listens again (with
+ * backoff until it succeeds). Each (re)listen wakes the worker once, for anything missed meanwhile.
+ */
+import type { Sql } from "postgres";
+
+export class Notifications {
+  readonly #sql: Sql;
+  readonly #channel: string;
+  readonly #wake: () => void;
+  #unlisten: (() => Promise<void>) | null = null;
+  #active = false;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #attempt = 0;
+  #pending: Promise<void> | null = null;
+
+  constructor(sql: Sql, channel: string, wake: () => void) {
+    this.#sql = sql;
+    this.#channel = channel;
+    this.#wake = wake;
+  }
+
+  start(): void {
+    if (this.#active) return;
+    this.#active = true;
+    this.#listen();
+  }
+
+  /** After a connection failure: drop the current LISTEN and make a new one. */
+  reconnect(): void {
+    if (!this.#active || this.#pending || this.#timer) return;
+    const old = this.#unlisten;
+    this.#unlisten = null;
+    void old?.().catch(() => {});
+    this.#listen();
+  }
+
+  async stop(): Promise<void> {
+    this.#active = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#pending?.catch(() => {});
+    const unlisten = this.#unlisten;
+    this.#unlisten = null;
+    await unlisten?.().catch(() => {});
+  }
+
+  #listen(): void {
+    this.#pending = this.#sql
+      .listen(this.#channel, () => this.#wake(), () => this.#wake())
+      .then(async (meta) => {
+        this.#attempt = 0;
+        if (this.#active) this.#unlisten = meta.unlisten;
+        else await meta.unlisten().catch(() => {});
+      })
+      .catch(() => {
+        if (!this.#active) return;
+        // The server is unreachable: try again, 100 ms doubling to 5 s.
+        const delay = Math.min(5_000, 100 * 2 ** this.#attempt++);
+        this.#timer = setTimeout(() => {
+          this.#timer = null;
+          if (this.#active) this.#listen();
+        }, delay);
+        (this.#timer as { unref?: () => void }).unref?.();
+      })
+      .finally(() => {
+        this.#pending = null;
+      });
+  }
+}

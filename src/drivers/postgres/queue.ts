@@ -1,0 +1,317 @@
+/**
+ * PostgresJobQueue: the queue port on PostgreSQL through the SQL core's PostgreSQL dialect, on the
+ * `postgres` client. Any number of processes and machines share one database: every transition is
+ * one statement (claims with FOR UPDATE SKIP LOCKED), leases expire on the database's clock,
+ * enqueues NOTIFY and subscribed workers LISTEN.
+ */
+import postgres, { type Sql } from "postgres";
+import {
+  PorticoError,
+  StorageError,
+  emptyStatusCounts,
+  type ClaimRequest,
+  type ClaimedJob,
+  type EnqueueResult,
+  type FailureOutcome,
+  type Job,
+  type JobQueue,
+  type JobStatus,
+  type LeaseRef,
+  type ListFilter,
+  type QueueStats,
+  type RetentionOptions,
+} from "../../core/index.ts";
+import { INSERT_COLUMNS, fromArray, insertValues, sortClaimed } from "../sql/row-codec.ts";
+import { quoteIdent } from "../sql/pg-schema.ts";
+import { pgStatements, type PgLeaseClock, type PgStatements } from "../sql/pg-statements.ts";
+import { RetentionTracker } from "../sql/retention.ts";
+import { leaseSeq } from "../sql/transitions.ts";
+import { isConnectionError, storageError } from "./errors.ts";
+import { migrate } from "./migrate.ts";
+import { Notifications } from "./notifications.ts";
+
+/** Where the queue's database is: a connection URL (the queue makes and ends its client), or your own `postgres` client. */
+export type PostgresJobQueueConnection =
+  | {
+      /** `postgres://user:pass@host:port/db`; the queue opens a pool of `max` connections (default 10) and ends it on close(). */
+      url: string;
+      max?: number;
+    }
+  | {
+      /** A client made with `postgres(...)`; it stays yours: close() does not end it. */
+      sql: Sql;
+    };
+
+/** Options of {@link PostgresJobQueue}. */
+export interface PostgresJobQueueOptions {
+  /** The schema holding the queue's tables, created on open (default "portico"). Queues in different schemas are independent. */
+  schema?: string;
+  /** Subscribed workers LISTEN for enqueues (default true). Off behind a pooler that cannot hold a session (see docs/postgres.md). */
+  listen?: boolean;
+  /** How many finished jobs to keep, and for how long (default 1,000 and 24 h). */
+  retention?: RetentionOptions;
+  /**
+   * Whose clock decides lease expiry: "database" (default: written and compared with the
+   * server's `now()`, so machines with skewed clocks never both hold a job) or "caller" (the
+   * `now` each call passes; for tests that drive time with a fake clock).
+   */
+  leaseClock?: PgLeaseClock;
+}
+
+/** Result rows (shaped by each statement's SELECT list) and the count of rows a write changed. */
+// deno-lint-ignore no-explicit-any
+type Rows = Record<string, any>[] & { count: number };
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** A {@link JobQueue} on PostgreSQL, shared by any number of processes and machines. */
+export class PostgresJobQueue implements JobQueue {
+  readonly #sql: Sql;
+  readonly #owned: boolean;
+  readonly #schema: string;
+  readonly #clock: PgLeaseClock;
+  readonly #retention: RetentionOptions | undefined;
+  readonly #tracker = new RetentionTracker(true);
+  readonly #q: PgStatements;
+  readonly #channel: string;
+  readonly #prepare: boolean;
+  readonly #listeners = new Set<() => void>();
+  readonly #notifications: Notifications | null;
+  /** Lease tokens: `<random per queue>-<claim counter>.<seq>` (the trailing seq finds the row by its primary key). */
+  readonly #tokenPrefix = crypto.randomUUID();
+  #claims = 0;
+  #opening: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(connection: PostgresJobQueueConnection, options: PostgresJobQueueOptions = {}) {
+    const schema = options.schema ?? "portico";
+    if (typeof schema !== "string" || !SCHEMA_NAME.test(schema)) {
+      throw new PorticoError("invalid_option", `PostgresJobQueue: schema must be an SQL identifier (letters, digits, _; at most 63), got ${JSON.stringify(options.schema)}`);
+    }
+    const clock = options.leaseClock ?? "database";
+    if (clock !== "database" && clock !== "caller") {
+      throw new PorticoError("invalid_option", `PostgresJobQueue: leaseClock must be "database" or "caller", got ${JSON.stringify(options.leaseClock)}`);
+    }
+    if (connection && "url" in connection && typeof connection.url === "string") {
+      this.#sql = postgres(connection.url, { max: connection.max ?? 10, onnotice: () => {} });
+      this.#owned = true;
+    } else if (connection && "sql" in connection && typeof connection.sql === "function") {
+      this.#sql = connection.sql;
+      this.#owned = false;
+    } else {
+      throw new PorticoError("invalid_option", "PostgresJobQueue: pass { url: \"postgres://...\" } or { sql } (a client made with postgres())");
+    }
+    this.#schema = schema;
+    this.#clock = clock;
+    this.#retention = options.retention;
+    this.#q = pgStatements(quoteIdent(schema), clock);
+    this.#channel = `portico_jobs:${schema}`;
+    this.#prepare = (this.#sql.options as { prepare?: boolean } | undefined)?.prepare !== false;
+    this.#notifications = options.listen === false ? null : new Notifications(this.#sql, this.#channel, () => this.#notify());
+    // Open (migrate) at once, so the first call finds it done; a failure is reported by that call.
+    this.ready().catch(() => {});
+  }
+
+  /** The schema this queue lives in. */
+  get schema(): string {
+    return this.#schema;
+  }
+
+  /**
+   * Resolves once the schema is created or migrated (every call waits for it anyway). Rejects with
+   * a StorageError when the database cannot be reached; the next call tries again.
+   */
+  ready(): Promise<void> {
+    if (this.#closed) return Promise.reject(new StorageError("PostgresJobQueue: the queue is closed"));
+    this.#opening ??= (async () => {
+      await migrate(this.#sql, this.#schema);
+      const [row] = (await this.#sql.unsafe(this.#q.finished)) as unknown as Rows;
+      const r = row as { c: number; m: number | null };
+      this.#tracker.set(r.c, r.m);
+    })().catch((error: unknown) => {
+      this.#opening = null;
+      throw storageError("open", error);
+    });
+    return this.#opening;
+  }
+
+  async enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]> {
+    if (jobs.length === 0) return [];
+    const rows = jobs.map((job) => {
+      const values = insertValues(job, false);
+      const record: Record<string, unknown> = {};
+      for (let i = 0; i < INSERT_COLUMNS.length; i++) record[INSERT_COLUMNS[i]!] = values[i];
+      return record;
+    });
+    const [r] = await this.#run("enqueue", this.#q.enqueue, [JSON.stringify(rows), this.#channel]);
+    const created = new Set((r as { ids: string[] }).ids);
+    if (created.size > 0) this.#notify();
+    if (created.size === jobs.length) return jobs.map((job) => ({ job, created: true }));
+    const keys = jobs.filter((j) => !created.has(j.id) && j.idempotencyKey !== null).map((j) => ({ q: j.queueName, i: j.idempotencyKey }));
+    // Only duplicates pay for a second statement, one for all of them.
+    const existing = keys.length > 0 ? (await this.#run("enqueue", this.#q.byKeys, [JSON.stringify(keys)])).map((x) => fromArray((x as { j: unknown[] }).j)) : [];
+    const byKey = new Map(existing.map((j) => [`${j.queueName}\u0000${j.idempotencyKey}`, j]));
+    return jobs.map((job) => {
+      if (created.has(job.id)) return { job, created: true };
+      const found = byKey.get(`${job.queueName}\u0000${job.idempotencyKey}`);
+      // Only a key already taken is skipped; anything else not created would be a lost job.
+      if (!found) throw new StorageError(`PostgresJobQueue.enqueue: job ${job.id} was neither stored nor found by its idempotency key`);
+      return { job: found, created: false };
+    });
+  }
+
+  /** Claims queue by queue, one statement per queue visited (FOR UPDATE SKIP LOCKED). */
+  async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
+    const { now, leaseMs } = request;
+    const out: ClaimedJob[] = [];
+    const token = `${this.#tokenPrefix}-${++this.#claims}`;
+    for (const queue of request.queues) {
+      const limit = request.limit - out.length;
+      if (limit <= 0) break;
+      const rows = (await this.#run("claim", this.#q.claim, [now, token, leaseMs, queue, limit])).map((r) => (r as { j: unknown[] }).j);
+      sortClaimed(rows);
+      for (const a of rows) {
+        const job = fromArray(a);
+        out.push({ jobId: job.id, token: `${token}.${a[0]}`, job, leaseExpiresAt: now + leaseMs });
+      }
+    }
+    return out;
+  }
+
+  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
+    const seq = leaseSeq(lease);
+    if (seq === null) return false;
+    const params: unknown[] = [leaseMs, seq, lease.token, lease.jobId];
+    if (this.#clock === "caller") params.push(now);
+    return (await this.#run("extendLease", this.#q.extend, params)).count > 0;
+  }
+
+  async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {
+    const ok = await this.#held("complete", this.#q.complete, lease, [now, JSON.stringify(result === undefined ? null : result)]);
+    if (ok) await this.#finished(now);
+    return ok;
+  }
+
+  async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
+    if (outcome.status === "retrying") return this.#held("fail", this.#q.retrying, lease, [errorMessage, now, outcome.retryAt]);
+    return this.#held("fail", this.#q.failed, lease, [outcome.status, errorMessage, now]);
+  }
+
+  async release(lease: LeaseRef, _now: number): Promise<boolean> {
+    const seq = leaseSeq(lease);
+    if (seq === null) return false;
+    const [r] = await this.#run("release", this.#q.release, [seq, lease.token, lease.jobId, this.#channel]);
+    const ok = (r as { changed: number }).changed > 0;
+    if (ok) this.#notify();
+    return ok;
+  }
+
+  async get(id: string): Promise<Job | null> {
+    const [r] = await this.#run("get", this.#q.get, [id]);
+    return r ? fromArray((r as { j: unknown[] }).j) : null;
+  }
+
+  async cancel(id: string, now: number): Promise<boolean> {
+    const ok = (await this.#run("cancel", this.#q.cancel, [now, id])).count > 0;
+    if (ok) await this.#finished(now);
+    return ok;
+  }
+
+  async retry(id: string, now: number): Promise<Job | null> {
+    const [r] = await this.#run("retry", this.#q.retry, [now, id, this.#channel]);
+    if (!r) return null;
+    this.#notify();
+    return fromArray((r as { j: unknown[] }).j);
+  }
+
+  async list(filter: ListFilter = {}): Promise<Job[]> {
+    const rows = await this.#run("list", this.#q.list, [filter.status ?? null, filter.queueName ?? null, filter.jobType ?? null, filter.limit ?? 100]);
+    return rows.map((r) => fromArray((r as { j: unknown[] }).j));
+  }
+
+  async stats(): Promise<QueueStats> {
+    const byStatus = emptyStatusCounts();
+    const byQueue: QueueStats["byQueue"] = {};
+    let total = 0;
+    for (const r of (await this.#run("stats", this.#q.stats, [])) as unknown as { queue: string; status: JobStatus; n: number }[]) {
+      (byQueue[r.queue] ??= emptyStatusCounts())[r.status] += r.n;
+      byStatus[r.status] += r.n;
+      total += r.n;
+    }
+    return { total, byStatus, byQueue };
+  }
+
+  async nextWakeAt(queues: readonly string[], now: number): Promise<number | null> {
+    const [r] = await this.#run("nextWakeAt", this.#q.nextWake, [JSON.stringify(queues), now]);
+    const w = (r as { w: number | null } | undefined)?.w;
+    return w === null || w === undefined ? null : Number(w);
+  }
+
+  /** Wakes `listener` on this queue's own writes at once and, through LISTEN, on every other process's enqueues. */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    if (!this.#closed) this.#notifications?.start();
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) void this.#notifications?.stop();
+    };
+  }
+
+  /** Stops listening and refuses further calls; ends the client when the queue made it from a URL. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    await this.#notifications?.stop();
+    await this.#opening?.catch(() => {});
+    if (this.#owned) await this.#sql.end({ timeout: 5 });
+  }
+
+  /** Runs one statement after opening; failures become StorageErrors and a lost connection re-listens. */
+  async #run(op: string, text: string, params: unknown[]): Promise<Rows> {
+    if (this.#closed) throw new StorageError(`PostgresJobQueue.${op}: the queue is closed`);
+    await this.ready();
+    try {
+      return (await this.#sql.unsafe(text, params as never[], { prepare: this.#prepare })) as unknown as Rows;
+    } catch (error) {
+      if (isConnectionError(error)) this.#notifications?.reconnect();
+      throw storageError(op, error);
+    }
+  }
+
+  /** A lease-bound statement: `values` first, then the lease's seq, token and id. */
+  async #held(op: string, text: string, lease: LeaseRef, values: unknown[]): Promise<boolean> {
+    const seq = leaseSeq(lease);
+    if (seq === null) return false;
+    return (await this.#run(op, text, [...values, seq, lease.token, lease.jobId])).count > 0;
+  }
+
+  /**
+   * Counts a finished job and prunes when a retention bound is crossed. The transition has
+   * committed already, so a failed prune is left for the next one instead of failing it.
+   */
+  async #finished(now: number): Promise<void> {
+    try {
+      let plan = this.#tracker.finished(now, this.#retention);
+      if (plan === "refresh") {
+        await this.#refresh();
+        plan = this.#tracker.plan(now, this.#retention);
+      }
+      if (plan === null) return;
+      await this.#run("prune", this.#q.prune, [plan.remove, plan.cutoff]);
+      await this.#refresh();
+    } catch {
+      // Retention is best effort per call; the next finished job checks again.
+    }
+  }
+
+  async #refresh(): Promise<void> {
+    const [row] = await this.#run("prune", this.#q.finished, []);
+    const r = row as { c: number; m: number | null };
+    this.#tracker.set(r.c, r.m);
+  }
+
+  #notify(): void {
+    for (const listener of this.#listeners) listener();
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The PostgreSQL dialect's statements for one schema, built once per queue. Each is a single
+ * statement (NOTIFY rides inside the write that makes jobs claimable, as a CTE), parameters are
+ * `$n`, and each reads the jobs through an index of pg-schema.ts.
+ *
+ * Lease times: with `clock: "database"` (the default of PostgresJobQueue) a lease's expiry is
+ * written and compared on the database's clock, `now()` in epoch ms, so machines whose clocks
+ * disagree can never both hold one job; with `clock: "caller"` the caller's `now` is used instead
+ * (an injectable test clock drives expiry). Due times stay the caller's either way.
+ */
+import { INSERT_COLUMNS, ROW_COLUMNS } from "./row-codec.ts";
+import { CANCELLABLE, POSTGRES, RETRYABLE, SET, heldWhere } from "./transitions.ts";
+
+export type PgLeaseClock = "database" | "caller";
+
+/** The database's clock in epoch ms. */
+const DB_NOW = "floor(extract(epoch from now()) * 1000)::bigint";
+
+const row = (alias?: string) => `json_build_array(${alias ? ROW_COLUMNS.split(", ").map((c) => `${alias}.${c}`).join(", ") : ROW_COLUMNS}) AS j`;
+
+/** Notifies `channel` (the parameter `$n`) once when the CTE `u` produced a row. */
+const notifyOnce = (n: number) => `n AS (SELECT pg_notify($${n}, '') FROM (SELECT 1 FROM u LIMIT 1) AS one)`;
+
+/** Every statement of one queue, for the quoted schema `s`. */
+export function pgStatements(s: string, clock: PgLeaseClock) {
+  const jobs = `${s}.jobs`;
+  const cols = INSERT_COLUMNS.join(", ");
+  /** The lease clock: the database's, or the caller's `now` bound as `$n`. */
+  const leaseNow = (n: number) => (clock === "database" ? DB_NOW : `$${n}::bigint`);
+  return {
+    /**
+     * A batch: $1 a JSON array of row objects keyed by column, $2 the channel. One INSERT (all
+     * or nothing), keys already taken skipped by jobs_idem; returns the ids it created.
+     */
+    enqueue: `WITH u AS (INSERT INTO ${jobs} (${cols})
+        SELECT ${cols} FROM json_populate_recordset(NULL::${jobs}, $1::text::json) WITH ORDINALITY AS r ORDER BY r.ordinality
+        ON CONFLICT (queue, idem) WHERE idem IS NOT NULL DO NOTHING RETURNING id), ${notifyOnce(2)}
+      SELECT (SELECT COALESCE(json_agg(id), '[]'::json) FROM u) AS ids, (SELECT count(*) FROM n)::int AS notified`,
+    /** Stored jobs for $1, a JSON array of {q, i} (queue, idempotency key): one jobs_idem lookup each. */
+    byKeys: `SELECT ${row("d")} FROM json_to_recordset($1::text::json) AS k(q text, i text) JOIN ${jobs} AS d ON d.queue = k.q AND d.idem = k.i`,
+    /**
+     * Claim in one queue: $1 now, $2 token prefix, $3 leaseMs, $4 queue, $5 limit. Waiting jobs from a walk of jobs_ready in claim order, expired
+     * leases from jobs_leases, both SKIP LOCKED (a row another claim holds is passed over, never
+     * waited for); the two are merged (at most 2 x limit rows) and the first `limit` taken.
+     */
+    claim: `WITH ready AS (
+        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND token IS NULL AND wake_at IS NOT NULL AND run_at <= $1
+        ORDER BY priority DESC, run_at, seq LIMIT $5 FOR UPDATE SKIP LOCKED),
+      expired AS (
+        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND token IS NOT NULL AND wake_at <= ${leaseNow(1)}
+        ORDER BY wake_at LIMIT $5 FOR UPDATE SKIP LOCKED),
+      picked AS (SELECT seq FROM (SELECT * FROM ready UNION ALL SELECT * FROM expired) AS c ORDER BY priority DESC, run_at, seq LIMIT $5)
+      UPDATE ${jobs} AS t SET status = 'running', started_at = $1, attempts = t.attempts + 1, token = $2 || '.' || t.seq, wake_at = ${leaseNow(1)} + $3
+      FROM picked WHERE t.seq = picked.seq RETURNING ${row("t")}`,
+    /** $1 leaseMs, $2.. the lease (and $5 now with the caller's clock). */
+    extend: `UPDATE ${jobs} SET wake_at = ${leaseNow(5)} + $1 WHERE ${heldWhere(2)}`,
+    complete: `UPDATE ${jobs} SET ${SET.complete} WHERE ${heldWhere(3)}`,
+    retrying: `UPDATE ${jobs} SET ${SET.retrying} WHERE ${heldWhere(4)}`,
+    failed: `UPDATE ${jobs} SET ${SET.failed} WHERE ${heldWhere(4)}`,
+    /** $1.. the lease, $4 the channel: the job is claimable again. */
+    release: `WITH u AS (UPDATE ${jobs} SET ${SET.release(POSTGRES)} WHERE ${heldWhere(1)} RETURNING 1), ${notifyOnce(4)}
+      SELECT (SELECT count(*) FROM u)::int AS changed, (SELECT count(*) FROM n)::int AS notified`,
+    get: `SELECT ${row()} FROM ${jobs} WHERE id = $1`,
+    cancel: `UPDATE ${jobs} SET ${SET.cancel} WHERE id = $2 AND ${CANCELLABLE}`,
+    /** $1 now, $2 id, $3 the channel. */
+    retry: `WITH u AS (UPDATE ${jobs} SET ${SET.retry} WHERE id = $2 AND ${RETRYABLE} RETURNING ${row()}), ${notifyOnce(3)}
+      SELECT j, (SELECT count(*) FROM n)::int AS notified FROM u`,
+    list: `SELECT ${row()} FROM ${jobs} WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR job_type = $3)
+      ORDER BY seq LIMIT $4`,
+    stats: `SELECT queue, status, count(*)::int AS n FROM ${jobs} GROUP BY queue, status`,
+    /**
+     * $1 the queues (JSON array), $2 the caller's now. Two index minima per queue; a lease
+     * expiry on the database's clock is moved into the caller's (expiry - db now + caller now).
+     */
+    nextWake: `SELECT min(w)::float8 AS w FROM (
+        SELECT (SELECT min(wake_at) FROM ${jobs} WHERE queue = q.name AND token IS NULL AND wake_at IS NOT NULL) AS w FROM json_array_elements_text($1::text::json) AS q(name)
+        UNION ALL
+        SELECT (SELECT min(wake_at) FROM ${jobs} WHERE queue = q.name AND token IS NOT NULL) - ${clock === "database" ? DB_NOW : "$2::bigint"} + $2::bigint
+        FROM json_array_elements_text($1::text::json) AS q(name)) AS x`,
+    finished: `SELECT count(*)::int AS c, min(finished_at)::float8 AS m FROM ${jobs} WHERE finished_at IS NOT NULL`,
+    /** $1 how many of the oldest finished rows to remove, $2 the age cutoff (-1: none). */
+    prune: `DELETE FROM ${jobs} WHERE seq IN ((SELECT seq FROM ${jobs} WHERE finished_at IS NOT NULL ORDER BY finished_at, seq LIMIT $1)
+      UNION ALL (SELECT seq FROM ${jobs} WHERE finished_at IS NOT NULL AND finished_at < $2))`,
+  };
+}
+
+export type PgStatements = ReturnType<typeof pgStatements>;

@@ -1,0 +1,164 @@
+/**
+ * PostgresJobQueue beyond the conformance suite, on the test run's PostgreSQL: leases on the
+ * database's clock (skewed machines), LISTEN/NOTIFY wake-ups across connections and after a
+ * dropped connection, migrations under the advisory lock, index use of the claim, typed errors.
+ */
+import postgres from "postgres";
+import { afterAll, afterEach, expect, test } from "vitest";
+import { PorticoError, StorageError, type JobQueue } from "../../src/core/index.ts";
+import { PostgresJobQueue, type PostgresJobQueueOptions } from "../../src/drivers/postgres/index.ts";
+import { makeJob } from "../../src/testing/index.ts";
+import { testDatabaseUrl } from "../postgres/harness.ts";
+
+const url = testDatabaseUrl((n) => process.env[n]);
+const admin = postgres(url, { max: 2, onnotice: () => {}, connection: { application_name: "portico-test-admin" } });
+const open: JobQueue[] = [];
+const schemas: string[] = [];
+afterEach(async () => {
+  for (const q of open.splice(0)) await q.close();
+  for (const s of schemas.splice(0)) await admin.unsafe(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+});
+afterAll(() => admin.end({ timeout: 5 }));
+
+const freshSchema = () => {
+  const s = `t_${crypto.randomUUID().replace(/-/g, "")}`;
+  schemas.push(s);
+  return s;
+};
+const queueOn = (schema: string, options: PostgresJobQueueOptions = {}) => {
+  const q = new PostgresJobQueue({ url, max: 4 }, { schema, ...options });
+  open.push(q);
+  return q;
+};
+const HOUR = 3_600_000;
+const claimReq = (now: number, leaseMs = 60_000) => ({ queues: ["default"], limit: 1, leaseMs, workerId: "w", now });
+
+test("leases run on the database's clock: a machine an hour ahead cannot take a live lease, one an hour behind still reclaims an expired one", async () => {
+  const schema = freshSchema();
+  const a = queueOn(schema);
+  const ahead = queueOn(schema);
+  const now = Date.now();
+  const job = makeJob({ runAt: new Date(now - HOUR * 2), createdAt: new Date(now - HOUR * 2) });
+  await a.enqueue([job]);
+  const [held] = await a.claim(claimReq(now, 60_000));
+  expect(held?.jobId).toBe(job.id);
+  // On the caller's clock this worker would see the lease as long expired.
+  expect(await ahead.claim(claimReq(now + HOUR))).toEqual([]);
+  // extendLease from a machine an hour behind still extends on the database's clock.
+  const behind = queueOn(schema);
+  expect(await behind.extendLease(held!, 1, now - HOUR)).toBe(true);
+  // 1 ms of database time later the lease has run out, whatever the callers' clocks say.
+  let reclaimed: Awaited<ReturnType<JobQueue["claim"]>> = [];
+  for (let i = 0; i < 200 && reclaimed.length === 0; i++) reclaimed = await behind.claim(claimReq(now - HOUR));
+  expect(reclaimed[0]?.jobId).toBe(job.id);
+  expect(await a.complete(held!, null, now)).toBe(false);
+});
+
+test("with leaseClock 'caller' the caller's clock decides (what the conformance suite's fake clock needs), which is why it is not the default", async () => {
+  const schema = freshSchema();
+  const a = queueOn(schema, { leaseClock: "caller" });
+  const ahead = queueOn(schema, { leaseClock: "caller" });
+  const now = Date.now();
+  await a.enqueue([makeJob({ runAt: new Date(now), createdAt: new Date(now) })]);
+  const [held] = await a.claim(claimReq(now));
+  const [stolen] = await ahead.claim(claimReq(now + HOUR));
+  expect(stolen?.jobId).toBe(held?.jobId);
+});
+
+test("nextWakeAt gives a database-clock lease expiry in the caller's own time", async () => {
+  const schema = freshSchema();
+  const q = queueOn(schema);
+  const skewed = Date.now() + HOUR;
+  await q.enqueue([makeJob({ runAt: new Date(0), createdAt: new Date(0) })]);
+  await q.claim(claimReq(skewed, 60_000));
+  const wake = await q.nextWakeAt(["default"], skewed);
+  expect(wake).not.toBeNull();
+  // About one lease from the caller's now (not an hour off); the slack covers the round trips.
+  expect(wake!).toBeGreaterThan(skewed + 60_000 - 30_000);
+  expect(wake!).toBeLessThanOrEqual(skewed + 60_000 + 1_000);
+});
+
+test("a subscriber wakes on another connection's enqueue (LISTEN/NOTIFY), and again after its listening connection was dropped", async () => {
+  const schema = freshSchema();
+  const a = queueOn(schema);
+  const b = queueOn(schema, { listen: false });
+  await Promise.all([a.ready(), b.ready()]);
+  let onWake: () => void = () => {};
+  const unsubscribe = a.subscribe(() => onWake());
+  const woken = () => new Promise<void>((resolve) => (onWake = resolve));
+  // The LISTEN is in place once the first (re)listen wake arrives.
+  await woken();
+  let next = woken();
+  await b.enqueue([makeJob()]);
+  await next; // only a NOTIFY from b's INSERT can wake a
+  // Drop every LISTEN connection of the server; the client re-listens and wakes once, then NOTIFYs arrive again.
+  next = woken();
+  await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'listen %' AND pid <> pg_backend_pid()`;
+  await next;
+  next = woken();
+  await b.enqueue([makeJob()]);
+  await next;
+  unsubscribe();
+});
+
+test("processes opening together migrate once, under the advisory lock; reopening applies nothing", async () => {
+  const schema = freshSchema();
+  const queues = Array.from({ length: 4 }, () => queueOn(schema));
+  await Promise.all(queues.map((q) => q.ready()));
+  const rows = await admin.unsafe(`SELECT version FROM "${schema}".schema_version`);
+  expect(rows.map((r) => r.version)).toEqual([1]);
+  await queueOn(schema).ready();
+  expect((await admin.unsafe(`SELECT count(*)::int AS n FROM "${schema}".schema_version`))[0]!.n).toBe(1);
+  const indexes = (await admin`SELECT indexname FROM pg_indexes WHERE schemaname = ${schema} ORDER BY indexname`).map((r) => r.indexname);
+  expect(indexes).toEqual(["jobs_finished", "jobs_id_key", "jobs_idem", "jobs_leases", "jobs_pkey", "jobs_ready", "jobs_waiting", "schema_version_pkey"]);
+});
+
+test("a claim over a backlog walks jobs_ready and jobs_leases, never the table", async () => {
+  const schema = freshSchema();
+  const q = queueOn(schema);
+  const jobs = Array.from({ length: 5_000 }, (_, i) => makeJob({ priority: i % 5, runAt: new Date(1_000 + i), createdAt: new Date(1_000) }));
+  for (let i = 0; i < jobs.length; i += 500) await q.enqueue(jobs.slice(i, i + 500));
+  await q.claim({ queues: ["default"], limit: 50, leaseMs: 60_000, workerId: "w", now: 10_000 });
+  await admin.unsafe(`ANALYZE "${schema}".jobs`);
+  const claim = (await import("../../src/drivers/sql/pg-statements.ts")).pgStatements(`"${schema}"`, "database").claim;
+  const plan = await admin.begin(async (tx) => {
+    const p = await tx.unsafe(`EXPLAIN ${claim}`, [10_000, "x", 60_000, "default", 10] as never[]);
+    await tx`ROLLBACK AND CHAIN`;
+    return p.map((r) => r["QUERY PLAN"] as string).join("\n");
+  });
+  expect(plan).toMatch(/jobs_ready/);
+  expect(plan).toMatch(/jobs_leases/);
+  expect(plan).not.toMatch(/Seq Scan on jobs/);
+});
+
+test("an unreachable server is a StorageError naming the operation; bad options are refused naming the field", async () => {
+  const dead = new PostgresJobQueue({ url: "postgres://postgres@127.0.0.1:1/postgres" }, { schema: freshSchema() });
+  open.push(dead);
+  const error = await dead.ready().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(StorageError);
+  expect((error as StorageError).code).toBe("storage_error");
+  expect((error as Error).message).toMatch(/PostgresJobQueue\.open failed \(the connection to PostgreSQL failed/);
+  await expect(dead.claim(claimReq(Date.now()))).rejects.toThrow(StorageError);
+  expect(() => new PostgresJobQueue({ url }, { schema: "bad name" })).toThrow(/schema must be an SQL identifier/);
+  expect(() => new PostgresJobQueue({ url }, { leaseClock: "wall" as never })).toThrow(/leaseClock/);
+  expect(() => new PostgresJobQueue({} as never)).toThrow(PorticoError);
+});
+
+test("a queue on your own client leaves it open on close; a dropped connection costs one failed call at most, then work resumes", async () => {
+  const sql = postgres(url, { max: 2, onnotice: () => {} });
+  const schema = freshSchema();
+  const q = new PostgresJobQueue({ sql }, { schema });
+  await q.enqueue([makeJob({ runAt: new Date(0) }), makeJob({ runAt: new Date(0) })]);
+  await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'postgres.js' AND state = 'idle'`;
+  let claimed = await q.claim(claimReq(Date.now())).catch((e: unknown) => e);
+  if (claimed instanceof Error) {
+    expect(claimed).toBeInstanceOf(StorageError);
+    claimed = await q.claim(claimReq(Date.now()));
+  }
+  expect(claimed as unknown[]).toHaveLength(1);
+  expect((await q.stats()).byStatus).toMatchObject({ pending: 1, running: 1 });
+  await q.close();
+  expect((await sql`SELECT 1 AS one`)[0]!.one).toBe(1);
+  // (end() without a timeout waits forever on a pool that had a connection terminated by the server)
+  await sql.end({ timeout: 1 });
+});

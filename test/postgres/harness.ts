@@ -1,0 +1,51 @@
+/**
+ * Shared by the PostgreSQL conformance files of every runtime (Node, Deno, Bun): each queue gets
+ * its own fresh schema on the test run's server (PORTICO_TEST_PG_URL), dropped when it is disposed.
+ * A missing URL fails the run, never skips it.
+ */
+import postgres from "postgres";
+import type { JobQueue, RetentionOptions } from "../../src/core/index.ts";
+import { PostgresJobQueue, type PostgresJobQueueOptions } from "../../src/drivers/postgres/index.ts";
+import type { QueueConformanceOptions } from "../../src/testing/index.ts";
+
+/** The test server's URL, or an error saying how to get one. */
+export function testDatabaseUrl(env: (name: string) => string | undefined): string {
+  const url = env("PORTICO_TEST_PG_URL");
+  if (!url) {
+    throw new Error(
+      "PORTICO_TEST_PG_URL is not set: the PostgreSQL tests need a server. `npm test` starts one (scripts/pg-cluster.sh); by hand: `bash scripts/pg-cluster.sh start` and export the url it prints.",
+    );
+  }
+  return url;
+}
+
+/** Conformance options for PostgresJobQueue (leases on the caller's clock, so the suite's `now` drives expiry). */
+export function postgresConformance(url: string, extra: Partial<PostgresJobQueueOptions> = {}): Omit<QueueConformanceOptions, "test"> {
+  const schemas = new Map<JobQueue, string>();
+  const admin = () => postgres(url, { max: 1, onnotice: () => {} });
+  const make = (schema: string, retention?: RetentionOptions) => {
+    const queue = new PostgresJobQueue({ url, max: 4 }, { schema, leaseClock: "caller", retention, ...extra });
+    schemas.set(queue, schema);
+    return queue;
+  };
+  const fresh = (retention?: RetentionOptions) => make(`t_${crypto.randomUUID().replace(/-/g, "")}`, retention);
+  return {
+    createQueue: () => fresh(),
+    createQueueWithRetention: (retention) => fresh(retention),
+    openSecondHandle: (queue) => make(schemas.get(queue)!),
+    disposeQueue: async (queue) => {
+      await queue.close();
+      const schema = schemas.get(queue);
+      schemas.delete(queue);
+      // The first handle of a schema drops it; a second handle's schema is gone by then or soon.
+      if (schema && ![...schemas.values()].includes(schema)) {
+        const sql = admin();
+        try {
+          await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        } finally {
+          await sql.end();
+        }
+      }
+    },
+  };
+}
