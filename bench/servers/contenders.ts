@@ -9,7 +9,8 @@ import { Queue, Worker } from "bullmq";
 import PgBoss from "pg-boss";
 import postgres from "postgres";
 import { JobService, WorkerManager, silentLogger, type JobQueue } from "../../src/core/index.ts";
-import { createFsJobQueue } from "../../src/host/fs-store.ts";
+import { createStorage } from "unstorage";
+import { UnstorageJobQueue } from "../../src/drivers/unstorage/index.ts";
 import { atomicFsDriver } from "../../runtimes/node/atomic-fs-driver.ts";
 import { openSqliteDatabase } from "../../runtimes/node/sqlite.ts";
 
@@ -61,9 +62,17 @@ async function sqlQueue(kind: "sqlite" | "postgres", args: unknown[]): Promise<J
 async function openPorticoQueue(config: ContenderConfig): Promise<{ queue: JobQueue; close(): Promise<void> }> {
   switch (config.kind) {
     case "fs": {
-      const owned = createFsJobQueue({ dir: config.dir, driver: (dir) => atomicFsDriver({ base: dir }), logger: silentLogger });
-      await owned.queue.open();
-      return { queue: owned.queue, close: () => owned.dispose() };
+      // The server default before SQLite: one JSON file per job, written atomically.
+      const storage = createStorage({ driver: atomicFsDriver({ base: config.dir }) });
+      const queue = new UnstorageJobQueue({ storage, logger: silentLogger });
+      await queue.open();
+      return {
+        queue,
+        async close() {
+          await queue.close();
+          await storage.dispose();
+        },
+      };
     }
     case "sqlite": {
       const database = await openSqliteDatabase(config.path);

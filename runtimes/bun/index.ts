@@ -4,6 +4,7 @@
  * @module
  */
 import { atomicFsDriver } from "../node/atomic-fs-driver.ts";
+import { openSqliteDatabase } from "./sqlite.ts";
 import { createHost, processSignals, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
 
 export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
@@ -30,6 +31,7 @@ const bun: RuntimeAdapter = {
       close: async () => void (await server.stop(true)),
     };
   },
+  openSqlite: (path) => openSqliteDatabase(path),
   storeDriver: (dir) => atomicFsDriver({ base: dir }),
   onShutdownSignal: processSignals(process),
   exit: (code) => process.exit(code),

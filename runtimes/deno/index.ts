@@ -4,6 +4,7 @@
  * @module
  */
 import { atomicFsDriver } from "../node/atomic-fs-driver.ts";
+import { openSqliteDatabase } from "./sqlite.ts";
 import { createHost, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
 
 export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
@@ -22,6 +23,7 @@ const deno: RuntimeAdapter = {
     });
     return { port: bound, close: () => server.shutdown() };
   },
+  openSqlite: (path) => openSqliteDatabase(path),
   storeDriver: (dir) => atomicFsDriver({ base: dir }),
   onShutdownSignal(handler) {
     const listeners = SIGNALS.map((signal) => [signal, () => handler(signal)] as const);

@@ -6,6 +6,7 @@
 import type { AddressInfo } from "node:net";
 import { serve as listen } from "@hono/node-server";
 import { atomicFsDriver } from "./atomic-fs-driver.ts";
+import { openSqliteDatabase } from "./sqlite.ts";
 import { createHost, processSignals, type HttpServer, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
 
 export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
@@ -30,6 +31,7 @@ const node: RuntimeAdapter = {
       );
       server.once("error", reject);
     }),
+  openSqlite: (path) => openSqliteDatabase(path),
   storeDriver: (dir) => atomicFsDriver({ base: dir }),
   onShutdownSignal: processSignals(process),
   exit: (code) => process.exit(code),

@@ -19,7 +19,8 @@ import {
 } from "../core/index.ts";
 import { createScheduleTrigger, type ScheduleConfig } from "../triggers/schedule/index.ts";
 import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../triggers/webhook/index.ts";
-import { createFsJobQueue } from "./fs-store.ts";
+import type { SqliteDatabase } from "../drivers/sqlite/database.ts";
+import { openSqliteStore, type OwnedSqliteQueue } from "./sqlite-store.ts";
 import type { Driver } from "unstorage";
 
 type ScheduleTrigger = ReturnType<typeof createScheduleTrigger>;
@@ -41,8 +42,9 @@ export interface ServeOptions {
    */
   webhook?: ServeWebhookOptions | false;
   /**
-   * The queue. Default: an UnstorageJobQueue on the fs driver under `storeDir`, owned by this
-   * process (closed by stop()). A queue you pass is yours: stop() leaves it open.
+   * The queue. Default: a SqliteJobQueue on `<storeDir>/jobs.sqlite`, durable across restarts and
+   * shared by every process of this machine that uses the same file (closed by stop()). A queue
+   * you pass is yours: stop() leaves it open.
    */
   queue?: JobQueue;
   /** TCP port (default 0: any free port; read the chosen one from `url`). */
@@ -62,13 +64,19 @@ export interface ServeOptions {
   schemas?: Record<string, StandardSchemaV1>;
   /** Structured logger (default: JSON lines on stdout). */
   logger?: Logger;
-  /** Directory of the default fs store (default "./.portico"). */
+  /**
+   * Directory of the default store (default "./.portico"): `jobs.sqlite` there. An fs store an
+   * earlier version left in it is imported on the first start.
+   */
   storeDir?: string;
   /** Finished jobs the default store keeps: count and age (default 1,000 / 24 h). */
   retention?: RetentionOptions;
-  /** Owner lock lifetime of the default store (default 10 s): how soon a crashed owner's store can be taken over. */
+  /**
+   * @deprecated No effect: the default store is SQLite, which several processes share without an
+   * owner lock. (It was the fs store's owner lock lifetime.)
+   */
   lockTtlMs?: number;
-  /** How long startup waits for another owner's lock on the default store (default `lockTtlMs` + 5 s). */
+  /** @deprecated No effect, like `lockTtlMs`. */
   lockWaitMs?: number;
   /** Longest wait for running jobs on stop before they are released back to the queue (default 30 s). */
   shutdownTimeoutMs?: number;
@@ -106,13 +114,15 @@ export interface RuntimeAdapter {
   /** Runtime name for logs ("node", "deno", "bun"). */
   name: string;
   listen(fetch: (request: Request) => Response | Promise<Response>, address: { hostname: string; port: number }): Promise<HttpServer>;
-  /** The unstorage driver of the default store in `dir` (default unstorage's fs driver). */
+  /** Opens a SQLite database file with the runtime's engine: the default store. */
+  openSqlite(path: string): Promise<SqliteDatabase>;
+  /** The unstorage driver of an fs store in `dir`, for its one-time import into the default store. */
   storeDriver?: (dir: string) => Driver;
   /** Calls `handler` on SIGINT and SIGTERM; returns a function removing the listeners. */
   onShutdownSignal(handler: (signal: string) => void): () => void;
   /** Ends the process once a signal-initiated stop is over. */
   exit(code: number): void;
-  /** Identifies this process in the store lock, e.g. "pid 4242 (node)". */
+  /** Identifies this process in an fs store's lock while importing it, e.g. "pid 4242 (node)". */
   ownerLabel: string;
 }
 
@@ -129,29 +139,25 @@ export async function createHost(options: ServeOptions, runtime: RuntimeAdapter)
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`serve(): port must be an integer 0-65535, got ${String(port)}`);
 
-  const owned = options.queue
-    ? null
-    : createFsJobQueue({
-        dir: options.storeDir,
-        lockTtlMs: options.lockTtlMs,
-        lockWaitMs: options.lockWaitMs ?? (options.lockTtlMs ?? 10_000) + 5_000,
-        ownerLabel: runtime.ownerLabel,
-        retention: options.retention,
-        logger,
-        driver: runtime.storeDriver,
-      });
-  const queue: JobQueue = options.queue ?? owned!.queue;
   const cleanups: (() => Promise<void>)[] = [];
   const unwind = async () => {
     while (cleanups.length) await cleanups.pop()!().catch((error) => logger.error("host.stop_failed", { error }));
   };
 
   try {
-    if (owned) {
-      cleanups.push(() => owned.dispose());
-      // Take the store's owner lock now, so a second process fails at startup, not on its first job.
-      await owned.queue.open();
+    let owned: OwnedSqliteQueue | null = null;
+    if (!options.queue) {
+      owned = await openSqliteStore({
+        dir: options.storeDir,
+        open: (path) => runtime.openSqlite(path),
+        retention: options.retention,
+        logger,
+        fsDriver: runtime.storeDriver,
+        ownerLabel: runtime.ownerLabel,
+      });
+      cleanups.push(owned.dispose);
     }
+    const queue: JobQueue = options.queue ?? owned!.queue;
     const jobService = new JobService({ queue, handlers: options.handlers, schemas: options.schemas });
     const workerManager = new WorkerManager({
       queue,

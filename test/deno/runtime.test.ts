@@ -1,5 +1,5 @@
 /** The runtime suite against portico-jobs/deno (Deno.serve) under `deno test`. */
-import { serve } from "../../runtimes/deno/index.ts";
+import { openSqliteDatabase, serve } from "../../runtimes/deno/index.ts";
 import { defineRuntimeSuite } from "../runtimes/suite.ts";
 
-defineRuntimeSuite({ name: "deno", test: (name, fn) => Deno.test(name, fn), serve });
+defineRuntimeSuite({ name: "deno", test: (name, fn) => Deno.test(name, fn), serve, openSqlite: openSqliteDatabase });

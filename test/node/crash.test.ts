@@ -1,7 +1,8 @@
 /**
- * Crash and signal behaviour of portico-jobs/node on its default fs store, with real processes:
- * a server killed with SIGKILL mid-job loses nothing (a new process completes the job once the
- * dead owner's lock and the job's lease expire), and SIGTERM lets the running job finish.
+ * Crash and signal behaviour of portico-jobs/node on its default SQLite store, with real
+ * processes: a server killed with SIGKILL mid-job loses nothing (a new process completes the job
+ * once its lease expires), SIGTERM lets the running job finish, and two servers on one store
+ * share its jobs, each run once.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -10,7 +11,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, expect, test } from "vitest";
 import { JobStatus, silentLogger, type JobHandler } from "../../src/core/index.ts";
-import { serve } from "../../runtimes/node/index.ts";
+import { SqliteJobQueue } from "../../src/drivers/sqlite/index.ts";
+import { openSqliteDatabase, serve } from "../../runtimes/node/index.ts";
 
 const FIXTURE = join(import.meta.dirname, "../runtimes/fixtures/crash-child.ts");
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -79,7 +81,7 @@ async function postJob(url: string): Promise<string> {
   return ((await res.json()) as { job_id: string }).job_id;
 }
 
-test("a job held by a process killed with SIGKILL is completed by a new process on the same fs store", async () => {
+test("a job held by a process killed with SIGKILL is completed by a new process on the same store", async () => {
   const dir = await tempStore();
   const child = startChild(dir, 600_000);
   const { url } = (await child.next("listening")) as { url: string };
@@ -89,7 +91,7 @@ test("a job held by a process killed with SIGKILL is completed by a new process 
   child.proc.kill("SIGKILL");
   expect((await child.exited).signal).toBe("SIGKILL");
 
-  // A new process: waits for the dead owner's lock to expire, then for the job's lease.
+  // A new process: starts at once (no owner lock) and claims the job when its lease expires.
   const ran: string[] = [];
   const long: JobHandler = {
     jobType: "long",
@@ -98,7 +100,7 @@ test("a job held by a process killed with SIGKILL is completed by a new process 
       return { success: true, resultData: "finished by the successor" };
     },
   };
-  const app = await serve({ handlers: [long], storeDir: dir, leaseMs: 1_000, lockTtlMs: 1_000, lockWaitMs: 20_000, handleSignals: false, logger: silentLogger, webhook: { logger: silentLogger } });
+  const app = await serve({ handlers: [long], storeDir: dir, leaseMs: 1_000, handleSignals: false, logger: silentLogger, webhook: { logger: silentLogger } });
   cleanups.push(() => app.stop());
   const before = await app.jobService.getJob(jobId);
   expect(before?.status === JobStatus.RUNNING || before?.status === JobStatus.COMPLETED).toBe(true);
@@ -118,8 +120,7 @@ test("SIGTERM stops a serving process gracefully: the running job finishes and t
   child.proc.kill("SIGTERM");
   expect(await child.exited).toEqual({ code: 0, signal: null });
 
-  // The lock was released on exit: opening again does not wait (lockWaitMs 0) and finds the result.
-  const app = await serve({ handlers: [], storeDir: dir, lockWaitMs: 0, handleSignals: false, logger: silentLogger, webhook: false });
+  const app = await serve({ handlers: [], storeDir: dir, handleSignals: false, logger: silentLogger, webhook: false });
   cleanups.push(() => app.stop());
   const job = await app.jobService.getJob(jobId);
   expect(job?.status).toBe(JobStatus.COMPLETED);
@@ -141,7 +142,29 @@ test("a second SIGTERM during the graceful stop exits at once, leaving the job t
   child.proc.kill("SIGTERM");
   expect(await child.exited).toEqual({ code: 130, signal: null });
 
-  const app = await serve({ handlers: [], storeDir: dir, lockWaitMs: 20_000, lockTtlMs: 1_000, handleSignals: false, logger: silentLogger, webhook: false });
+  const app = await serve({ handlers: [], storeDir: dir, handleSignals: false, logger: silentLogger, webhook: false });
   cleanups.push(() => app.stop());
   expect((await app.jobService.getJob(jobId))?.status).toBe(JobStatus.RUNNING);
+});
+
+test("two server processes on one store share its jobs: each job runs once, in one of them", async () => {
+  const dir = await tempStore();
+  const a = startChild(dir, 100);
+  const b = startChild(dir, 100);
+  const [{ url: urlA, pid: pidA }, { url: urlB, pid: pidB }] = (await Promise.all([a.next("listening"), b.next("listening")])) as [{ url: string; pid: number }, { url: string; pid: number }];
+  // Half the jobs arrive at each server; either may run any of them.
+  const ids = await Promise.all(Array.from({ length: 24 }, (_, i) => postJob(i % 2 ? urlA : urlB)));
+  // Read through a connection of our own (a serve() here would claim jobs too).
+  const database = await openSqliteDatabase(join(dir, "jobs.sqlite"));
+  const queue = new SqliteJobQueue({ database });
+  cleanups.push(async () => (await queue.close(), database.close()));
+  await expect
+    .poll(async () => (await queue.list({ status: JobStatus.COMPLETED, limit: 100 })).length, { timeout: 30_000, interval: 100 })
+    .toBe(ids.length);
+  const jobs = await Promise.all(ids.map((id) => queue.get(id)));
+  expect(jobs.map((j) => j?.attempts)).toEqual(ids.map(() => 1));
+  const byPid = new Set(jobs.map((j) => j?.result));
+  expect([...byPid].every((r) => r === `finished by pid ${pidA}` || r === `finished by pid ${pidB}`)).toBe(true);
+  // Both processes claimed work (each holds a job 100 ms and runs 4 at once: one alone would need 600 ms).
+  expect(byPid.size).toBe(2);
 });

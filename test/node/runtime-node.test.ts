@@ -1,6 +1,6 @@
 /** The runtime suite against portico-jobs/node (@hono/node-server) under vitest. */
 import { test } from "vitest";
-import { serve } from "../../runtimes/node/index.ts";
+import { openSqliteDatabase, serve } from "../../runtimes/node/index.ts";
 import { defineRuntimeSuite } from "../runtimes/suite.ts";
 
-defineRuntimeSuite({ name: "node", test, serve });
+defineRuntimeSuite({ name: "node", test, serve, openSqlite: openSqliteDatabase });

@@ -11,10 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStorage } from "unstorage";
 import fsDriver from "unstorage/drivers/fs";
-import { JobStatus, StoreLockedError, silentLogger, type Job, type JobHandler, type JobQueue } from "../../src/core/index.ts";
+import { JobStatus, silentLogger, type Job, type JobHandler, type JobQueue } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
+import { SqliteJobQueue, type SqliteDatabase } from "../../src/drivers/sqlite/index.ts";
 import { UnstorageJobQueue } from "../../src/drivers/unstorage/index.ts";
 import type { ServeHandle, ServeOptions } from "../../src/host/create-host.ts";
+import { makeJob } from "../../src/testing/conformance/fixtures.ts";
 import { assert, assertDeepEqual, assertEqual, assertPresent, show } from "../../src/testing/conformance/assert.ts";
 
 /** How a runtime plugs into the suite. */
@@ -25,6 +27,8 @@ export interface RuntimeSuiteOptions {
   test: (name: string, fn: () => Promise<void>) => void;
   /** The shim's serve(). */
   serve: (options: ServeOptions) => Promise<ServeHandle>;
+  /** The shim's SQLite opener (what another process would open the default store with). */
+  openSqlite: (path: string) => Promise<SqliteDatabase>;
 }
 
 const TOKEN = "runtime-suite-token";
@@ -268,22 +272,28 @@ export function defineRuntimeSuite(options: RuntimeSuiteOptions): void {
     }
   });
 
-  test("the default fs store keeps jobs across restarts, is shared within a process and refuses another owner", async () => {
+  test("the default SQLite store keeps jobs across restarts and is shared: within a process, and with any other connection to its file", async () => {
     const dir = await mkdtemp(join(tmpdir(), "portico-runtime-"));
-    const base: ServeOptions = { handlers: [echo], storeDir: dir, port: 0, handleSignals: false, logger: silentLogger, lockWaitMs: 0, webhook: { logger: silentLogger } };
+    const base: ServeOptions = { handlers: [echo], storeDir: dir, port: 0, handleSignals: false, logger: silentLogger, webhook: { logger: silentLogger } };
     try {
       const first = await serve(base);
       let id: string;
       try {
         // Far in the future, so it is still waiting after the restart.
         id = (await first.jobService.createJob("echo", { text: "later" }, { delayMs: 3_600_000 })).id;
-        // Another owner of the same directory (what a second process would be) is refused...
-        const intruder = new UnstorageJobQueue({ storage: createStorage({ driver: fsDriver({ base: dir }) }), lockWaitMs: 0 });
-        let refused: unknown = null;
-        await intruder.open().catch((error: unknown) => (refused = error));
-        await intruder.close();
-        assert(refused instanceof StoreLockedError, `a second owner is refused with StoreLockedError, got ${show(String(refused))}`);
-        // ...while a second serve() in this process shares the open store.
+        // Another connection to the file (what another process opens) sees it and can add jobs...
+        const database = await options.openSqlite(join(dir, "jobs.sqlite"));
+        const other = new SqliteJobQueue({ database });
+        try {
+          assertEqual((await other.get(id))?.status, JobStatus.SCHEDULED, "another connection reads the job");
+          const [added] = await other.enqueue([jobRecord("echo", { text: "from elsewhere" })]);
+          const ran = await waitForJob(first, added!.job.id, (j) => j.status === JobStatus.COMPLETED);
+          assertDeepEqual(ran.result, { echoed: "from elsewhere" }, "a job enqueued through the other connection runs here");
+        } finally {
+          await other.close();
+          database.close();
+        }
+        // ...and a second serve() in this process shares the open store.
         const sibling = await serve(base);
         try {
           assertEqual((await sibling.jobService.getJob(id))?.id, id, "the sibling sees the job");
@@ -294,12 +304,95 @@ export function defineRuntimeSuite(options: RuntimeSuiteOptions): void {
       } finally {
         await first.stop();
       }
-      assert((await readdir(join(dir, "jobs"))).length === 1, "one job file on disk");
+      assert((await readdir(dir)).includes("jobs.sqlite"), "the store is the file jobs.sqlite in storeDir");
       const second = await serve(base);
       try {
         const job = await second.jobService.getJob(id);
         assertEqual(job?.status, JobStatus.SCHEDULED, "status after restart");
         assertDeepEqual(job?.payload, { text: "later" }, "payload after restart");
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an fs store left in storeDir (the earlier default) is imported once, on the first start", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "portico-runtime-"));
+    const base: ServeOptions = { handlers: [echo], storeDir: dir, port: 0, handleSignals: false, logger: silentLogger, webhook: { logger: silentLogger } };
+    try {
+      // The old store: a waiting job with an idempotency key, a completed one, and one left
+      // running by a process that died.
+      const old = new UnstorageJobQueue({ storage: createStorage({ driver: fsDriver({ base: dir }) }), lockSettleMs: 0 });
+      const waiting = { ...jobRecord("echo", { text: "waiting" }), idempotencyKey: "order-1", runAt: new Date(Date.now() + 3_600_000), status: JobStatus.SCHEDULED, scheduledAt: new Date(Date.now() + 3_600_000) };
+      const finished = jobRecord("echo", { text: "done before" });
+      const crashed = jobRecord("echo", { text: "interrupted" });
+      await old.enqueue([waiting, finished, crashed]);
+      const claims = await old.claim({ queues: ["default"], limit: 2, leaseMs: 3_600_000, workerId: "old", now: Date.now() });
+      const finishedClaim = claims.find((c) => c.jobId === finished.id)!;
+      assertPresent(finishedClaim, "the old store's claim");
+      await old.complete(finishedClaim, { echoed: "done before" }, Date.now());
+      await old.close(); // the crashed job stays RUNNING on disk, as after a SIGKILL
+
+      const logged: string[] = [];
+      const logger = { ...silentLogger, info: (event: string) => void logged.push(event) };
+      const first = await serve({ ...base, logger });
+      try {
+        assert(logged.includes("host.fs_imported"), `the import is logged, got ${show(logged)}`);
+        const moved = await first.jobService.getJob(waiting.id);
+        assertEqual(moved?.status, JobStatus.SCHEDULED, "the waiting job keeps its status");
+        assertEqual(moved?.idempotencyKey, "order-1", "and its idempotency key");
+        const again = await first.jobService.createJob("echo", { text: "waiting" }, { idempotencyKey: "order-1" });
+        assertEqual(again.id, waiting.id, "the key still deduplicates in the new store");
+        const kept = await first.jobService.getJob(finished.id);
+        assertEqual(kept?.status, JobStatus.COMPLETED, "the completed job keeps its status");
+        assertDeepEqual(kept?.result, { echoed: "done before" }, "and its result");
+        // The interrupted job runs again here (its attempt on the dead process counted).
+        const rerun = await waitForJob(first, crashed.id, (j) => j.status === JobStatus.COMPLETED);
+        assertDeepEqual(rerun.result, { echoed: "interrupted" }, "the interrupted job ran again");
+        assertEqual(rerun.attempts, 2, "both attempts counted");
+        await first.jobService.cancelJob(waiting.id);
+      } finally {
+        await first.stop();
+      }
+      // A second start does not import again (the cancelled job is not brought back).
+      logged.length = 0;
+      const second = await serve({ ...base, logger });
+      try {
+        assert(!logged.includes("host.fs_imported"), "no second import");
+        assertEqual((await second.jobService.getJob(waiting.id))?.status, JobStatus.CANCELLED, "the change made after the import stays");
+        assertEqual((await second.jobService.stats()).total, 3, "three jobs, once each");
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an fs store still owned by another process is not imported (a warning says why); a later start imports it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "portico-runtime-"));
+    const base: ServeOptions = { handlers: [echo], storeDir: dir, port: 0, handleSignals: false, webhook: { logger: silentLogger } };
+    try {
+      const owner = new UnstorageJobQueue({ storage: createStorage({ driver: fsDriver({ base: dir }) }), lockSettleMs: 0, ownerLabel: "pid 1 (old)" });
+      const job = { ...jobRecord("echo", { text: "old" }), runAt: new Date(Date.now() + 3_600_000), status: JobStatus.SCHEDULED };
+      await owner.enqueue([job]);
+      const warnings: { event: string; fields?: { reason?: string } }[] = [];
+      const logger = { ...silentLogger, warn: (event: string, fields?: object) => void warnings.push({ event, fields }) };
+      const first = await serve({ ...base, logger });
+      try {
+        const skipped = warnings.find((w) => w.event === "host.fs_import_skipped");
+        assertPresent(skipped, `a warning, got ${show(warnings)}`);
+        assert(/in use by another process/.test(skipped.fields?.reason ?? "") && skipped.fields!.reason!.includes("pid 1 (old)"), `the reason names the owner: ${show(skipped.fields)}`);
+        assertEqual(await first.jobService.getJob(job.id), null, "nothing imported while the owner lives");
+      } finally {
+        await first.stop();
+      }
+      await owner.close();
+      const second = await serve({ ...base, logger: silentLogger });
+      try {
+        assertEqual((await second.jobService.getJob(job.id))?.status, JobStatus.SCHEDULED, "imported once the owner is gone");
       } finally {
         await second.stop();
       }
@@ -401,6 +494,12 @@ async function waitFor(what: string | (() => string), check: () => Promise<boole
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A PENDING job due now, as a store takes it (for tests that write to a store directly). */
+function jobRecord(jobType: string, payload: unknown): Job {
+  const now = new Date();
+  return makeJob({ jobType, payload, createdAt: now, runAt: now });
 }
 
 async function waitForJob(app: ServeHandle, id: string, done: (job: Job) => boolean): Promise<Job> {
