@@ -19,10 +19,9 @@ export class SqliteUnavailableError extends PorticoError {
 
 type Engine = new (path: string) => SqliteDatabase;
 
-// Specifiers in variables: tsc with Node 20's types knows neither module, and bundlers must not
-// try to resolve an optional peer.
+// In a variable: Node 20's types do not know node:sqlite (better-sqlite3's come from
+// better-sqlite3.d.ts next to this file).
 const NODE_SQLITE = "node:sqlite";
-const BETTER_SQLITE3 = "better-sqlite3";
 
 /** True when this Node has `node:sqlite` without a flag (22.13 and later). */
 function hasNodeSqlite(version: string): boolean {
@@ -37,7 +36,7 @@ async function loadEngine(): Promise<{ engine: Engine; name: string }> {
   }
   let module: { default: Engine };
   try {
-    module = (await import(BETTER_SQLITE3)) as { default: Engine };
+    module = await import("better-sqlite3");
   } catch (error) {
     const missing = (error as { code?: string }).code === "ERR_MODULE_NOT_FOUND";
     throw new SqliteUnavailableError(
