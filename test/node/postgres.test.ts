@@ -162,3 +162,38 @@ test("a queue on your own client leaves it open on close; a dropped connection c
   // (end() without a timeout waits forever on a pool that had a connection terminated by the server)
   await sql.end({ timeout: 1 });
 });
+
+test("concurrent completions go out together: fewer statements than calls, each lease checked as alone (stale and repeated ones refused)", async () => {
+  const sql = postgres(url, { max: 4, onnotice: () => {} });
+  const statements: string[] = [];
+  const unsafe = sql.unsafe;
+  (sql as { unsafe: typeof unsafe }).unsafe = ((text: string, ...rest: never[]) => {
+    statements.push(text);
+    return unsafe(text, ...rest);
+  }) as typeof unsafe;
+  const q = new PostgresJobQueue({ sql }, { schema: freshSchema(), leaseClock: "caller" });
+  const jobs = Array.from({ length: 40 }, () => makeJob({ runAt: new Date(0) }));
+  await q.enqueue(jobs);
+  const claimed = await q.claim({ queues: ["default"], limit: 40, leaseMs: 10_000, workerId: "w", now: 1_000 });
+  expect(claimed).toHaveLength(40);
+  // Every lease has run out by 20_000; one job is taken again, so its first lease is stale.
+  const [again] = await q.claim({ queues: ["default"], limit: 1, leaseMs: 10_000, workerId: "w", now: 20_000 });
+  const stale = claimed.find((c) => c.jobId === again?.jobId)!;
+  const live = claimed.filter((c) => c !== stale);
+  statements.length = 0;
+  const results = await Promise.all([
+    ...live.map((c, i) => q.complete(c, { i }, 20_001)),
+    q.complete(stale, { stale: true }, 20_001),
+    q.complete(live[0]!, { twice: true }, 20_001),
+    q.complete({ jobId: live[1]!.jobId, token: "forged.1" }, null, 20_001),
+  ]);
+  expect(results.slice(0, 39)).toEqual(Array(39).fill(true));
+  expect(results.slice(39)).toEqual([false, false, false]);
+  const completes = statements.filter((s) => /SET status = 'completed'/.test(s));
+  expect(completes.length).toBeLessThan(5);
+  expect((await q.get(live[0]!.jobId))?.result).toEqual({ i: 0 });
+  expect((await q.get(stale.jobId))?.status).toBe("running");
+  expect((await q.stats()).byStatus.completed).toBe(39);
+  await q.close();
+  await sql.end({ timeout: 1 });
+});

@@ -26,6 +26,7 @@ import { quoteIdent } from "../sql/pg-schema.ts";
 import { pgStatements, type PgLeaseClock, type PgStatements } from "../sql/pg-statements.ts";
 import { RetentionTracker } from "../sql/retention.ts";
 import { leaseSeq } from "../sql/transitions.ts";
+import { Coalescer } from "./coalescer.ts";
 import { isConnectionError, storageError } from "./errors.ts";
 import { migrate } from "./migrate.ts";
 import { Notifications } from "./notifications.ts";
@@ -62,6 +63,15 @@ export interface PostgresJobQueueOptions {
 // deno-lint-ignore no-explicit-any
 type Rows = Record<string, any>[] & { count: number };
 
+/** A completion waiting for its batch: the lease's seq, token and id, the time and the result as JSON text. */
+interface Completion {
+  s: number;
+  t: string;
+  i: string;
+  n: number;
+  r: string;
+}
+
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** A {@link JobQueue} on PostgreSQL, shared by any number of processes and machines. */
@@ -80,6 +90,8 @@ export class PostgresJobQueue implements JobQueue {
   /** Lease tokens: `<random per queue>-<claim counter>.<seq>` (the trailing seq finds the row by its primary key). */
   readonly #tokenPrefix = crypto.randomUUID();
   #claims = 0;
+  /** Completions in flight together go out as one statement (see Coalescer). */
+  readonly #completions = new Coalescer<Completion, boolean>((batch) => this.#completeBatch(batch));
   #opening: Promise<void> | null = null;
   #closed = false;
 
@@ -187,9 +199,24 @@ export class PostgresJobQueue implements JobQueue {
   }
 
   async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {
-    const ok = await this.#held("complete", this.#q.complete, lease, [now, JSON.stringify(result === undefined ? null : result)]);
+    const seq = leaseSeq(lease);
+    if (seq === null) return false;
+    const ok = await this.#completions.push({ s: seq, t: lease.token, i: lease.jobId, n: now, r: JSON.stringify(result === undefined ? null : result) });
     if (ok) await this.#finished(now);
     return ok;
+  }
+
+  /**
+   * One statement for the batch. Every row is checked as a single complete is (seq, token, id,
+   * running), so batching changes no lease rule; a lease named twice succeeds at most once.
+   */
+  async #completeBatch(batch: Completion[]): Promise<boolean[]> {
+    if (batch.length === 1) {
+      const c = batch[0]!;
+      return [(await this.#run("complete", this.#q.complete, [c.n, c.r, c.s, c.t, c.i])).count > 0];
+    }
+    const done = new Set((await this.#run("complete", this.#q.completeMany, [JSON.stringify(batch)])).map((r) => `${r.s}|${r.t}`));
+    return batch.map((c) => done.delete(`${c.s}|${c.t}`));
   }
 
   async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {

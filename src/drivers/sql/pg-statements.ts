@@ -55,6 +55,14 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
     /** $1 leaseMs, $2.. the lease (and $5 now with the caller's clock). */
     extend: `UPDATE ${jobs} SET wake_at = ${leaseNow(5)} + $1 WHERE ${heldWhere(2)}`,
     complete: `UPDATE ${jobs} SET ${SET.complete} WHERE ${heldWhere(3)}`,
+    /**
+     * Many completions in one statement: $1 a JSON array of {s, t, i, n, r} (seq, token, id, now,
+     * result). Each row is checked exactly as by `complete`; it returns the (seq, token) pairs
+     * that held a live lease.
+     */
+    completeMany: `UPDATE ${jobs} AS t SET ${SET.complete.replace(/\$1/g, "v.n").replace(/\$2/g, "v.r")}
+      FROM json_to_recordset($1::text::json) AS v(s bigint, t text, i text, n bigint, r text)
+      WHERE t.seq = v.s AND t.token = v.t AND t.id = v.i AND t.status = 'running' RETURNING v.s::float8 AS s, v.t`,
     retrying: `UPDATE ${jobs} SET ${SET.retrying} WHERE ${heldWhere(4)}`,
     failed: `UPDATE ${jobs} SET ${SET.failed} WHERE ${heldWhere(4)}`,
     /** $1.. the lease, $4 the channel: the job is claimable again. */
