@@ -9,7 +9,7 @@
  * driver can snapshot it for rollback and write it through afterwards.
  */
 import { Heap } from "./heap.ts";
-import { JOB_STATUSES, JobStatus, type Job, type QueueStats } from "./job.ts";
+import { JOB_STATUSES, JobStatus, emptyStatusCounts, type Job, type QueueStats } from "./job.ts";
 import { StorageError } from "./errors.ts";
 import { randomId } from "./random-id.ts";
 import * as T from "./transitions.ts";
@@ -304,7 +304,7 @@ export class JobIndex {
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (!lane) {
-      lane = { ready: new Heap(readyOrder), delayed: new Heap(timeOrder), leases: new Heap(timeOrder), counts: T.zeroCounts() };
+      lane = { ready: new Heap(readyOrder), delayed: new Heap(timeOrder), leases: new Heap(timeOrder), counts: emptyStatusCounts() };
       this.#lanes.set(name, lane);
     }
     return lane;

@@ -9,7 +9,7 @@
  * because the drivers' hot paths must not allocate a copy per transition. A driver does its own
  * indexing (heaps, index keys, counters) around them.
  */
-import { JobStatus, JOB_STATUSES, type Job, type QueueStats } from "./job.ts";
+import { JobStatus, emptyStatusCounts, type Job, type QueueStats } from "./job.ts";
 import type { FailureOutcome, LeaseRef } from "./queue.ts";
 
 /** A job with the lease state a store keeps beside it. */
@@ -124,23 +124,23 @@ export function redrive(state: LeaseState, now: number): void {
   state.token = null;
 }
 
-/** Zeroed counts by status, on a null prototype (so no status name can meet an inherited key). */
-export function zeroCounts(): Record<JobStatus, number> {
-  const counts = Object.create(null) as Record<JobStatus, number>;
-  for (const s of JOB_STATUSES) counts[s] = 0;
-  return counts;
-}
-
 /**
- * Folds (queue, status, count) triples into {@link QueueStats}. `byQueue` has a null prototype:
- * a queue named `__proto__` or `constructor` is a queue like any other.
+ * Folds (queue, status, count) triples into {@link QueueStats}. Queue names are data: each is
+ * defined as an own property, so a queue named `__proto__` is counted like any other instead of
+ * setting the object's prototype (or, through `??=`, adding counts to Object.prototype). The
+ * objects stay plain, so they survive structured clone and Durable Object RPC.
  */
 export function foldStats(counts: Iterable<readonly [queueName: string, status: JobStatus, n: number]>): QueueStats {
-  const byStatus = zeroCounts();
-  const byQueue = Object.create(null) as QueueStats["byQueue"];
+  const byStatus = emptyStatusCounts();
+  const byQueue: QueueStats["byQueue"] = {};
   let total = 0;
   for (const [queueName, status, n] of counts) {
-    (byQueue[queueName] ??= zeroCounts())[status] += n;
+    let queue = Object.hasOwn(byQueue, queueName) ? byQueue[queueName]! : undefined;
+    if (!queue) {
+      queue = emptyStatusCounts();
+      Object.defineProperty(byQueue, queueName, { value: queue, enumerable: true, writable: true, configurable: true });
+    }
+    queue[status] += n;
     byStatus[status] += n;
     total += n;
   }

@@ -60,7 +60,7 @@ describe("transitions", () => {
     expect(T.canRedrive(s.job)).toBe(false);
   });
 
-  test("foldStats sums triples per queue and keeps a queue named __proto__ as an own key", () => {
+  test("foldStats sums triples per queue, keeps a queue named __proto__ as an own key, and leaves Object.prototype alone", () => {
     const stats = T.foldStats([
       ["__proto__", "pending", 2],
       ["constructor", "running", 1],
@@ -71,6 +71,8 @@ describe("transitions", () => {
     expect(stats.byStatus.pending).toBe(3);
     expect(stats.total).toBe(4);
     expect(JSON.parse(JSON.stringify(stats)).byQueue.__proto__.pending).toBe(3);
+    expect(structuredClone(stats).byQueue["__proto__"]!.pending).toBe(3);
+    expect(({} as Record<string, unknown>).pending).toBeUndefined();
   });
 
   test("a memory queue named __proto__ shows in stats (it set the object's prototype before)", async () => {

@@ -7,7 +7,6 @@
  */
 import {
   StorageError,
-  emptyStatusCounts,
   type ClaimRequest,
   type ClaimedJob,
   type EnqueueResult,
@@ -19,6 +18,7 @@ import {
   type QueueStats,
   type RetentionOptions,
 } from "../../core/index.ts";
+import { foldStats } from "../../core/transitions.ts";
 import { RetentionTracker } from "./retention.ts";
 import { ALWAYS, CREATED_AT, IDEM_BIT, RUN_AT, WAKE_AT, filled, fromArray, insertValues, only, sortClaimed } from "./row-codec.ts";
 import * as S from "./sqlite-statements.ts";
@@ -255,17 +255,8 @@ export class SqliteJobStore {
   }
 
   stats(): QueueStats {
-    const byStatus = emptyStatusCounts();
-    const byQueue: QueueStats["byQueue"] = {};
-    let total = 0;
-    for (const r of this.#all(S.STATS)) {
-      const status = r.status as JobStatus;
-      const n = Number(r.n);
-      (byQueue[r.queue as string] ??= emptyStatusCounts())[status] += n;
-      byStatus[status] += n;
-      total += n;
-    }
-    return { total, byStatus, byQueue };
+    // Folded on null-prototype objects: a queue named "__proto__" must not reach Object.prototype.
+    return foldStats(this.#all(S.STATS).map((r) => [r.queue as string, r.status as JobStatus, Number(r.n)] as const));
   }
 
   /** Earliest wake time in these queues (index min per queue), or of every queue when omitted. */
