@@ -197,3 +197,29 @@ test("concurrent completions go out together: fewer statements than calls, each 
   await q.close();
   await sql.end({ timeout: 1 });
 });
+
+test("a connection killed in the middle of a batch enqueue stores none of it; the call fails typed and a retry stores it whole", async () => {
+  const schema = freshSchema();
+  const q = queueOn(schema);
+  await q.ready();
+  // A trigger that stalls the INSERT on one marked row, so the statement is surely mid-way when killed.
+  await admin.unsafe(`CREATE FUNCTION "${schema}".stall() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.payload LIKE '%"stall":true%' THEN PERFORM pg_sleep(30); END IF; RETURN NEW; END $$`);
+  await admin.unsafe(`CREATE TRIGGER stall BEFORE INSERT ON "${schema}".jobs FOR EACH ROW EXECUTE FUNCTION "${schema}".stall()`);
+  const batch = Array.from({ length: 50 }, (_, i) => makeJob({ payload: { i, stall: i === 40 } }));
+  const pending = q.enqueue(batch).catch((e: unknown) => e);
+  let pid: number | undefined;
+  while (pid === undefined) {
+    const [row] = await admin`SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE ${`%INSERT INTO "${schema}"%`}`;
+    pid = row?.pid as number | undefined;
+  }
+  await admin`SELECT pg_terminate_backend(${pid})`;
+  const error = await pending;
+  expect(error).toBeInstanceOf(StorageError);
+  expect((error as Error).message).toMatch(/applied fully or not at all/);
+  expect((await admin.unsafe(`SELECT count(*)::int AS n FROM "${schema}".jobs`))[0]!.n).toBe(0);
+  await admin.unsafe(`DROP TRIGGER stall ON "${schema}".jobs`);
+  const results = await q.enqueue(batch);
+  expect(results.every((r) => r.created)).toBe(true);
+  expect((await q.stats()).total).toBe(50);
+});

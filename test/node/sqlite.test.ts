@@ -50,6 +50,17 @@ test("opening sets WAL and the busy timeout; a handle that is not a database is 
   expect(() => new SqliteJobQueue({ database: db }, { busyTimeoutMs: -1 })).toThrow(/busyTimeoutMs/);
 });
 
+test("an in-memory database works too (one connection)", async () => {
+  const db = new Database(":memory:");
+  cleanups.push(() => db.close());
+  const queue = new SqliteJobQueue({ database: db });
+  const job = makeJob();
+  await queue.enqueue([job]);
+  const [c] = await queue.claim(claimReq(T));
+  expect(await queue.complete(c!, { ok: 1 }, T + 1)).toBe(true);
+  expect((await queue.get(job.id))?.result).toEqual({ ok: 1 });
+});
+
 test("numbered parameters become positional ones in value order", () => {
   expect(positional("a = ?1 AND b = ?2")).toEqual({ sql: "a = ? AND b = ?", order: null });
   expect(positional("a = ?2, b = ?1, c = ?2")).toEqual({ sql: "a = ?, b = ?, c = ?", order: [2, 1, 2] });
