@@ -1,9 +1,7 @@
 /** The driver conformance suite under Deno: PostgresJobQueue on the test run's PostgreSQL (PORTICO_TEST_PG_URL). */
 import { runQueueConformance } from "../../src/testing/index.ts";
-import { postgresConformance, testDatabaseUrl } from "../postgres/harness.ts";
+import { notifyWakesSubscriber, postgresConformance, testDatabaseUrl } from "../postgres/harness.ts";
 
-runQueueConformance({
-  name: "postgres on deno",
-  test: (name, fn) => Deno.test({ name, fn }),
-  ...postgresConformance(testDatabaseUrl((n) => Deno.env.get(n))),
-});
+const url = testDatabaseUrl((n) => Deno.env.get(n));
+runQueueConformance({ name: "postgres on deno", test: (name, fn) => Deno.test({ name, fn }), ...postgresConformance(url) });
+Deno.test("postgres on deno: a subscriber wakes on another connection's enqueue (LISTEN/NOTIFY)", () => notifyWakesSubscriber(url));

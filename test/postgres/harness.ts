@@ -6,7 +6,7 @@
 import postgres from "postgres";
 import type { JobQueue, RetentionOptions } from "../../src/core/index.ts";
 import { PostgresJobQueue, type PostgresJobQueueOptions } from "../../src/drivers/postgres/index.ts";
-import type { QueueConformanceOptions } from "../../src/testing/index.ts";
+import { makeJob, type QueueConformanceOptions } from "../../src/testing/index.ts";
 
 /** The test server's URL, or an error saying how to get one. */
 export function testDatabaseUrl(env: (name: string) => string | undefined): string {
@@ -48,4 +48,33 @@ export function postgresConformance(url: string, extra: Partial<PostgresJobQueue
       }
     },
   };
+}
+
+/**
+ * A subscriber on one connection wakes on another connection's enqueue (LISTEN/NOTIFY works on
+ * this runtime), within the runner's test timeout and never through polling (none runs here).
+ */
+export async function notifyWakesSubscriber(url: string): Promise<void> {
+  const schema = `t_${crypto.randomUUID().replace(/-/g, "")}`;
+  const a = new PostgresJobQueue({ url, max: 2 }, { schema });
+  const b = new PostgresJobQueue({ url, max: 2 }, { schema, listen: false });
+  try {
+    await Promise.all([a.ready(), b.ready()]);
+    let onWake: () => void = () => {};
+    const woken = () => new Promise<void>((resolve) => (onWake = resolve));
+    let next = woken();
+    const unsubscribe = a.subscribe(() => onWake());
+    await next; // the LISTEN is in place
+    next = woken();
+    const [r] = await b.enqueue([makeJob()]);
+    if (!r?.created) throw new Error("enqueue through the second connection created nothing");
+    await next;
+    unsubscribe();
+  } finally {
+    await a.close();
+    await b.close();
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await sql.end();
+  }
 }

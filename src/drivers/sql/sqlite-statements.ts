@@ -4,7 +4,7 @@
  * positional `?`, see src/drivers/sqlite/). Every statement walks an index of sqlite-schema.ts.
  */
 import { INSERT_COLUMNS, JSON_COLUMNS, ROW_COLUMNS, maskedColumns } from "./row-codec.ts";
-import { SET, SQLITE, heldWhere, render } from "./transitions.ts";
+import { CANCELLABLE, RETRYABLE, SET, SQLITE, heldWhere, render } from "./transitions.ts";
 
 /** A whole row as one JSON text column `j` (see ROW_COLUMNS). */
 export const ROW_JSON = `json_array(${ROW_COLUMNS}) AS j`;
@@ -113,8 +113,8 @@ export const COMPLETE = heldSql(SET.complete, 2);
 export const RETRYING = heldSql(SET.retrying, 3);
 export const FAILED = heldSql(SET.failed, 3);
 export const RELEASE = heldSql(SET.release(SQLITE), 0);
-export const CANCEL = render(SQLITE, `UPDATE jobs SET ${SET.cancel} WHERE id = $2 AND status IN ('pending','scheduled','retrying')`);
-export const RETRY = render(SQLITE, `UPDATE jobs SET ${SET.retry} WHERE id = $2 AND status IN ('dead_letter','failed') RETURNING ${ROW_JSON}`);
+export const CANCEL = render(SQLITE, `UPDATE jobs SET ${SET.cancel} WHERE id = $2 AND ${CANCELLABLE}`);
+export const RETRY = render(SQLITE, `UPDATE jobs SET ${SET.retry} WHERE id = $2 AND ${RETRYABLE} RETURNING ${ROW_JSON}`);
 
 export const LIST = `SELECT ${ROW_JSON} FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR queue = ?2) AND (?3 IS NULL OR job_type = ?3)
   ORDER BY seq LIMIT ?4`;
