@@ -36,7 +36,12 @@ export function demoServeOptions(token: string, port: number) {
 }
 
 /** Prints job events, the URL and a curl line, then enqueues the demo jobs. */
-export async function startDemo(app: { url: string; jobService: JobService; workerManager: WorkerManager }, token: string, tokenFromEnv: boolean): Promise<void> {
+export async function startDemo(
+  app: { url: string; jobService: JobService; workerManager: WorkerManager },
+  token: string,
+  tokenFromEnv: boolean,
+  store = "./.portico/jobs.sqlite",
+): Promise<void> {
   const show = (e: Event, verb: string, detail: string) => {
     const { job } = e as JobEvent;
     console.log(`${time()} ${verb.padEnd(10)} ${job.jobType} ${job.id.slice(0, 8)} ${detail}`);
@@ -47,7 +52,7 @@ export async function startDemo(app: { url: string; jobService: JobService; work
   w.addEventListener(JobEventType.RETRYING, (e) => show(e, "retrying", `at ${(e as JobEvent).job.runAt.toISOString().slice(11, 19)}: ${(e as JobEvent).error?.message}`));
   w.addEventListener(JobEventType.DEAD_LETTER, (e) => show(e, "dead", `after ${(e as JobEvent).job.retryCount} retries: ${(e as JobEvent).error?.message}`));
 
-  console.log(`\nportico-jobs is listening on ${app.url} (jobs stored in ./.portico)`);
+  console.log(`\nportico-jobs is listening on ${app.url} (jobs stored in ${store})`);
   if (!tokenFromEnv) console.log(`No PORTICO_TOKEN set: using the local default token "${token}".`);
   console.log(`Try:\n  curl -X POST ${app.url}/webhooks/jobs -H "Authorization: Bearer ${token}" -H "Content-Type: application/json" \\
     -d '{"job_type":"email.send","payload":{"to":"you@example.com","subject":"Hello"}}'`);
