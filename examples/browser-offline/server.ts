@@ -103,7 +103,8 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
     },
   };
   const queue = new MemoryJobQueue();
-  const jobs = new JobService({ queue, handlers: [saveItem] });
+  // Annotated JobService (untyped): the JobCreator below forwards whatever job type it is given.
+  const jobs: JobService = new JobService({ queue, handlers: [saveItem] });
   const worker = new WorkerManager({ queue, handlers: [saveItem], logger });
   const creator: JobCreator = {
     async createJob(jobType, payload, createOptions) {

@@ -29,16 +29,29 @@ export class UnknownJobTypeError extends PorticoError {
   }
 }
 
-/** A payload or option is not acceptable: not JSON-serializable, out of range, or failing its schema. */
+/** Which input limit a {@link JobValidationError} reports: JSON size or nesting depth. */
+export type InputLimit = "size" | "depth";
+
+/**
+ * A payload or option is not acceptable: not JSON-serializable, out of range, failing its
+ * schema, or over an input limit of JobService (`maxPayloadBytes`, `maxDepth`).
+ *
+ * `limit` tells an HTTP layer which status fits: `"size"` (payload or metadata too many bytes)
+ * maps to 413, `"depth"` (nested too deep) and `null` (any other invalid input) to 400. Either
+ * way the input can never be stored, so it is never a 5xx.
+ */
 export class JobValidationError extends PorticoError {
   readonly jobType: string;
   readonly issues: ValidationIssue[];
-  constructor(jobType: string, issues: ValidationIssue[]) {
+  /** The input limit that was exceeded, or null when the input is invalid otherwise. */
+  readonly limit: InputLimit | null;
+  constructor(jobType: string, issues: ValidationIssue[], limit: InputLimit | null = null) {
     const first = issues[0];
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
     super("validation_failed", `Invalid job "${jobType}": ${first ? `${first.path}: ${first.message}` : "invalid"}${more}`);
     this.jobType = jobType;
     this.issues = issues;
+    this.limit = limit;
   }
 }
 

@@ -26,3 +26,35 @@ export class JobEvent extends Event {
     this.result = init.result;
   }
 }
+
+/** Event name -> event class, for typed listeners on a WorkerManager. */
+export type JobEventMap = { [K in JobEventType]: JobEvent };
+
+/** A listener for event `K`: a function or an object with handleEvent, given the typed event. */
+export type JobEventListener<K extends keyof JobEventMap> =
+  | ((event: JobEventMap[K]) => void)
+  | { handleEvent(event: JobEventMap[K]): void };
+
+/** Options of {@link JobEventTarget.addEventListener} (the DOM's AddEventListenerOptions). */
+export interface JobEventListenerOptions {
+  capture?: boolean;
+  once?: boolean;
+  passive?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * An EventTarget whose listeners are typed by {@link JobEventMap}: `job:completed` gives a
+ * JobEvent, and a misspelt event name does not compile.
+ */
+export interface JobEventTarget {
+  addEventListener<K extends keyof JobEventMap>(type: K, listener: JobEventListener<K> | null, options?: boolean | JobEventListenerOptions): void;
+  removeEventListener<K extends keyof JobEventMap>(type: K, listener: JobEventListener<K> | null, options?: boolean | { capture?: boolean }): void;
+  dispatchEvent(event: Event): boolean;
+}
+
+/**
+ * The runtime's own EventTarget under the typed interface. A cast, because each runtime's
+ * EventTarget typing takes any string, and a subclass may only narrow what its base declares.
+ */
+export const JobEventTarget = EventTarget as unknown as new () => JobEventTarget;

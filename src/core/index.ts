@@ -16,6 +16,8 @@ export { type Logger, createJsonLogger, jsonLogger, silentLogger } from "./logge
 export * from "./events.ts";
 export * from "./clock.ts";
 export type { StandardSchemaV1 } from "./standard-schema.ts";
+export { DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES } from "./json.ts";
+export type { HandlerPayload, JobSpecOf, JobTypeOf, PayloadMap, PayloadOf } from "./registry.ts";
 export { JobService, isDuplicateJob, type JobServiceOptions, type JobSpec, type JobFilter } from "./job-service.ts";
 export { JobStalledError, DEFAULT_MAX_STALLS } from "./failure.ts";
 export { WorkerManager, type WorkerManagerOptions, type StopOptions } from "./worker-manager.ts";

@@ -1,12 +1,13 @@
 /** JobService: the JobCreator implementation plus job management over a queue driver. */
 import { systemClock, type Clock } from "./clock.ts";
 import { JobNotFoundError, JobStateError, JobValidationError, UnknownJobTypeError, type ValidationIssue } from "./errors.ts";
-import { JobStatus, type CreateJobOptions, type Job, type QueueStats } from "./job.ts";
-import { handlerMap } from "./handlers.ts";
-import { cloneJson } from "./json.ts";
+import { JobStatus, NAME_PATTERN, type CreateJobOptions, type Job, type QueueStats } from "./job.ts";
+import { handlerMap, type HandlerList } from "./handlers.ts";
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES, cloneJson, type JsonLimits } from "./json.ts";
 import { randomId } from "./random-id.ts";
-import type { JobCreator, JobHandler } from "./ports.ts";
+import type { JobCreator } from "./ports.ts";
 import type { JobQueue, ListFilter } from "./queue.ts";
+import type { JobSpecOf, JobTypeOf, PayloadArg, PayloadOf, Untyped } from "./registry.ts";
 import { formatIssuePath, type StandardSchemaV1 } from "./standard-schema.ts";
 
 /**
@@ -34,51 +35,77 @@ export interface JobSpec {
 }
 
 /** Options of {@link JobService}. */
-export interface JobServiceOptions {
+export interface JobServiceOptions<H extends HandlerList | undefined = HandlerList | undefined> {
   queue: JobQueue;
-  /** When given, createJob rejects job types without a handler. */
-  handlers?: readonly JobHandler<any, any>[] | Record<string, JobHandler<any, any>>;
+  /**
+   * When given, createJob rejects job types without a handler, and its job type and payload are
+   * typed from the handlers (see {@link JobService}).
+   */
+  handlers?: H;
   /** Standard Schema (e.g. valibot) per job type; the schema's output becomes the stored payload. */
   schemas?: Record<string, StandardSchemaV1>;
+  /** Largest payload (and metadata), in bytes of its UTF-8 JSON; default 1 MiB. Over it: JobValidationError, `limit: "size"`. */
+  maxPayloadBytes?: number;
+  /** Most levels of nesting of a payload or metadata; default 256. Over it: JobValidationError, `limit: "depth"`. */
+  maxDepth?: number;
   clock?: Clock;
 }
 
 /** Filter of {@link JobService.listJobs}. */
 export type JobFilter = ListFilter;
 
-/** Creates, inspects, cancels and re-drives jobs. Implements {@link JobCreator}. */
-export class JobService implements JobCreator {
+/**
+ * Creates, inspects, cancels and re-drives jobs. Implements {@link JobCreator}.
+ *
+ * Built with a handler list, it is typed by it: createJob's job type is the union of the
+ * handlers' job types and its payload the matching handler's payload type, so a wrong payload
+ * or an unknown type does not compile. Without handlers (or as `JobService<any>`) any job type
+ * and payload type-check, as the JobCreator port says.
+ *
+ * Input limits, checked before anything is written: job types and queue names match
+ * {@link NAME_PATTERN}; payload and metadata are at most `maxPayloadBytes` of JSON (1 MiB) and
+ * `maxDepth` levels deep (256).
+ */
+export class JobService<const H extends HandlerList | undefined = any> implements JobCreator {
   readonly queue: JobQueue;
   readonly #knownTypes: Set<string> | null;
   readonly #schemas: Record<string, StandardSchemaV1>;
   readonly #clock: Clock;
+  readonly #maxBytes: number;
+  readonly #maxDepth: number;
 
-  constructor(options: JobServiceOptions) {
+  constructor(options: JobServiceOptions<H>) {
     this.queue = options.queue;
-    const handlers = options.handlers;
+    const handlers = options.handlers as HandlerList | undefined;
     this.#knownTypes = handlers ? new Set(handlerMap(handlers).keys()) : null;
     this.#schemas = options.schemas ?? {};
     this.#clock = options.clock ?? systemClock;
+    this.#maxBytes = positiveInt(options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, "maxPayloadBytes");
+    this.#maxDepth = positiveInt(options.maxDepth, DEFAULT_MAX_DEPTH, "maxDepth");
   }
 
   /**
    * Validates and enqueues one job. Returns the existing job when `idempotencyKey` was already
    * used in the queue.
    * @throws {UnknownJobTypeError} handlers were given and none handles `jobType`
-   * @throws {JobValidationError} payload or options are invalid; nothing is stored
+   * @throws {JobValidationError} payload or options are invalid or over a limit; nothing is stored
    */
-  async createJob<P>(jobType: string, payload: P, options: CreateJobOptions = {}): Promise<Job<P>> {
+  // Untyped: the payload type is inferred, or given as createJob<P>(...). Typed: only given.
+  createJob<P extends PayloadOf<H, JobTypeOf<H>> = never>(jobType: JobTypeOf<H>, payload: Untyped<H, P, NoInfer<P>>, options?: CreateJobOptions): Promise<Job<P>>;
+  // Typed: the payload type of the handler for `jobType` (inferred when that handler says `unknown`).
+  createJob<T extends JobTypeOf<H>, P = never>(jobType: T, payload: PayloadArg<H, T, P>, options?: CreateJobOptions): Promise<Job<PayloadArg<H, T, P>>>;
+  async createJob(jobType: string, payload: unknown, options: CreateJobOptions = {}): Promise<Job> {
     const built = this.#build({ jobType, payload, options }, this.#clock());
     // Without a schema the job is built synchronously: no extra await on the hot path.
     const job = built instanceof Promise ? await built : built;
     const [stored] = await this.queue.enqueue([job]);
-    return (stored!.created ? stored!.job : markDuplicate(stored!.job)) as Job<P>;
+    return stored!.created ? stored!.job : markDuplicate(stored!.job);
   }
 
   /** Validates every job first, then stores them all in one store operation (all or nothing). */
-  async createJobs(specs: readonly JobSpec[]): Promise<Job[]> {
+  async createJobs(specs: readonly JobSpecOf<H>[]): Promise<Job[]> {
     const now = this.#clock();
-    const jobs = await Promise.all(specs.map(async (spec) => this.#build(spec, now)));
+    const jobs = await Promise.all(specs.map(async (spec) => this.#build(spec as JobSpec, now)));
     if (jobs.length === 0) return [];
     return (await this.queue.enqueue(jobs)).map((r) => (r.created ? r.job : markDuplicate(r.job)));
   }
@@ -118,8 +145,8 @@ export class JobService implements JobCreator {
    */
   #build(spec: JobSpec, now: number): Job | Promise<Job> {
     const { jobType } = spec;
-    if (typeof jobType !== "string" || jobType.length === 0) {
-      throw new JobValidationError(String(jobType), [{ path: "jobType", message: "must be a non-empty string" }]);
+    if (typeof jobType !== "string" || !NAME_PATTERN.test(jobType)) {
+      throw new JobValidationError(String(jobType), [{ path: "jobType", message: NAME_RULE }]);
     }
     // JavaScript callers may pass null (treated as no options) or a non-object (rejected by name).
     const options: CreateJobOptions = spec.options ?? {};
@@ -132,6 +159,12 @@ export class JobService implements JobCreator {
     // Own keys only: a job type such as "constructor" must not find Object.prototype members.
     const schema = Object.hasOwn(this.#schemas, jobType) ? this.#schemas[jobType] : undefined;
     if (!schema) return this.#assemble(jobType, spec.payload, options, now);
+    // Limits first, so no schema walks input that can never be stored. The schema still gets
+    // the raw payload: it may turn non-JSON input (a Date) into JSON.
+    const pre: ValidationIssue[] = [];
+    const limits = this.#limits();
+    cloneJson(spec.payload, "payload", pre, limits);
+    if (limits.exceeded) throw new JobValidationError(jobType, pre, limits.exceeded);
     return (async () => {
       const result = await schema["~standard"].validate(spec.payload);
       if (result.issues) {
@@ -144,12 +177,17 @@ export class JobService implements JobCreator {
     })();
   }
 
+  #limits(): JsonLimits {
+    return { maxBytes: this.#maxBytes, maxDepth: this.#maxDepth };
+  }
+
   /** Copies and checks the payload and options, and builds the stored job. */
   #assemble(jobType: string, rawPayload: unknown, options: CreateJobOptions, now: number): Job {
     const issues: ValidationIssue[] = [];
-    const payload = cloneJson(rawPayload, "payload", issues);
-    const o = readOptions(options, now, issues);
-    if (issues.length) throw new JobValidationError(jobType, issues);
+    const limits = this.#limits();
+    const payload = cloneJson(rawPayload, "payload", issues, limits);
+    const o = readOptions(options, now, issues, limits);
+    if (issues.length) throw new JobValidationError(jobType, issues, limits.exceeded ?? null);
     const createdAt = new Date(now);
     const future = o.scheduledAt !== null && o.scheduledAt.getTime() > now;
     return {
@@ -196,14 +234,25 @@ function readInt(options: CreateJobOptions, field: keyof CreateJobOptions, fallb
 function readKey(options: CreateJobOptions, field: "queueName" | "createdBy" | "idempotencyKey", issues: ValidationIssue[]): string | null {
   const v = options[field];
   if (v === undefined || v === null) return null;
-  if (typeof v !== "string" || v.length === 0 || v.length > 512) {
+  if (field === "queueName") {
+    if (typeof v === "string" && NAME_PATTERN.test(v)) return v;
+    bad(issues, field, NAME_RULE);
+  } else if (typeof v !== "string" || v.length === 0 || v.length > 512) {
     bad(issues, field, "must be a non-empty string of at most 512 characters");
-    return null;
-  }
-  return v;
+  } else return v;
+  return null;
 }
 
-function readOptions(options: CreateJobOptions, now: number, issues: ValidationIssue[]) {
+/** The rule of {@link NAME_PATTERN}, in words, for issue messages. */
+const NAME_RULE = "must be 1 to 128 characters of letters, digits, '.', '_', ':' or '-'";
+
+function positiveInt(value: number | undefined, fallback: number, field: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`JobService: ${field} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function readOptions(options: CreateJobOptions, now: number, issues: ValidationIssue[], limits: JsonLimits) {
   const priority = readInt(options, "priority", 0, Number.MIN_SAFE_INTEGER, issues);
   const maxRetries = readInt(options, "maxRetries", 3, 0, issues);
   const delayMs = readInt(options, "delayMs", 0, 0, issues);
@@ -223,7 +272,7 @@ function readOptions(options: CreateJobOptions, now: number, issues: ValidationI
     if (typeof options.metadata !== "object" || options.metadata === null || Array.isArray(options.metadata)) {
       bad(issues, "metadata", "must be a plain object");
     } else {
-      metadata = cloneJson(options.metadata, "options.metadata", issues) as Record<string, unknown>;
+      metadata = cloneJson(options.metadata, "options.metadata", issues, limits) as Record<string, unknown>;
     }
   }
   return {

@@ -65,6 +65,13 @@ export interface JobResult<R = unknown> {
   retryable?: boolean;
 }
 
+/**
+ * What a queue name or a job type may be: 1 to 128 characters of letters, digits and `. _ : -`
+ * (e.g. `email.send`, `reports:daily`). Names such as `__proto__` or `constructor` match and are
+ * plain data to every store (counters are kept in Maps or prototype-less objects).
+ */
+export const NAME_PATTERN: RegExp = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** Options of {@link JobCreator.createJob}. */
 export interface CreateJobOptions {
   /** Queue to route the job to; "default" when omitted. */

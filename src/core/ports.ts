@@ -12,9 +12,12 @@ export interface JobContext {
   signal: AbortSignal;
 }
 
-/** Business logic for one job type. */
-export interface JobHandler<P = unknown, R = unknown> {
-  readonly jobType: string;
+/**
+ * Business logic for one job type. `T` narrows `jobType` to a literal (or declare the handler
+ * `as const satisfies JobHandler<P>`), so that a JobService built with it knows the job type.
+ */
+export interface JobHandler<P = unknown, R = unknown, T extends string = string> {
+  readonly jobType: T;
   /** Throwing, timing out or returning success=false (retryable unless said otherwise) is a failure. */
   handle(job: Job<P>, context: JobContext): Promise<JobResult<R>>;
   /** Runs on every failure, retried or not; its own errors are logged and change nothing. */

@@ -5,7 +5,7 @@
  */
 import type { BackoffOptions } from "./backoff.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import { JobEvent, type JobEventType } from "./events.ts";
+import { JobEvent, JobEventTarget, type JobEventListener, type JobEventListenerOptions, type JobEventMap, type JobEventType } from "./events.ts";
 import { checkMaxStalls } from "./failure.ts";
 import type { HandlerList } from "./handlers.ts";
 import type { Logger } from "./logger.ts";
@@ -65,7 +65,7 @@ interface Running {
 }
 
 /** Runs jobs from a {@link JobQueue}. Dispatches {@link JobEvent}s (see {@link JobEventType}). */
-export class WorkerManager extends EventTarget {
+export class WorkerManager extends JobEventTarget {
   readonly workerId: string;
   readonly #queue: JobQueue;
   readonly #runner: JobRunner;
@@ -173,9 +173,10 @@ export class WorkerManager extends EventTarget {
     this.#logger.info("worker.stopped", { workerId: this.workerId, released: leftover.length });
   }
 
-  override addEventListener(...args: Parameters<EventTarget["addEventListener"]>): void {
-    this.#listenedTypes.add(args[0]);
-    super.addEventListener(...args);
+  /** Typed: `job:completed` and the other {@link JobEventType} names give a {@link JobEvent}; other names do not compile. */
+  override addEventListener<K extends keyof JobEventMap>(type: K, listener: JobEventListener<K> | null, options?: boolean | JobEventListenerOptions): void {
+    this.#listenedTypes.add(type);
+    super.addEventListener(type, listener, options);
   }
 
   #emit(type: JobEventType, init: JobEventInit): void {
