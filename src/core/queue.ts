@@ -57,16 +57,21 @@ export interface ListFilter {
   limit?: number;
 }
 
-/** How long finished jobs are kept before a driver removes them. */
+/**
+ * How long finished jobs are kept before a driver removes them. A COMPLETED or CANCELLED job
+ * stays readable for `maxAgeMs` unless more than `maxCount` such jobs are kept (then the oldest
+ * go first); a driver may prune later than that (a SQL store waits for a tenth past a bound, to
+ * prune rarely), never earlier. DEAD_LETTER and FAILED jobs are never removed by retention.
+ */
 export interface RetentionOptions {
-  /** Keep at most this many COMPLETED or CANCELLED jobs (default 1,000). */
+  /** Keep at most this many COMPLETED or CANCELLED jobs (default 10,000). */
   maxCount?: number;
   /** Drop COMPLETED or CANCELLED jobs older than this (default 24 h). */
   maxAgeMs?: number;
 }
 
-/** Resolved retention defaults. */
-export const DEFAULT_RETENTION: Required<RetentionOptions> = { maxCount: 1_000, maxAgeMs: 24 * 60 * 60 * 1000 };
+/** Resolved retention defaults: 10,000 finished jobs, 24 hours. */
+export const DEFAULT_RETENTION: Required<RetentionOptions> = { maxCount: 10_000, maxAgeMs: 24 * 60 * 60 * 1000 };
 
 /**
  * The queue storage port. Every mutating call is atomic in the store: two consumers never

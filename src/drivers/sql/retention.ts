@@ -1,7 +1,7 @@
 /**
  * When a SQL store prunes finished jobs, the same for every dialect. The store keeps a count of
- * finished rows and the oldest finish time, so pruning runs only when a bound is crossed and then
- * removes a tenth of the allowance at once (amortized to almost nothing per job). When other
+ * finished rows and the oldest finish time, so pruning runs only when a bound is passed by a
+ * tenth and then goes back to the bound at once (amortized to almost nothing per job). When other
  * processes finish jobs in the same database (`shared`), the local count misses theirs, so every
  * tenth of the allowance the store re-reads the true count first.
  */
@@ -38,17 +38,19 @@ export class RetentionTracker {
     return this.plan(now, retention);
   }
 
-  /** The prune the current count calls for, or null within bounds. Removing early is allowed, keeping too long is not. */
+  /**
+   * The prune the current count calls for, or null within bounds. Removing early is not allowed
+   * (a job younger than maxAgeMs among the newest maxCount stays readable), keeping a little
+   * longer is: a prune waits until a bound is passed by a tenth, then goes back to the bound
+   * exactly, so the next prune is far away.
+   */
   plan(now: number, retention?: RetentionOptions): PrunePlan | null {
     const maxCount = retention?.maxCount ?? DEFAULT_RETENTION.maxCount;
     const maxAgeMs = retention?.maxAgeMs ?? DEFAULT_RETENTION.maxAgeMs;
-    const tooMany = this.#count > maxCount;
-    const tooOld = this.#oldest !== null && this.#oldest <= now - maxAgeMs;
+    const tooMany = this.#count > maxCount + Math.floor(maxCount / 10);
+    const tooOld = this.#oldest !== null && this.#oldest <= now - maxAgeMs - Math.floor(maxAgeMs / 10);
     if (!tooMany && !tooOld) return null;
-    // A little past the bound (a tenth of the allowance), so the next prune is far away.
-    const keep = tooMany ? maxCount - Math.floor(maxCount / 10) : this.#count;
-    const cutoff = tooOld ? now - maxAgeMs + Math.floor(maxAgeMs / 10) : -1;
-    return { remove: Math.max(0, this.#count - keep), cutoff };
+    return { remove: Math.max(0, this.#count - maxCount), cutoff: now - maxAgeMs };
   }
 }
 

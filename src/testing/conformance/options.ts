@@ -33,8 +33,9 @@ export interface QueueConformanceOptions {
   disposeQueue?: (queue: JobQueue) => Promise<void>;
   /**
    * Optional: a fresh, empty queue with this retention policy. When given, the suite checks
-   * that finished jobs beyond `maxCount`, or older than `maxAgeMs`, are gone once the next
-   * job finishes (pruning may happen earlier, never later).
+   * that a finished job younger than `maxAgeMs` among the newest `maxCount` is never removed,
+   * that jobs far past a bound are gone once the next job finishes, and that DEAD_LETTER and
+   * FAILED jobs are never removed.
    */
   createQueueWithRetention?: (retention: Required<RetentionOptions>) => JobQueue | Promise<JobQueue>;
 }

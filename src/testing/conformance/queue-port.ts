@@ -738,6 +738,24 @@ export function queuePortSection(suite: ConformanceSuite): void {
     assertDeepEqual(pick(s.byQueue.b, ["pending", "running", "dead_letter"]), { pending: 0, running: 1, dead_letter: 1 }, "byQueue.b");
   });
 
+  it("queues named like Object.prototype members are ordinary queues (stats, list, claim)", async (q) => {
+    const names = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+    await q.enqueue(names.map((queueName) => makeJob({ queueName, jobType: queueName })));
+    const s = await q.stats();
+    assertEqual(s.total, names.length, "total");
+    assertEqual(s.byStatus.pending, names.length, "byStatus.pending");
+    for (const name of names) {
+      assert(Object.hasOwn(s.byQueue, name), `byQueue has its own "${name}" entry`);
+      assertEqual(s.byQueue[name]!.pending, 1, `byQueue["${name}"].pending`);
+      assertEqual((await q.list({ queueName: name })).length, 1, `list({ queueName: "${name}" })`);
+    }
+    assertEqual(Object.keys(s.byQueue).sort().join(","), [...names].sort().join(","), "byQueue keys");
+    assertEqual(({} as Record<string, unknown>).pending, undefined, "Object.prototype untouched");
+    const [c] = await q.claim(req(["__proto__"], 5, T));
+    assertEqual(c?.job.queueName, "__proto__", "claimed from the __proto__ queue");
+    assertEqual((await q.stats()).byQueue["__proto__"]?.running, 1, "byQueue.__proto__.running");
+  });
+
   // ---------------------------------------------------------------- nextWakeAt
 
   it("nextWakeAt is null when nothing is waiting or running", async (q) => {
@@ -873,6 +891,27 @@ export function queuePortSection(suite: ConformanceSuite): void {
 
   // ---------------------------------------------------------------- retention
 
+  it("retention: with the default policy, a burst of 2,000 finished jobs stays readable", async (q) => {
+    const jobs = Array.from({ length: 2_000 }, (_, i) => makeJob({ payload: { i } }));
+    for (let i = 0; i < jobs.length; i += 500) await q.enqueue(jobs.slice(i, i + 500));
+    let now = T;
+    for (let done = 0; done < jobs.length; ) {
+      const claimed = await q.claim(req(["default"], 100, ++now));
+      assert(claimed.length > 0, `claim returned nothing after ${done} jobs`);
+      const ok = await Promise.all(claimed.map((c) => q.complete(c, c.job.payload, now)));
+      assert(ok.every(Boolean), "every complete succeeds");
+      done += claimed.length;
+    }
+    const s = await q.stats();
+    assertEqual(s.byStatus.completed, 2_000, "stats.byStatus.completed");
+    const first = await q.get(jobs[0]!.id);
+    assertEqual(first?.status, "completed", "the first job of the burst");
+    assertDeepEqual(first?.result, { i: 0 }, "its result");
+    const got = await Promise.all(jobs.map((j) => q.get(j.id)));
+    const missing = got.findIndex((j) => j?.status !== "completed");
+    assertEqual(missing, -1, "index of the first job not readable as completed");
+  });
+
   if (options.createQueueWithRetention) {
     const withRetention = (title: string, retention: Required<RetentionOptions>, body: (q: JobQueue) => Promise<void>) =>
       suite.test(`retention: ${title}`, async () => {
@@ -913,6 +952,56 @@ export function queuePortSection(suite: ConformanceSuite): void {
       assertEqual((await q.get(recent.id))?.status, "completed", "the recent completed job is kept");
       assertEqual((await q.get(dead.id))?.status, "dead_letter", "dead-lettered jobs are kept");
       assertEqual((await q.get(waiting.id))?.status, "pending", "waiting jobs are kept");
+    });
+
+    withRetention("dead-lettered and failed jobs survive count pruning", { maxCount: 2, maxAgeMs: 1e12 }, async (q) => {
+      const dead = makeJob({ maxRetries: 0 });
+      const failed = makeJob();
+      await q.enqueue([dead, failed]);
+      const [c1, c2] = await q.claim(req(["default"], 2, T));
+      await q.fail(c1!, "gave up", { status: "dead_letter" }, T + 1);
+      await q.fail(c2!, "fatal", { status: "failed" }, T + 1);
+      const done = Array.from({ length: 12 }, () => makeJob());
+      await q.enqueue(done);
+      for (let i = 0; i < done.length; i++) {
+        const [c] = await q.claim(req(["default"], 1, T + 10 + i));
+        await q.complete(c!, null, T + 10 + i);
+      }
+      assertEqual((await q.get(dead.id))?.status, "dead_letter", "the dead letter is kept");
+      assertEqual((await q.get(failed.id))?.status, "failed", "the failed job is kept");
+      assertEqual((await q.get(done[0]!.id)), null, "the oldest completed job is pruned");
+      const s = await q.stats();
+      assertEqual(s.byStatus.dead_letter, 1, "stats.byStatus.dead_letter");
+      assertEqual(s.byStatus.failed, 1, "stats.byStatus.failed");
+      assert(s.byStatus.completed <= 3, `completed jobs kept: ${s.byStatus.completed} (maxCount 2, a tenth of slack)`);
+    });
+
+    withRetention("never removes a finished job younger than maxAgeMs among the newest maxCount", { maxCount: 20, maxAgeMs: 60_000 }, async (q) => {
+      // 30 completions over 62 s: the newest 20 must all be readable whatever a store prunes
+      // early or late; the young ones among the oldest ten are readable too while in bounds.
+      const jobs = Array.from({ length: 30 }, () => makeJob());
+      await q.enqueue(jobs);
+      const at = (i: number) => T + 2_000 * i + 4_000;
+      for (let i = 0; i < jobs.length; i++) {
+        const [c] = await q.claim(req(["default"], 1, at(i)));
+        await q.complete(c!, null, at(i));
+      }
+      const now = at(jobs.length - 1);
+      for (let i = jobs.length - 20; i < jobs.length; i++) {
+        assertEqual((await q.get(jobs[i]!.id))?.status, "completed", `job ${i} (finished ${now - at(i)} ms ago, among the newest 20)`);
+      }
+    });
+
+    withRetention("a finished job just younger than maxAgeMs stays while an older one is pruned", { maxCount: 1_000, maxAgeMs: 60_000 }, async (q) => {
+      const [old, young, last] = [makeJob(), makeJob(), makeJob()];
+      await q.enqueue([old, young, last]);
+      for (const [job, at] of [[old, T + 1], [young, T + 5_000], [last, T + 62_000]] as const) {
+        const [c] = await q.claim(req(["default"], 1, at));
+        assertEqual(c?.jobId, job.id, "claim order");
+        await q.complete(c!, null, at);
+      }
+      assertEqual((await q.get(young.id))?.status, "completed", "finished 57 s ago with maxAgeMs 60 s: kept");
+      assertEqual((await q.get(last.id))?.status, "completed", "the newest job is kept");
     });
   }
 }
