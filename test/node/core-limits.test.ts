@@ -11,11 +11,10 @@ import {
   JobService,
   JobValidationError,
   NAME_PATTERN,
-  cloneJson,
   type JobQueue,
   type ValidationIssue,
 } from "../../src/core/index.ts";
-import { utf8Length } from "../../src/core/json.ts";
+import { cloneJson, utf8Length } from "../../src/core/json.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
 
 /** A memory queue that counts enqueue calls, to prove nothing was written. */

@@ -1,23 +1,24 @@
 /** MemoryJobQueue specifics beyond the conformance suite: retention, notifications, close, scaling. */
 import { describe, expect, test } from "vitest";
-import { JobService, JobStatus, StorageError, WorkerManager, silentLogger, type ClaimRequest, type JobHandler } from "../../src/core/index.ts";
+import { DEFAULT_RETENTION, JobService, JobStatus, StorageError, WorkerManager, silentLogger, type ClaimRequest, type JobHandler } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
 import { BASE_TIME as T, makeJob } from "../../src/testing/conformance/fixtures.ts";
 
 const req = (now: number, limit = 1, queues = ["default"]): ClaimRequest => ({ queues, limit, leaseMs: 1_000, workerId: "w", now });
 
 describe("retention", () => {
-  test("defaults keep 1,000 completed jobs", async () => {
+  test("defaults keep 10,000 completed jobs", async () => {
+    expect(DEFAULT_RETENTION.maxCount).toBe(10_000);
     const q = new MemoryJobQueue();
-    const jobs = Array.from({ length: 1_005 }, () => makeJob());
+    const jobs = Array.from({ length: 10_005 }, () => makeJob());
     await q.enqueue(jobs);
     for (let i = 0; i < jobs.length; i++) {
       const [c] = await q.claim(req(T + i));
       await q.complete(c!, null, T + i);
     }
     const s = await q.stats();
-    expect(s.byStatus.completed).toBe(1_000);
-    expect(s.total).toBe(1_000);
+    expect(s.byStatus.completed).toBe(10_000);
+    expect(s.total).toBe(10_000);
     expect(await q.get(jobs[4]!.id)).toBeNull();
     expect(await q.get(jobs[5]!.id)).not.toBeNull();
   });

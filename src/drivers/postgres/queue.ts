@@ -8,7 +8,6 @@ import postgres, { type Sql } from "postgres";
 import {
   PorticoError,
   StorageError,
-  emptyStatusCounts,
   type ClaimRequest,
   type ClaimedJob,
   type EnqueueResult,
@@ -25,6 +24,7 @@ import { INSERT_COLUMNS, fromArray, insertValues, sortClaimed } from "../sql/row
 import { quoteIdent } from "../sql/pg-schema.ts";
 import { pgStatements, type PgLeaseClock, type PgStatements } from "../sql/pg-statements.ts";
 import { RetentionTracker } from "../sql/retention.ts";
+import { foldStats } from "../../core/transitions.ts";
 import { leaseSeq } from "../sql/transitions.ts";
 import { Coalescer } from "./coalescer.ts";
 import { isConnectionError, storageError } from "./errors.ts";
@@ -257,15 +257,9 @@ export class PostgresJobQueue implements JobQueue {
   }
 
   async stats(): Promise<QueueStats> {
-    const byStatus = emptyStatusCounts();
-    const byQueue: QueueStats["byQueue"] = {};
-    let total = 0;
-    for (const r of (await this.#run("stats", this.#q.stats, [])) as unknown as { queue: string; status: JobStatus; n: number }[]) {
-      (byQueue[r.queue] ??= emptyStatusCounts())[r.status] += r.n;
-      byStatus[r.status] += r.n;
-      total += r.n;
-    }
-    return { total, byStatus, byQueue };
+    const rows = (await this.#run("stats", this.#q.stats, [])) as unknown as { queue: string; status: JobStatus; n: number }[];
+    // Prototype-less counters: a queue named "__proto__" or "constructor" is an ordinary key.
+    return foldStats(rows.map((r) => [r.queue, r.status, Number(r.n)] as const));
   }
 
   async nextWakeAt(queues: readonly string[], now: number): Promise<number | null> {
