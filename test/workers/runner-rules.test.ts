@@ -8,12 +8,15 @@ import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { JobEvent, JobEventType } from "../../src/core/index.ts";
 import { DurableObjectJobQueue } from "../../src/drivers/durable-object/index.ts";
 import { createWorker } from "../../runtimes/cloudflare/index.ts";
+import { getAlarmRuntime, setAlarmRuntime } from "../../runtimes/cloudflare/registry.ts";
 import { runnerRules } from "../shared/runner-rules.ts";
 
 runnerRules("Durable Object alarm", {
   async start({ handlers, logger, events, backoff }) {
     const target = new EventTarget();
     for (const type of Object.values(JobEventType)) target.addEventListener(type, (e) => events(e as JobEvent));
+    // The example Worker's runtime comes back afterwards, so other tests in this isolate keep it.
+    const previous = getAlarmRuntime();
     createWorker({ handlers, logger, events: target, backoff });
     const queue = new DurableObjectJobQueue({ namespace: env.JOB_QUEUE, name: `rules-${crypto.randomUUID()}` });
     return {
@@ -31,7 +34,9 @@ runnerRules("Durable Object alarm", {
         }
         throw new Error(`job ${id} never reached ${status}: ${JSON.stringify(await queue.get(id))}`);
       },
-      stop: async () => {},
+      stop: async () => {
+        if (previous) setAlarmRuntime(previous);
+      },
     };
   },
 });
