@@ -51,6 +51,7 @@ export class SqliteJobQueue implements JobQueue {
   readonly #watchMs: number;
   readonly #listeners = new Set<() => void>();
   #watch: ReturnType<typeof setInterval> | null = null;
+  #dataVersionStatement: ReturnType<SqliteDatabase["prepare"]> | null = null;
   #dataVersion = -1;
   #closed = false;
 
@@ -183,7 +184,8 @@ export class SqliteJobQueue implements JobQueue {
 
   /** Changes whenever another connection commits to the file (not on this connection's own commits). */
   #readDataVersion(): number {
-    const row = this.#db.prepare("PRAGMA data_version").get() as { data_version?: number | bigint } | undefined;
+    this.#dataVersionStatement ??= this.#db.prepare("PRAGMA data_version");
+    const row = this.#dataVersionStatement.get() as { data_version?: number | bigint } | undefined;
     return Number(row?.data_version ?? -1);
   }
 
