@@ -1,8 +1,14 @@
 import { defineConfig } from "vitest/config";
 
-// One project per environment; each lives in its own config file.
+// One project per environment; each project's config lives next to its tests.
 export default defineConfig({
   test: {
-    projects: ["./vitest.node.config.ts", "./vitest.browser.config.ts", "./vitest.workers.config.ts"],
+    projects: [
+      "./test/node/vitest.config.ts",
+      "./test/types/vitest.config.ts",
+      "./test/browser/vitest.config.ts",
+      "./test/workers/vitest.config.ts",
+      "./test/package/vitest.config.ts",
+    ],
   },
 });

@@ -33,6 +33,9 @@ export DENO_DIR="$PWD/.deno" DENO_NO_UPDATE_CHECK=1 DENO_CERT=/etc/ssl/certs/ca-
 echo "== typecheck"
 npm run --silent typecheck
 
+echo "== entry points (entry-points.json vs package.json, deno.json, tsconfig paths, README; peers vs imports)"
+node scripts/entry-points.mjs
+
 echo "== build"
 npm run --silent build
 node scripts/check-dist.mjs
@@ -40,7 +43,7 @@ node scripts/check-dist.mjs
 results="$PWD/test-results"
 rm -rf "$results" && mkdir -p "$results"
 
-echo "== vitest (node, workerd, chromium projects)"
+echo "== vitest (node, types, workerd, chromium, package projects)"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json"
 
 echo "== deno"

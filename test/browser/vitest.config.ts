@@ -1,5 +1,8 @@
 import { playwright } from "@vitest/browser-playwright";
+import { fileURLToPath } from "node:url";
 import { defineProject } from "vitest/config";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
 
 // Real IndexedDB in Debian's Chromium (no browser download works on the build machines).
 const args = [
@@ -16,6 +19,7 @@ const args = [
 export default defineProject({
   test: {
     name: "browser",
+    root,
     include: ["test/browser/**/*.test.ts"],
     testTimeout: 60_000,
     browser: {
