@@ -219,7 +219,7 @@ function check(entries) {
     for (const p of problems) console.error(`entry points: ${p}`);
     process.exit(1);
   }
-  console.log(`entry points: ${entries.length} entries agree across entry-points.json, package.json, deno.json, tsconfig paths README peers and Install lines`);
+  console.log(`entry points: ${entries.length} entries agree across entry-points.json, package.json, deno.json, tsconfig paths, README peers and Install lines`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -46,6 +46,13 @@ rm -rf "$results" && mkdir -p "$results"
 echo "== vitest (node, types, workerd, chromium, package projects)"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json"
 
+echo "== deno publish --dry-run (JSR: slow types, the deno.json export map, every import resolvable)"
+if ! npx deno publish --dry-run --allow-dirty >"$results/deno-publish.txt" 2>&1; then
+  cat "$results/deno-publish.txt" >&2
+  exit 1
+fi
+grep -a "Dry run complete" "$results/deno-publish.txt"
+
 echo "== deno"
 npx deno test --allow-all --quiet test/deno/ 2>&1 | tee "$results/deno.txt"
 

@@ -3,6 +3,7 @@
  * queue logic of portico-jobs/durable-object (JobQueueObject) to `cloudflare:workers`; every
  * method delegates.
  */
+// @ts-types="./workers-module.d.ts"
 import { DurableObject } from "cloudflare:workers";
 import type { ClaimRequest, ClaimedJob, FailureOutcome, Job, LeaseRef, ListFilter, QueueStats, RetentionOptions } from "../../src/core/index.ts";
 import { JobQueueObject, type EnqueueReply, type JobQueueObjectRpc, type SqlJobStore } from "../../src/drivers/durable-object/index.ts";
@@ -12,7 +13,8 @@ import { getAlarmRuntime } from "./registry.ts";
 export class JobQueueDurableObject extends DurableObject implements JobQueueObjectRpc {
   readonly #object: JobQueueObject;
 
-  constructor(ctx: DurableObjectState, env: unknown) {
+  // The state type as the DurableObject base declares it, so no Workers global is named here.
+  constructor(ctx: ConstructorParameters<typeof DurableObject>[0], env: unknown) {
     super(ctx, env as never);
     this.#object = new JobQueueObject(ctx, getAlarmRuntime);
   }

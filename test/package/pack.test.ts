@@ -2,7 +2,8 @@
  * The package as a user gets it: `npm pack`, then for each line of the README's Install section a
  * fresh project that installs the tarball plus exactly the peers that line names (from the npm
  * cache, pinned to the versions this repo tests), imports each entry point of that line in the
- * runtime it is for, and type-checks the imports with the published .d.ts files. A peer missing
+ * runtime it is for; one more project with every peer type-checks all entries from the published
+ * .d.ts files. A peer missing
  * from the README, a file missing from the tarball or a broken export map fails here.
  */
 import { execFile } from "node:child_process";
@@ -39,6 +40,7 @@ interface Group {
 let work: string;
 let tarball: string;
 const groups: Group[] = [];
+let typesGroup: Group;
 
 /** Builds dist/ when an entry's output is missing or older than its source (npm test has just built it). */
 async function ensureBuilt(): Promise<void> {
@@ -91,10 +93,14 @@ beforeAll(async () => {
   }
   groups.push(...byCommand.values());
 
-  await inParallel(groups, 2, async (group) => {
+  // One more project with every peer (and the Workers types), for the type check of all entries.
+  const everyPeer = [...new Set(groups.flatMap((g) => g.peers))];
+  typesGroup = { command: `npm i portico-jobs ${everyPeer.join(" ")}`, peers: everyPeer, subpaths: loadEntryPoints().map(([s]) => s), dir: join(work, "types") };
+
+  await inParallel([...groups, typesGroup], 2, async (group) => {
     await mkdir(group.dir);
     await writeFile(join(group.dir, "package.json"), JSON.stringify({ name: "user-project", private: true, type: "module" }));
-    const extra = group.subpaths.includes("./cloudflare") ? [pinned(workerTypes)] : [];
+    const extra = group === typesGroup ? [pinned(workerTypes)] : [];
     // The cache holds every version this repo installs (npm ci ran); the network is only a fallback.
     await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", tarball, ...group.peers.map(pinned), ...extra], {
       cwd: group.dir,
@@ -124,7 +130,7 @@ describe("the packed tarball", () => {
   test("each Install line installs only the package and the peers it names", () => {
     for (const group of groups) {
       const installed = new Set([...Object.keys(JSON.parse(readFileSync(join(group.dir, "package.json"), "utf8")).dependencies ?? {})]);
-      const wanted = new Set([pkg.name, ...group.peers, ...(group.subpaths.includes("./cloudflare") ? [workerTypes] : [])]);
+      const wanted = new Set([pkg.name, ...group.peers]);
       expect(installed, group.command).toEqual(wanted);
       // Optional peers are not pulled in: a peer the line does not name is absent.
       for (const peer of ["hono", "valibot", "croner", "unstorage", "idb", "@hono/node-server"]) {
@@ -169,13 +175,20 @@ describe("the packed tarball", () => {
   });
 
   test("every entry point type-checks from its published .d.ts files (strict, skipLibCheck off)", async () => {
-    await inParallel(groups, 2, async (group) => {
-      const cloudflare = group.subpaths.includes("./cloudflare");
-      const imports = group.subpaths.map((s, i) => `import * as m${i} from ${JSON.stringify(specifierOf(pkg.name, s))};`);
-      const uses = `export const modules = [${group.subpaths.map((_, i) => `m${i}`).join(", ")}];`;
-      await writeFile(join(group.dir, "check.ts"), `${imports.join("\n")}\n${uses}\n`);
+    // Two programs: the Workers entries with the Workers types (they clash with the DOM lib), the
+    // rest with the DOM lib, in one project that has every peer (the import test above already
+    // proved each entry needs no more than its README peers).
+    const workers = new Set(["./cloudflare", "./durable-object"]);
+    const programs = [
+      { name: "workers", subpaths: typesGroup.subpaths.filter((s) => workers.has(s)), lib: ["ES2022"], types: [workerTypes] },
+      { name: "web", subpaths: typesGroup.subpaths.filter((s) => !workers.has(s)), lib: ["ES2022", "DOM", "DOM.Iterable"], types: [] },
+    ];
+    await inParallel(programs, 2, async (program) => {
+      const imports = program.subpaths.map((s, i) => `import * as m${i} from ${JSON.stringify(specifierOf(pkg.name, s))};`);
+      const uses = `export const modules = [${program.subpaths.map((_, i) => `m${i}`).join(", ")}];`;
+      await writeFile(join(typesGroup.dir, `${program.name}.ts`), `${imports.join("\n")}\n${uses}\n`);
       await writeFile(
-        join(group.dir, "tsconfig.json"),
+        join(typesGroup.dir, `tsconfig.${program.name}.json`),
         JSON.stringify({
           compilerOptions: {
             target: "ES2022",
@@ -184,23 +197,25 @@ describe("the packed tarball", () => {
             strict: true,
             noEmit: true,
             skipLibCheck: false,
-            lib: cloudflare ? ["ES2022"] : ["ES2022", "DOM", "DOM.Iterable"],
-            types: cloudflare ? [workerTypes] : [],
+            skipDefaultLibCheck: true,
+            lib: program.lib,
+            types: program.types,
           },
-          files: ["check.ts"],
+          files: [`${program.name}.ts`],
         }),
       );
       // skipLibCheck is off so the published .d.ts files are checked in full; errors inside a
       // peer's own .d.ts (unstorage's drivers for services not installed) are the peer's business.
-      const output = await run(bin("tsc"), ["-p", "tsconfig.json"], { cwd: group.dir }).then(
+      const output = await run(bin("tsc"), ["-p", `tsconfig.${program.name}.json`], { cwd: typesGroup.dir }).then(
         () => "",
         (error: Error & { stdout?: string }) => error.stdout ?? error.message,
       );
-      const ours = output.split("\n").filter((line) => /^(check\.ts|node_modules\/portico-jobs\/)/.test(line));
-      const others = output.split("\n").filter((line) => /^node_modules\//.test(line) && !/^node_modules\/portico-jobs\//.test(line));
-      expect(ours, `tsc after "${group.command}" for ${group.subpaths.join(", ")}`).toEqual([]);
-      // Anything tsc said must be a located error in some .d.ts (no config or usage problem).
-      expect(output.split("\n").filter((l) => l.trim() && !/^\s/.test(l)).length, output).toBe(ours.length + others.length);
+      const located = output.split("\n").filter((l) => l.trim() && !/^\s/.test(l));
+      const ours = located.filter((line) => line.startsWith(`${program.name}.ts`) || line.startsWith(`node_modules/${pkg.name}/`));
+      const peers = located.filter((line) => /^node_modules\//.test(line) && !line.startsWith(`node_modules/${pkg.name}/`));
+      expect(ours, `tsc for ${program.subpaths.join(", ")}`).toEqual([]);
+      // Anything else tsc said must be a located error in a peer's .d.ts (no config or usage problem).
+      expect(located.length, output).toBe(ours.length + peers.length);
     });
   });
 });
