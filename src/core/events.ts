@@ -57,4 +57,4 @@ export interface JobEventTarget {
  * The runtime's own EventTarget under the typed interface. A cast, because each runtime's
  * EventTarget typing takes any string, and a subclass may only narrow what its base declares.
  */
-export const JobEventTarget = EventTarget as unknown as new () => JobEventTarget;
+export const JobEventTarget: new () => JobEventTarget = EventTarget as unknown as new () => JobEventTarget;

@@ -8,9 +8,9 @@
 import type { ValidationIssue } from "./errors.ts";
 
 /** Default most levels of nesting of a payload or metadata value (`{}` is one level). */
-export const DEFAULT_MAX_DEPTH = 256;
+export const DEFAULT_MAX_DEPTH: number = 256;
 /** Default largest payload, in bytes of its UTF-8 JSON (1 MiB). */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_PAYLOAD_BYTES: number = 1024 * 1024;
 
 /** Input limits of {@link cloneJson}; `exceeded` is set when the value broke one of them. */
 export interface JsonLimits {
