@@ -20,11 +20,16 @@ ensure_installed() {
   find_bin >/dev/null && return 0
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     echo "== installing postgresql (apt-get) for the PostgreSQL tests" >&2
-    # Debian's package would start and enable its own cluster on 5432; we only want the binaries.
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    # Debian's package would start and enable its own cluster on 5432; we only want the binaries
+    # (a policy-rc.d that is already there stays as it was).
+    local policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      policy=/usr/sbin/policy-rc.d
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+    fi
     apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    rm -f /usr/sbin/policy-rc.d
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || true
+    [ -n "$policy" ] && rm -f "$policy"
     find_bin >/dev/null && return 0
   fi
   echo "PostgreSQL is required for the PostgreSQL tests. Install it with:" >&2

@@ -10,6 +10,8 @@ import PgBoss from "pg-boss";
 import postgres from "postgres";
 import { JobService, WorkerManager, silentLogger, type JobQueue } from "../../src/core/index.ts";
 import { createStorage } from "unstorage";
+import { PostgresJobQueue } from "../../src/drivers/postgres/index.ts";
+import { SqliteJobQueue } from "../../src/drivers/sqlite/index.ts";
 import { UnstorageJobQueue } from "../../src/drivers/unstorage/index.ts";
 import { atomicFsDriver } from "../../runtimes/node/atomic-fs-driver.ts";
 import { openSqliteDatabase } from "../../runtimes/node/sqlite.ts";
@@ -49,15 +51,6 @@ export function labelOf(config: ContenderConfig): string {
   return { fs: "portico fs", sqlite: "portico sqlite", postgres: "portico postgres", bullmq: "BullMQ", pgboss: "pg-boss" }[config.kind];
 }
 
-// The SQL stores are loaded by name so this harness also runs (for its baselines) before they
-// exist; each exports its queue class from the folder's index.ts.
-async function sqlQueue(kind: "sqlite" | "postgres", args: unknown[]): Promise<JobQueue> {
-  const path = kind === "sqlite" ? "../../src/drivers/sqlite/index.ts" : "../../src/drivers/postgres/index.ts";
-  const module = (await import(path)) as Record<string, new (...a: unknown[]) => JobQueue>;
-  const Class = module[kind === "sqlite" ? "SqliteJobQueue" : "PostgresJobQueue"]!;
-  return new Class(...args);
-}
-
 /** Opens a queue of the portico store; `close` also closes what the queue runs on. */
 async function openPorticoQueue(config: ContenderConfig): Promise<{ queue: JobQueue; close(): Promise<void> }> {
   switch (config.kind) {
@@ -76,7 +69,7 @@ async function openPorticoQueue(config: ContenderConfig): Promise<{ queue: JobQu
     }
     case "sqlite": {
       const database = await openSqliteDatabase(config.path);
-      const queue = await sqlQueue("sqlite", [{ database }]);
+      const queue = new SqliteJobQueue({ database });
       return {
         queue,
         async close() {
@@ -86,7 +79,7 @@ async function openPorticoQueue(config: ContenderConfig): Promise<{ queue: JobQu
       };
     }
     case "postgres": {
-      const queue = await sqlQueue("postgres", [{ url: config.url }, { schema: config.schema }]);
+      const queue = new PostgresJobQueue({ url: config.url }, { schema: config.schema });
       return { queue, close: () => queue.close() };
     }
     default:

@@ -56,7 +56,13 @@ export async function startRedis(port?: number): Promise<Server> {
     if (process.getuid?.() !== 0 || !has("apt-get")) throw new Error("redis-server is required for the BullMQ baseline: sudo apt-get install -y redis-server");
     console.error("== installing redis-server (apt-get) for the BullMQ baseline");
     // Keep Debian from starting and enabling its own Redis on 6379; we only want the binary.
-    execFileSync("sh", ["-c", "printf '#!/bin/sh\\nexit 101\\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; s=$?; rm -f /usr/sbin/policy-rc.d; exit $s"], { stdio: "inherit" });
+    // (a policy-rc.d that is already there stays as it was)
+    const script = [
+      "p=''; [ -e /usr/sbin/policy-rc.d ] || { p=/usr/sbin/policy-rc.d; printf '#!/bin/sh\\nexit 101\\n' >$p; chmod +x $p; }",
+      "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; s=$?",
+      '[ -n "$p" ] && rm -f $p; exit $s',
+    ].join("\n");
+    execFileSync("sh", ["-c", script], { stdio: "inherit" });
   }
   const chosen = port ?? (await freePort());
   const child = spawn("redis-server", ["--port", String(chosen), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"], { stdio: ["ignore", "pipe", "inherit"] });
