@@ -1,7 +1,7 @@
 /** JobService: the JobCreator implementation plus job management over a queue driver. */
 import { systemClock, type Clock } from "./clock.ts";
 import { JobNotFoundError, JobStateError, JobValidationError, UnknownJobTypeError, type ValidationIssue } from "./errors.ts";
-import { JobStatus, NAME_PATTERN, type CreateJobOptions, type Job, type QueueStats } from "./job.ts";
+import { JobStatus, NAME_PATTERN, NAME_RULE, type CreateJobOptions, type Job, type QueueStats } from "./job.ts";
 import { handlerMap, type HandlerList } from "./handlers.ts";
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES, cloneJson, type JsonLimits } from "./json.ts";
 import { randomId } from "./random-id.ts";
@@ -242,9 +242,6 @@ function readKey(options: CreateJobOptions, field: "queueName" | "createdBy" | "
   } else return v;
   return null;
 }
-
-/** The rule of {@link NAME_PATTERN}, in words, for issue messages. */
-const NAME_RULE = "must be 1 to 128 characters of letters, digits, '.', '_', ':' or '-'";
 
 function positiveInt(value: number | undefined, fallback: number, field: string): number {
   if (value === undefined) return fallback;

@@ -72,6 +72,9 @@ export interface JobResult<R = unknown> {
  */
 export const NAME_PATTERN: RegExp = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** {@link NAME_PATTERN} in words, as validation messages say it. */
+export const NAME_RULE: string = "must be 1 to 128 characters of letters, digits, '.', '_', ':' or '-'";
+
 /** Options of {@link JobCreator.createJob}. */
 export interface CreateJobOptions {
   /** Queue to route the job to; "default" when omitted. */

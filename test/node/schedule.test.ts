@@ -34,6 +34,8 @@ describe("configuration is validated at construction", () => {
     ["an unknown time zone", [{ name: "tz", cron: "0 9 * * *", jobType: "x", timezone: "Mars/Olympus_Mons" }], "tz", "timezone"],
     ["a duplicate name", [{ name: "dup", cron: "0 9 * * *", jobType: "x" }, { name: "dup", cron: "0 10 * * *", jobType: "y" }], "dup", "name"],
     ["an empty job type", [{ name: "nojob", cron: "0 9 * * *", jobType: "" }], "nojob", "jobType"],
+    ["a job type off the name pattern", [{ name: "badtype", cron: "0 9 * * *", jobType: "daily report" }], "badtype", "jobType"],
+    ["a queue name off the name pattern", [{ name: "badq", cron: "0 9 * * *", jobType: "x", queueName: "a/b" }], "badq", "queueName"],
     ["a fractional priority", [{ name: "prio", cron: "0 9 * * *", jobType: "x", priority: 1.5 }], "prio", "priority"],
     ["a negative maxRetries", [{ name: "mr", cron: "0 9 * * *", jobType: "x", maxRetries: -1 }], "mr", "maxRetries"],
     ["a payload that is not JSON", [{ name: "pl", cron: "0 9 * * *", jobType: "x", payload: { at: new Date() } }], "pl", "payload.at"],

@@ -1,6 +1,6 @@
 /** ScheduleConfig, its validation at construction, and the typed error naming schedule and field. */
 import { Cron } from "croner";
-import { PorticoError, type ValidationIssue } from "../../core/index.ts";
+import { NAME_PATTERN, NAME_RULE, PorticoError, type ValidationIssue } from "../../core/index.ts";
 import { cloneJson } from "../../core/json.ts";
 
 /** One cron schedule: each tick creates one job. */
@@ -88,9 +88,10 @@ export function resolveSchedules(schedules: readonly ScheduleConfig[], defaultTi
     }
     if (names.has(s.name)) throw bad("name", "is used by another schedule; names must be unique");
     names.add(s.name);
-    if (typeof s.jobType !== "string" || s.jobType.length === 0) throw bad("jobType", "must be a non-empty string");
-    if (s.queueName !== undefined && (typeof s.queueName !== "string" || s.queueName.length === 0)) {
-      throw bad("queueName", "must be a non-empty string");
+    // The JobCreator's name pattern, checked here too, so a bad name fails at start, not at every tick.
+    if (typeof s.jobType !== "string" || !NAME_PATTERN.test(s.jobType)) throw bad("jobType", NAME_RULE);
+    if (s.queueName !== undefined && (typeof s.queueName !== "string" || !NAME_PATTERN.test(s.queueName))) {
+      throw bad("queueName", NAME_RULE);
     }
     if (s.priority !== undefined && !Number.isSafeInteger(s.priority)) throw bad("priority", `must be an integer, got ${s.priority}`);
     if (s.maxRetries !== undefined && !(Number.isSafeInteger(s.maxRetries) && s.maxRetries >= 0)) {
