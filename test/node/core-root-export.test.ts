@@ -10,6 +10,7 @@ test("the root export keeps the public names", () => {
     "JobStatus", "JOB_STATUSES", "JobService", "WorkerManager", "JobEvent", "JobEventType", "JobTimeoutError", "JobAbortedError",
     "JobStalledError", "UnknownJobTypeError", "JobValidationError", "PorticoError", "StorageError", "silentLogger", "jsonLogger",
     "createJsonLogger", "backoffDelay", "systemClock", "DEFAULT_RETENTION", "isDuplicateJob",
+    "NAME_PATTERN", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_PAYLOAD_BYTES", "JobEventTarget",
   ]) {
     expect(root, name).toHaveProperty(name);
   }
