@@ -155,6 +155,9 @@ async function open(side: Side, query = ""): Promise<Session> {
   const app = await context.newPage();
   await app.goto(`${origin}/${side}/${query}`);
   await app.waitForFunction(() => typeof window.bench === "object");
+  // "activated" is reached once the activate event's waitUntil (portico: a run) has settled, so no
+  // run of the worker is still under way when a scenario goes offline.
+  await app.waitForFunction(async () => (await navigator.serviceWorker.ready).active?.state === "activated");
   await waitFor(() => registrationId !== "", 10_000);
   return {
     context,
@@ -164,7 +167,9 @@ async function open(side: Side, query = ""): Promise<Session> {
       await cdp.send("ServiceWorker.dispatchSyncEvent", { origin, registrationId, tag: TAGS[side], lastChance: false });
     },
     async stopWorker() {
-      for (const versionId of running) await cdp.send("ServiceWorker.stopWorker", { versionId });
+      for (const versionId of [...running]) await cdp.send("ServiceWorker.stopWorker", { versionId });
+      // A sync dispatched to a worker that is still stopping would be lost with it.
+      await waitFor(() => running.size === 0, 10_000);
     },
     async close() {
       await context.close();
@@ -281,7 +286,7 @@ try {
       await waitFor(() => sink.aborted > 0, 10_000);
       sink.setHold(false);
       await s.dispatchSync();
-      await waitFor(() => accepted(side).size > 0, 15_000);
+      await waitFor(() => accepted(side).size > 0, 30_000);
       return `${accepted(side).size}/1 delivered`;
     } finally {
       await s.close();

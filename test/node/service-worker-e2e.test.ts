@@ -94,6 +94,9 @@ async function openApp(context: BrowserContext, query: string): Promise<Page> {
     // The registration's active worker must be the service-worker-mode script.
     if (!reg.active?.scriptURL.includes("mode=sw")) throw new Error(`unexpected worker ${reg.active?.scriptURL}`);
   });
+  // "activated" comes once the activate event's run has settled: no run is under way when a test
+  // goes offline (a claim made just before the network drops would spend an attempt).
+  await page.waitForFunction(async () => (await navigator.serviceWorker.ready).active?.state === "activated");
   return page;
 }
 
@@ -140,6 +143,8 @@ async function devtools(context: BrowserContext): Promise<{
       const running = [...versions].filter(([, v]) => v.registrationId === registrationId && v.runningStatus === "running");
       expect(running.length).toBeGreaterThan(0);
       for (const [versionId] of running) await cdp.send("ServiceWorker.stopWorker", { versionId });
+      // A sync dispatched to a worker that is still stopping would be lost with it.
+      await waitFor("the worker to stop", () => running.every(([id]) => versions.get(id)?.runningStatus === "stopped"));
     },
     async close() {
       await cdp.detach().catch(() => undefined);
