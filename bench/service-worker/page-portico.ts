@@ -16,7 +16,8 @@ const send: JobHandler<BenchItem> = {
 const queue = new IndexedDBJobQueue({ dbName: PORTICO_DB, onEnqueue: () => requestJobSync() });
 const jobs = new JobService({ queue, handlers: [send] });
 const concurrency = new URLSearchParams(location.search).get("concurrency") ?? "4";
-await navigator.serviceWorker.register(`/portico/sw.js?concurrency=${concurrency}`, { scope: "/portico/" });
+const debug = new URLSearchParams(location.search).has("debug") ? "&debug" : "";
+await navigator.serviceWorker.register(`/portico/sw.js?concurrency=${concurrency}${debug}`, { scope: "/portico/" });
 await navigator.serviceWorker.ready;
 
 window.bench = {

@@ -29,5 +29,6 @@ startServiceWorkerJobs({
   concurrency,
   leaseMs: 5_000,
   backoff: { baseMs: 200, maxMs: 1_000 },
-  logger: { debug() {}, info() {}, warn() {}, error() {} },
+  // The default logger (JSON lines on the console) with ?debug.
+  ...(!new URL(location.href).searchParams.has("debug") && { logger: { debug() {}, info() {}, warn() {}, error() {} } }),
 });
