@@ -14,7 +14,7 @@ export type { SqliteDatabase, SqliteStatement } from "../../src/drivers/sqlite/d
 // The one Bun global the shim uses, declared in this module rather than ambiently, so tsc, Deno
 // and JSR's checks need no Bun types. `process` comes from @types/node, which Bun implements.
 declare const Bun: {
-  serve(options: { hostname?: string; port?: number; fetch: (request: Request) => Response | Promise<Response> }): {
+  serve(options: { hostname?: string; port?: number; idleTimeout?: number; fetch: (request: Request) => Response | Promise<Response> }): {
     readonly port: number;
     stop(closeActiveConnections?: boolean): Promise<void> | void;
   };
@@ -23,8 +23,11 @@ declare const Bun: {
 const bun: RuntimeAdapter = {
   name: "bun",
   ownerLabel: `pid ${process.pid} (bun)`,
-  async listen(fetch, { hostname, port }) {
-    const server = Bun.serve({ hostname, port, fetch: (request: Request) => fetch(request) });
+  async listen(fetch, { hostname, port, headersTimeoutMs }) {
+    // Bun has one timeout: a connection idle (no bytes either way) this long is closed, in whole
+    // seconds from 1 to 255. The webhook's body deadline covers a body that trickles in.
+    const idleTimeout = Math.min(255, Math.max(1, Math.ceil(headersTimeoutMs / 1000)));
+    const server = Bun.serve({ hostname, port, idleTimeout, fetch: (request: Request) => fetch(request) });
     return {
       port: server.port,
       // true: also close connections still open, so a stop never waits on an idle keep-alive.

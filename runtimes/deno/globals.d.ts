@@ -6,10 +6,12 @@ declare namespace Deno {
   const pid: number;
   interface HttpServer {
     shutdown(): Promise<void>;
+    readonly finished: Promise<void>;
   }
   function serve(options: {
     hostname?: string;
     port?: number;
+    signal?: AbortSignal;
     handler: (request: Request) => Response | Promise<Response>;
     onListen?: (addr: { hostname: string; port: number }) => void;
   }): HttpServer;

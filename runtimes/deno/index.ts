@@ -16,12 +16,21 @@ const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 const deno: RuntimeAdapter = {
   name: "deno",
   ownerLabel: `pid ${Deno.pid} (deno)`,
+  // Deno.serve has no header or request timeouts to set: the webhook's body deadline applies.
   async listen(fetch, { hostname, port }) {
     let server!: Deno.HttpServer;
+    // Aborting closes the server and every connection at once (shutdown() would wait for them).
+    const abort = new AbortController();
     const bound = await new Promise<number>((resolve) => {
-      server = Deno.serve({ hostname, port, handler: fetch, onListen: (addr) => resolve(addr.port) });
+      server = Deno.serve({ hostname, port, handler: fetch, signal: abort.signal, onListen: (addr) => resolve(addr.port) });
     });
-    return { port: bound, close: () => server.shutdown() };
+    return {
+      port: bound,
+      close: async () => {
+        abort.abort();
+        await server.finished;
+      },
+    };
   },
   openSqlite: (path) => openSqliteDatabase(path),
   storeDriver: (dir) => atomicFsDriver({ base: dir }),

@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { serve as listen } from "@hono/node-server";
 import { atomicFsDriver } from "./atomic-fs-driver.ts";
 import { openSqliteDatabase } from "./sqlite.ts";
+import { answerClientErrorsWithJson } from "./client-error.ts";
 import { createHost, processSignals, type HttpServer, type RuntimeAdapter, type ServeHandle, type ServeOptions } from "../../src/host/create-host.ts";
 
 export type { ServeHandle, ServeOptions, ServeWebhookOptions } from "../../src/host/create-host.ts";
@@ -16,9 +17,15 @@ export type { SqliteDatabase, SqliteStatement } from "../../src/drivers/sqlite/d
 const node: RuntimeAdapter = {
   name: "node",
   ownerLabel: `pid ${process.pid} (node)`,
-  listen: (fetch, { hostname, port }) =>
+  listen: (fetch, { hostname, port, headersTimeoutMs, requestTimeoutMs }) =>
     new Promise<HttpServer>((resolve, reject) => {
-      const server = listen({ fetch, hostname, port }, (info: AddressInfo) =>
+      const serverOptions = {
+        headersTimeout: headersTimeoutMs,
+        requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
+        // How often Node checks those two (default 30 s, which would triple a 10 s headers timeout).
+        connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs),
+      };
+      const server = listen({ fetch, hostname, port, serverOptions }, (info: AddressInfo) =>
         resolve({
           port: info.port,
           close: () =>
@@ -29,6 +36,7 @@ const node: RuntimeAdapter = {
             }),
         }),
       );
+      answerClientErrorsWithJson(server as import("node:http").Server);
       server.once("error", reject);
     }),
   openSqlite: (path) => openSqliteDatabase(path),

@@ -78,8 +78,24 @@ export interface ServeOptions {
   lockTtlMs?: number;
   /** @deprecated No effect, like `lockTtlMs`. */
   lockWaitMs?: number;
-  /** Longest wait for running jobs on stop before they are released back to the queue (default 30 s). */
+  /**
+   * Longest wait on stop (default 30 s) for running jobs (then released back to the queue) and,
+   * at the same time, for webhook requests in flight (then those still sending their body are
+   * answered 503 and every connection is closed).
+   */
   shutdownTimeoutMs?: number;
+  /**
+   * Longest wait for a request's headers, from the connection's first byte (default 10 s). Node:
+   * `server.headersTimeout` (answered 408 JSON); Bun: `idleTimeout` (seconds, closing idle
+   * connections); Deno: Deno's own, not configurable.
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Longest wait for a whole request, body included (default 30 s): the webhook answers 408
+   * `request_timeout` on every runtime (its `bodyTimeoutMs` unless set); Node also applies it
+   * as `server.requestTimeout`.
+   */
+  requestTimeoutMs?: number;
   /** Stop gracefully and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean;
 }
@@ -105,15 +121,25 @@ export interface ServeHandle {
 /** A listening HTTP server, as a runtime shim provides it. */
 export interface HttpServer {
   port: number;
-  /** Stops listening and drops open connections. */
+  /** Stops listening and drops open connections (it does not wait for requests in flight). */
   close(): Promise<void>;
+}
+
+/** Where and how a runtime shim listens. */
+export interface ListenOptions {
+  hostname: string;
+  port: number;
+  /** See {@link ServeOptions.headersTimeoutMs}. */
+  headersTimeoutMs: number;
+  /** See {@link ServeOptions.requestTimeoutMs}. */
+  requestTimeoutMs: number;
 }
 
 /** What a runtime shim supplies: its server, its signals, its exit. */
 export interface RuntimeAdapter {
   /** Runtime name for logs ("node", "deno", "bun"). */
   name: string;
-  listen(fetch: (request: Request) => Response | Promise<Response>, address: { hostname: string; port: number }): Promise<HttpServer>;
+  listen(fetch: (request: Request) => Response | Promise<Response>, options: ListenOptions): Promise<HttpServer>;
   /** Opens a SQLite database file with the runtime's engine: the default store. */
   openSqlite(path: string): Promise<SqliteDatabase>;
   /** The unstorage driver of an fs store in `dir`, for its one-time import into the default store. */
@@ -138,6 +164,9 @@ export async function createHost(options: ServeOptions, runtime: RuntimeAdapter)
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`serve(): port must be an integer 0-65535, got ${String(port)}`);
+  const headersTimeoutMs = positiveMs(options.headersTimeoutMs ?? 10_000, "headersTimeoutMs");
+  const requestTimeoutMs = positiveMs(options.requestTimeoutMs ?? 30_000, "requestTimeoutMs");
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
 
   const cleanups: (() => Promise<void>)[] = [];
   const unwind = async () => {
@@ -173,7 +202,7 @@ export async function createHost(options: ServeOptions, runtime: RuntimeAdapter)
     const webhook =
       options.webhook === false
         ? null
-        : createWebhookTrigger({ logger, ...options.webhook, jobCreator: jobService });
+        : createWebhookTrigger({ logger, bodyTimeoutMs: requestTimeoutMs, ...options.webhook, jobCreator: jobService });
     const schedule = options.schedules?.length
       ? createScheduleTrigger({ jobCreator: jobService, schedules: options.schedules, timezone: options.timezone, logger })
       : null;
@@ -195,12 +224,15 @@ export async function createHost(options: ServeOptions, runtime: RuntimeAdapter)
     });
 
     await workerManager.start();
-    cleanups.push(() => workerManager.stop({ graceful: true, timeoutMs: options.shutdownTimeoutMs ?? 30_000 }));
+    const stopWorker = () => workerManager.stop({ graceful: true, timeoutMs: shutdownTimeoutMs });
+    cleanups.push(stopWorker);
     if (webhook) {
       await webhook.start();
-      cleanups.push(() => webhook.stop());
+      // The webhook's requests and the running jobs are waited for together, each at most
+      // shutdownTimeoutMs, so a stalled upload cannot add to the jobs' grace time.
+      cleanups[cleanups.length - 1] = () => settleAll([webhook.stop({ timeoutMs: shutdownTimeoutMs }), stopWorker()]);
     }
-    const server = await runtime.listen((request) => app.fetch(request), { hostname, port });
+    const server = await runtime.listen((request) => app.fetch(request), { hostname, port, headersTimeoutMs, requestTimeoutMs });
     // Closed last: requests arriving during the stop get a clean 503 from the stopped webhook.
     cleanups.unshift(() => server.close());
     if (schedule) {
@@ -256,6 +288,18 @@ export async function createHost(options: ServeOptions, runtime: RuntimeAdapter)
     await unwind();
     throw error;
   }
+}
+
+function positiveMs(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`serve(): ${name} must be a positive integer of milliseconds, got ${String(value)}`);
+  return value;
+}
+
+/** Waits for every promise; then rejects with the first failure, if any. */
+async function settleAll(promises: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 function webhookPrefix(webhook: ServeWebhookOptions | false | undefined): string {

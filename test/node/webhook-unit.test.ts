@@ -58,7 +58,7 @@ describe("mapping the wire body to createJob", () => {
       {
         jobType: "x",
         payload: { list: [1, 2] },
-        options: { createdBy: "webhook", priority: -3, delayMs: 5000, timeoutMs: 250, maxRetries: 0, metadata: { a: 1 }, idempotencyKey: "wh-1" },
+        options: { createdBy: "webhook", priority: -3, delayMs: 5000, timeoutMs: 250, maxRetries: 0, metadata: { a: 1 }, idempotencyKey: "open-id:wh-1" },
       },
     ]);
   });
@@ -268,7 +268,7 @@ test("createWebhookVerifier checks signatures outside Hono too", async () => {
   const verifier = createWebhookVerifier({ secrets: [secret], clock: () => now });
   const body = new TextEncoder().encode('{"a":1}');
   const headers = new Headers(await signWebhook({ secret, id: "id-1", timestamp: new Date(now), body }));
-  expect(await verifier.verify(headers, body)).toEqual({ ok: true });
+  expect(await verifier.verify(headers, body)).toEqual({ ok: true, secretIndex: 0 });
   expect(await verifier.verify(headers, new TextEncoder().encode('{"a":2}'))).toMatchObject({ ok: false, code: "invalid_signature" });
 });
 

@@ -87,10 +87,10 @@ describe("bearer token, allow-list and schemas", () => {
     const again = await post(s.jobs, h, body({ queue_name: "wid" }));
     expect([first.status, again.status]).toEqual([202, 200]);
     expect(again.json.job_id).toBe(first.json.job_id);
-    expect((await s.service.getJob(first.json.job_id))!.idempotencyKey).toBe("browser-job-7");
+    expect((await s.service.getJob(first.json.job_id))!.idempotencyKey).toBe("bearer-id:browser-job-7");
     const own = await post(s.jobs, h, body({ queue_name: "wid", idempotency_key: "explicit" }));
     expect(own.status).toBe(202);
-    expect((await s.service.getJob(own.json.job_id))!.idempotencyKey).toBe("explicit");
+    expect((await s.service.getJob(own.json.job_id))!.idempotencyKey).toBe("bearer:explicit");
   });
 
   test("application/json; charset=UTF-8 is accepted", async () => {
@@ -182,7 +182,7 @@ describe("bearer token, allow-list and schemas", () => {
     const res = await fetch(`${s.url}/webhooks/health`);
     expect(res.status).toBe(200);
     const h = await res.json();
-    expect(h).toEqual({ is_running: true, jobs_created: expect.any(Number), errors: expect.any(Number), last_job_created: expect.any(String) });
+    expect(h).toEqual({ is_running: true, jobs_created: expect.any(Number), errors: expect.any(Number), last_job_created: expect.any(String), requests_in_flight: expect.any(Number), unauthenticated_bytes: 0, unauthenticated_bytes_peak: expect.any(Number) });
     // Every job created by a 202 is counted; duplicates are not.
     expect(h.jobs_created).toBe(await s.count());
     expect(h.errors).toBeGreaterThanOrEqual(15);
@@ -216,7 +216,7 @@ describe("Standard Webhooks signatures", () => {
     expect(again).toMatchObject({ status: 200, json: { status: "duplicate", job_id: first.json.job_id } });
     const jobs = await s.service.listJobs({ queueName: "signed" });
     expect(jobs).toHaveLength(1);
-    expect(jobs[0]!.idempotencyKey).toBe("msg_redeliver");
+    expect(jobs[0]!.idempotencyKey).toBe("sig-id:msg_redeliver");
   });
 
   test("rotation: a message signed with the previous secret is accepted, and one carrying several signatures", async () => {

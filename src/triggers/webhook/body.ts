@@ -1,15 +1,16 @@
 /** The wire body of POST {prefix}/jobs (the seed's snake_case format) and its parsing. */
 import * as v from "valibot";
 import type { CreateJobOptions, ValidationIssue } from "../../core/index.ts";
+import { MAX_CLIENT_KEY_LENGTH } from "./idempotency.ts";
 
 // An explicit offset keeps the instant independent of the server's time zone.
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
-const key = (field: string) =>
+const key = (field: string, max: number) =>
   v.pipe(
     v.string(`${field} must be a string`),
     v.minLength(1, `${field} must not be empty`),
-    v.maxLength(512, `${field} must be at most 512 characters`),
+    v.maxLength(max, `${field} must be at most ${max} characters`),
   );
 const int = (field: string, min?: number) =>
   v.pipe(
@@ -49,7 +50,7 @@ export const JobRequestSchema: v.GenericSchema<unknown, JobRequest> = v.strictOb
     ),
     // The seed's payload is a dict: a JSON object, {} when absent (a string, number, array or null is refused).
     payload: v.optional(v.custom<Record<string, unknown>>(isJsonObject, "payload must be a JSON object"), () => ({})),
-    queue_name: v.nullish(key("queue_name")),
+    queue_name: v.nullish(key("queue_name", 512)),
     priority: v.nullish(int("priority")),
     scheduled_at: v.nullish(
       v.pipe(
@@ -66,7 +67,7 @@ export const JobRequestSchema: v.GenericSchema<unknown, JobRequest> = v.strictOb
     // A check, not v.record: record() leaves out keys such as "constructor" (its guard against
     // prototype pollution), and createJob copies metadata safely anyway, keeping every key.
     metadata: v.nullish(v.custom<Record<string, unknown>>(isJsonObject, "metadata must be a JSON object")),
-    idempotency_key: v.nullish(key("idempotency_key")),
+    idempotency_key: v.nullish(key("idempotency_key", MAX_CLIENT_KEY_LENGTH)),
   },
   (issue) =>
     issue.expected === "never"
@@ -95,7 +96,7 @@ export function parseJobRequest(value: unknown): ParseResult {
   };
 }
 
-const nullishKey = (x: unknown) => x == null || (typeof x === "string" && x.length > 0 && x.length <= 512);
+const nullishKey = (x: unknown, max: number) => x == null || (typeof x === "string" && x.length > 0 && x.length <= max);
 const nullishInt = (x: unknown, min: number) => x == null || (typeof x === "number" && Number.isSafeInteger(x) && x >= min);
 
 /**
@@ -117,8 +118,10 @@ function quickParse(input: Record<string, unknown>): JobRequest | undefined {
         if (!isJsonObject(x)) return undefined;
         break;
       case "queue_name":
+        if (!nullishKey(x, 512)) return undefined;
+        break;
       case "idempotency_key":
-        if (!nullishKey(x)) return undefined;
+        if (!nullishKey(x, MAX_CLIENT_KEY_LENGTH)) return undefined;
         break;
       case "priority":
         if (!nullishInt(x, Number.MIN_SAFE_INTEGER)) return undefined;
@@ -146,8 +149,8 @@ function quickParse(input: Record<string, unknown>): JobRequest | undefined {
   return out as Partial<JobRequest> as JobRequest;
 }
 
-/** Maps the body to createJob options; null fields count as absent. */
-export function toCreateOptions(body: JobRequest, fallbackIdempotencyKey: string | null): CreateJobOptions {
+/** Maps the body to createJob options; null fields count as absent. `idempotencyKey` is the stored (scoped) key. */
+export function toCreateOptions(body: JobRequest, idempotencyKey: string | null): CreateJobOptions {
   const options: CreateJobOptions = { createdBy: "webhook" };
   if (body.queue_name != null) options.queueName = body.queue_name;
   if (body.priority != null) options.priority = body.priority;
@@ -156,8 +159,7 @@ export function toCreateOptions(body: JobRequest, fallbackIdempotencyKey: string
   if (body.max_retries != null) options.maxRetries = body.max_retries;
   if (body.timeout_ms != null) options.timeoutMs = body.timeout_ms;
   if (body.metadata != null) options.metadata = body.metadata;
-  const idempotencyKey = body.idempotency_key ?? fallbackIdempotencyKey;
-  if (idempotencyKey != null) options.idempotencyKey = idempotencyKey;
+  if (idempotencyKey !== null) options.idempotencyKey = idempotencyKey;
   return options;
 }
 

@@ -18,11 +18,15 @@ export const WEBHOOK_ERROR_STATUS = {
   job_not_found: 404,
   job_lookup_unavailable: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   internal_error: 500,
   trigger_stopped: 503,
+  server_busy: 503,
   storage_error: 503,
+  storage_full: 507,
 } as const;
 
 /** One of the stable error codes of {@link WEBHOOK_ERROR_STATUS}. */

@@ -3,8 +3,8 @@
  * Standard Webhooks signatures. Runs unchanged on Workers, Deno, Bun and Node.
  * @module
  */
-export { createWebhookTrigger, type WebhookTrigger, type WebhookJobResponse } from "./trigger.ts";
-export type { WebhookTriggerOptions, WebhookAuthOptions } from "./options.ts";
+export { createWebhookTrigger, type WebhookTrigger, type WebhookJobResponse, type WebhookHealth } from "./trigger.ts";
+export type { WebhookTriggerOptions, WebhookAuthOptions, WebhookRateLimit } from "./options.ts";
 export { WebhookConfigError, WEBHOOK_ERROR_STATUS, type WebhookErrorCode, type WebhookErrorBody } from "./errors.ts";
 export {
   signWebhook,
@@ -15,6 +15,8 @@ export {
   type WebhookVerifier,
   type WebhookVerifierOptions,
   type VerifyResult,
+  type SignedHeaders,
+  MAX_SIGNATURES,
 } from "./signature.ts";
 export { JobRequestSchema, type JobRequest } from "./body.ts";
 export { toWireJob, type WireJob } from "./wire.ts";

@@ -11,6 +11,22 @@ export interface WebhookAuthOptions {
   signingSecrets?: string[];
   /** Largest accepted age (or lead) of webhook-timestamp, in seconds; default 300. */
   toleranceSeconds?: number;
+  /**
+   * A second bearer token accepted by `GET {prefix}/jobs/:id` only (reads never accept a
+   * signature: it binds neither method nor path). `bearerToken` is accepted for reads too.
+   */
+  readToken?: string;
+}
+
+/** The ingress rate limit of {@link WebhookTriggerOptions.rateLimit}. */
+export interface WebhookRateLimit {
+  /** Most accepted job requests per key in any 60 s window. */
+  perMinute: number;
+  /**
+   * What is counted: per job type (default, as the seed's FAQ) or per credential (the bearer
+   * token, each signing secret, or everyone when no auth is configured).
+   */
+  by?: "jobType" | "credential";
 }
 
 /** Options of {@link createWebhookTrigger}. */
@@ -25,6 +41,17 @@ export interface WebhookTriggerOptions {
   schemas?: Record<string, StandardSchemaV1>;
   /** Largest accepted body in bytes, with or without Content-Length; default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Most bytes buffered at once, across all connections, for requests not yet authenticated
+   * (signed requests, whose body the signature covers). Past it a signed request is answered
+   * 503 `server_busy` with Retry-After before its body is read. Default 8 MiB, and never below
+   * `maxBodyBytes`.
+   */
+  maxUnauthenticatedBytes?: number;
+  /** Longest wait for a request's body once its headers are in: then 408 `request_timeout`; default 30 s. */
+  bodyTimeoutMs?: number;
+  /** Ingress rate limit: over it, 429 `rate_limited` with Retry-After and nothing enqueued. Per process or isolate. */
+  rateLimit?: WebhookRateLimit;
   /** Authentication; without it every request is accepted (a warning is logged at start). */
   auth?: WebhookAuthOptions;
   /** Serves GET {prefix}/jobs/:id. Defaults to `jobCreator.getJob` when the creator has one. */
@@ -42,7 +69,11 @@ export interface ResolvedWebhookOptions {
   allowedJobTypes: ReadonlySet<string> | null;
   schemas: Record<string, StandardSchemaV1>;
   maxBodyBytes: number;
+  maxUnauthenticatedBytes: number;
+  bodyTimeoutMs: number;
+  rateLimit: Required<WebhookRateLimit> | null;
   bearerToken: string | null;
+  readToken: string | null;
   signingSecrets: string[];
   toleranceSeconds: number;
   getJob: ((id: string) => Promise<Job | null>) | null;
@@ -82,11 +113,36 @@ export function resolveWebhookOptions(o: WebhookTriggerOptions): ResolvedWebhook
     throw new WebhookConfigError("maxBodyBytes", `must be a positive integer (got ${maxBodyBytes})`);
   }
 
-  const auth = o.auth ?? {};
-  const bearerToken = auth.bearerToken ?? null;
-  if (bearerToken !== null && (typeof bearerToken !== "string" || !TOKEN.test(bearerToken))) {
-    throw new WebhookConfigError("auth.bearerToken", "must be a non-empty token of letters, digits and ._~+/-");
+  const maxUnauthenticatedBytes = o.maxUnauthenticatedBytes ?? Math.max(8 * 1024 * 1024, maxBodyBytes);
+  if (!Number.isSafeInteger(maxUnauthenticatedBytes) || maxUnauthenticatedBytes < maxBodyBytes) {
+    throw new WebhookConfigError("maxUnauthenticatedBytes", `must be an integer >= maxBodyBytes (${maxBodyBytes}), got ${maxUnauthenticatedBytes}`);
   }
+  const bodyTimeoutMs = o.bodyTimeoutMs ?? 30_000;
+  if (!Number.isSafeInteger(bodyTimeoutMs) || bodyTimeoutMs <= 0) {
+    throw new WebhookConfigError("bodyTimeoutMs", `must be a positive integer of milliseconds (got ${bodyTimeoutMs})`);
+  }
+  let rateLimit: Required<WebhookRateLimit> | null = null;
+  if (o.rateLimit !== undefined) {
+    const { perMinute, by = "jobType" } = o.rateLimit ?? ({} as WebhookRateLimit);
+    if (!Number.isSafeInteger(perMinute) || perMinute < 1 || perMinute > 1_000_000) {
+      throw new WebhookConfigError("rateLimit.perMinute", `must be an integer from 1 to 1,000,000 (got ${perMinute})`);
+    }
+    if (by !== "jobType" && by !== "credential") {
+      throw new WebhookConfigError("rateLimit.by", `must be "jobType" or "credential" (got ${JSON.stringify(by)})`);
+    }
+    rateLimit = { perMinute, by };
+  }
+
+  const auth = o.auth ?? {};
+  const token = (field: "bearerToken" | "readToken") => {
+    const value = auth[field] ?? null;
+    if (value !== null && (typeof value !== "string" || !TOKEN.test(value))) {
+      throw new WebhookConfigError(`auth.${field}`, "must be a non-empty token of letters, digits and ._~+/-");
+    }
+    return value;
+  };
+  const bearerToken = token("bearerToken");
+  const readToken = token("readToken");
   const signingSecrets = auth.signingSecrets ?? [];
   if (!Array.isArray(signingSecrets)) throw new WebhookConfigError("auth.signingSecrets", "must be an array");
   signingSecrets.forEach((s, i) => decodeSecret(s, `auth.signingSecrets[${i}]`));
@@ -108,7 +164,11 @@ export function resolveWebhookOptions(o: WebhookTriggerOptions): ResolvedWebhook
     allowedJobTypes: allowed,
     schemas,
     maxBodyBytes,
+    maxUnauthenticatedBytes,
+    bodyTimeoutMs,
+    rateLimit,
     bearerToken,
+    readToken,
     signingSecrets: [...signingSecrets],
     toleranceSeconds,
     getJob,

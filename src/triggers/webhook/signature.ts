@@ -3,12 +3,16 @@
  * and receivers (createWebhookVerifier) on any runtime.
  */
 import { fromBase64, toBase64 } from "./base64.ts";
+import { constantTimeEqualStrings } from "./constant-time.ts";
 import { WebhookConfigError, type WebhookErrorCode } from "./errors.ts";
 
 const encoder = new TextEncoder();
 const SECRET_PREFIX = "whsec_";
-/** Upper bound on signatures read from one header, so a huge header costs bounded work. */
-const MAX_SIGNATURES = 16;
+/**
+ * At most this many `v1` signatures of one header are compared (later ones are ignored), so a
+ * huge header costs bounded work: senders list one per active secret, rarely more than two.
+ */
+export const MAX_SIGNATURES = 16;
 
 /** The three Standard Webhooks headers. */
 // A type alias (not an interface) so that it spreads into Record<string, string> and HeadersInit.
@@ -71,12 +75,23 @@ export function decodeSecret(secret: string, field: string): Uint8Array {
   return bytes;
 }
 
-/** Outcome of {@link WebhookVerifier.verify}. */
-export type VerifyResult = { ok: true } | { ok: false; code: WebhookErrorCode; message: string };
+/** Outcome of {@link WebhookVerifier.verify}; `secretIndex` is the position of the secret that matched. */
+export type VerifyResult = { ok: true; secretIndex: number } | { ok: false; code: WebhookErrorCode; message: string };
+
+/** The signature headers of a request, checked without its body. */
+export type SignedHeaders =
+  | { ok: true; id: string; timestamp: string; signatures: string[] }
+  | { ok: false; code: WebhookErrorCode; message: string };
 
 /** Checks Standard Webhooks signatures against one or more secrets. */
 export interface WebhookVerifier {
+  /** Checks the headers, then the signatures over `body` (the raw bytes as received). */
   verify(headers: Headers, body: Uint8Array): Promise<VerifyResult>;
+  /**
+   * The checks that need no body: the three headers present, the timestamp an integer within
+   * the tolerance, at least one `v1` signature. A receiver runs it before buffering the body.
+   */
+  checkHeaders(headers: Headers): SignedHeaders;
 }
 
 /** Options of {@link createWebhookVerifier}. */
@@ -91,6 +106,9 @@ export interface WebhookVerifierOptions {
 
 /**
  * Builds a verifier for several secrets (key rotation: any secret may have signed the message).
+ * As in the reference library, a signature matches when its base64 text equals the expected
+ * text (so unpadded or otherwise non-canonical encodings are refused), compared in constant
+ * time; at most {@link MAX_SIGNATURES} `v1` entries of a header are compared.
  * @throws {WebhookConfigError} when a secret cannot be decoded
  */
 export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookVerifier {
@@ -100,55 +118,56 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
   // importKey is async; do it once, on first use, so construction stays synchronous.
   let keys: Promise<CryptoKey[]> | null = null;
 
+  function checkHeaders(headers: Headers): SignedHeaders {
+    const id = headers.get("webhook-id");
+    const timestamp = headers.get("webhook-timestamp");
+    const signature = headers.get("webhook-signature");
+    if (!id || !timestamp || !signature) {
+      return fail("missing_signature", "webhook-id, webhook-timestamp and webhook-signature headers are all required");
+    }
+    if (!/^\d{1,15}$/.test(timestamp)) {
+      return fail("invalid_timestamp", "webhook-timestamp must be an integer number of Unix seconds");
+    }
+    const skew = Math.abs(Math.floor(clock() / 1000) - Number(timestamp));
+    if (skew > tolerance) {
+      return fail("timestamp_out_of_tolerance", `webhook-timestamp is ${skew} s away from now (tolerance ${tolerance} s)`);
+    }
+    const signatures = parseSignatures(signature);
+    if (signatures.length === 0) return fail("invalid_signature", "webhook-signature has no v1 signature");
+    return { ok: true, id, timestamp, signatures };
+  }
+
   return {
+    checkHeaders,
     async verify(headers, body) {
-      const id = headers.get("webhook-id");
-      const timestamp = headers.get("webhook-timestamp");
-      const signature = headers.get("webhook-signature");
-      if (!id || !timestamp || !signature) {
-        return fail("missing_signature", "webhook-id, webhook-timestamp and webhook-signature headers are all required");
-      }
-      if (!/^\d{1,15}$/.test(timestamp)) {
-        return fail("invalid_timestamp", "webhook-timestamp must be an integer number of Unix seconds");
-      }
-      const skew = Math.abs(Math.floor(clock() / 1000) - Number(timestamp));
-      if (skew > tolerance) {
-        return fail("timestamp_out_of_tolerance", `webhook-timestamp is ${skew} s away from now (tolerance ${tolerance} s)`);
-      }
-      const given = parseSignatures(signature);
-      if (given.length === 0) return fail("invalid_signature", "webhook-signature has no v1 signature");
+      const signed = checkHeaders(headers);
+      if (!signed.ok) return signed;
       keys ??= Promise.all(rawKeys.map(importSecret));
-      for (const key of await keys) {
-        const expected = await hmac(key, id, timestamp, body);
-        for (const sig of given) if (constantTimeEqual(expected, sig)) return { ok: true };
+      const all = await keys;
+      for (let k = 0; k < all.length; k++) {
+        const expected = toBase64(await hmac(all[k]!, signed.id, signed.timestamp, body));
+        // Every given signature is compared, so the time does not tell which one matched.
+        let matched = false;
+        for (const sig of signed.signatures) matched = constantTimeEqualStrings(sig, expected) || matched;
+        if (matched) return { ok: true, secretIndex: k };
       }
       return fail("invalid_signature", "no signature matches the body with any configured secret");
     },
   };
 }
 
-function fail(code: WebhookErrorCode, message: string): VerifyResult {
+function fail(code: WebhookErrorCode, message: string): { ok: false; code: WebhookErrorCode; message: string } {
   return { ok: false, code, message };
 }
 
-/** Reads `v1,<base64>` entries (space separated); other versions and garbage are ignored. */
-function parseSignatures(header: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
+/** The base64 texts of the `v1,<base64>` entries (space separated); other versions are ignored. */
+function parseSignatures(header: string): string[] {
+  const out: string[] = [];
   for (const part of header.split(" ")) {
     if (out.length >= MAX_SIGNATURES) break;
-    if (!part.startsWith("v1,")) continue;
-    const bytes = fromBase64(part.slice(3));
-    if (bytes) out.push(bytes);
+    if (part.startsWith("v1,")) out.push(part.slice(3));
   }
   return out;
-}
-
-/** Compares two byte strings in time independent of where they differ. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 function importSecret(bytes: Uint8Array): Promise<CryptoKey> {
