@@ -59,7 +59,11 @@ export class OpenRequests {
       },
     };
     this.#entries.add(entry);
-    if (!this.#timer) this.#timer = setInterval(() => this.#sweep(), this.#sweepMs);
+    if (!this.#timer) {
+      this.#timer = setInterval(() => this.#sweep(), this.#sweepMs);
+      // Where timers can be unref'd (Node, Bun), a sweep never keeps the process alive.
+      (this.#timer as { unref?: () => void }).unref?.();
+    }
     let done: Promise<T>;
     try {
       done = handle(entry);
@@ -67,13 +71,7 @@ export class OpenRequests {
       done = Promise.reject(err);
     }
     entry.done = done;
-    const finish = () => {
-      this.#entries.delete(entry);
-      if (this.#entries.size === 0 && this.#timer) {
-        clearInterval(this.#timer);
-        this.#timer = null;
-      }
-    };
+    const finish = () => void this.#entries.delete(entry);
     done.then(finish, finish);
     return done;
   }
@@ -83,6 +81,18 @@ export class OpenRequests {
    * their body (they answer at once) and returns without waiting for the rest.
    */
   async drain(timeoutMs: number): Promise<void> {
+    try {
+      await this.#drain(timeoutMs);
+    } finally {
+      // Nothing left to sweep: the timer goes now, not at its next tick.
+      if (this.#entries.size === 0 && this.#timer) {
+        clearInterval(this.#timer);
+        this.#timer = null;
+      }
+    }
+  }
+
+  async #drain(timeoutMs: number): Promise<void> {
     if (this.#entries.size === 0) return;
     const all = Promise.allSettled([...this.#entries].map((e) => e.done));
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -96,6 +106,12 @@ export class OpenRequests {
   }
 
   #sweep(): void {
+    // Stopped by the sweep, not by the last request: back-to-back requests reuse one timer.
+    if (this.#entries.size === 0) {
+      clearInterval(this.#timer!);
+      this.#timer = null;
+      return;
+    }
     const now = this.#clock();
     for (const e of this.#entries) if (e.reading && now >= e.deadline) e.cancel("timeout");
   }
