@@ -97,8 +97,10 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
     async handle(job) {
       const { itemId, text } = job.payload;
       const existing = items.get(itemId);
+      // The webhook stores the page's webhook-id scoped by how it was authenticated ("open-id:" here, no auth).
+      const browserJobId = job.idempotencyKey?.replace(/^open-id:/, "") ?? null;
       if (existing) existing.saves++;
-      else items.set(itemId, { itemId, text, browserJobId: job.idempotencyKey, receivedAt: new Date().toISOString(), saves: 1 });
+      else items.set(itemId, { itemId, text, browserJobId, receivedAt: new Date().toISOString(), saves: 1 });
       return { success: true };
     },
   };
