@@ -127,7 +127,7 @@ export function defineHardeningSuite(options: HardeningSuiteOptions): void {
           const held = options.memory() - before;
           const health = app.webhook!.health();
           assert(health.unauthenticated_bytes_peak <= BUDGET, `peak buffered ${health.unauthenticated_bytes_peak} > budget ${BUDGET}`);
-          assert(held < 48 * MiB, `${UPLOADS} stalled uploads hold ${(held / MiB).toFixed(1)} MiB (bound 48 MiB)`);
+          assert(held < 48 * MiB, `${UPLOADS} stalled uploads hold ${(held / MiB).toFixed(1)} MiB (bound 48 MiB); ${JSON.stringify(health)}`);
           assert(health.errors >= UPLOADS - 10, `most uploads are refused at once (503 server_busy), got ${health.errors} of ${UPLOADS}`);
           assertEqual((await app.jobService.stats()).total, 0, "jobs");
         } finally {
