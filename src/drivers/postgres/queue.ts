@@ -49,7 +49,7 @@ export interface PostgresJobQueueOptions {
   schema?: string;
   /** Subscribed workers LISTEN for enqueues (default true). Off behind a pooler that cannot hold a session (see docs/postgres.md). */
   listen?: boolean;
-  /** How many finished jobs to keep, and for how long (default 1,000 and 24 h). */
+  /** How many finished jobs to keep, and for how long (default `DEFAULT_RETENTION`: 10,000 and 24 h). */
   retention?: RetentionOptions;
   /**
    * Whose clock decides lease expiry: "database" (default: written and compared with the

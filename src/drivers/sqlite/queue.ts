@@ -30,7 +30,7 @@ export interface SqliteJobQueueConnection {
 
 /** Options of {@link SqliteJobQueue}. */
 export interface SqliteJobQueueOptions {
-  /** How many finished jobs to keep, and for how long (default 1,000 and 24 h). */
+  /** How many finished jobs to keep, and for how long (default `DEFAULT_RETENTION`: 10,000 and 24 h). */
   retention?: RetentionOptions;
   /** How long a write waits for another process's write to finish before failing with StorageError (default 5,000 ms). */
   busyTimeoutMs?: number;
