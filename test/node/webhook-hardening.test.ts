@@ -4,6 +4,7 @@
  * scoped per credential, signatures compared as text, and the ingress rate limit. In-process
  * (app.request) so the tests can see exactly which bytes of a body were pulled.
  */
+import * as v from "valibot";
 import { describe, expect, test } from "vitest";
 import { JobService, silentLogger } from "../../src/core/index.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
@@ -326,5 +327,43 @@ describe("ingress rate limit", () => {
     const make = () => createWebhookTrigger({ jobCreator: new JobService({ queue: new MemoryJobQueue() }), rateLimit: rateLimit as never });
     expect(make).toThrow(WebhookConfigError);
     expect(make).toThrow(expect.objectContaining({ field }));
+  });
+});
+
+describe("hopeless input is a 4xx, never a 5xx", () => {
+  const nested = (depth: number) => `{"job_type":"x","payload":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}`;
+
+  test("deep nesting (3,000 to 170,000 levels, up to the 1 MiB body) answers 400 naming payload", async () => {
+    const { t, count } = await setup();
+    for (const depth of [300, 2_203, 3_000, 5_000, 20_000, 170_000]) {
+      const res = await post(t, {}, nested(depth));
+      expect(res.status, `depth ${depth}`).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; issues: { path: string }[] } };
+      expect(error.code).toBe("validation_failed");
+      expect(error.issues[0]!.path).toMatch(/^payload/);
+    }
+    expect((await post(t, {}, nested(200))).status).toBe(202);
+    expect(await count()).toBe(1);
+  });
+
+  test("a payload over the JobService's maxPayloadBytes answers 413", async () => {
+    const queue = new MemoryJobQueue();
+    const t = createWebhookTrigger({ jobCreator: new JobService({ queue, maxPayloadBytes: 1_000 }), logger: silentLogger });
+    await t.start();
+    const res = await post(t, {}, JSON.stringify({ job_type: "x", payload: { s: "x".repeat(2_000) } }));
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: "payload_too_large", issues: [{ path: expect.stringMatching(/^payload/) }] } });
+    expect((await queue.stats()).total).toBe(0);
+  });
+
+  test("a recursive payload schema overflowing on deep input answers 400, not 500", async () => {
+    type Tree = { a?: Tree | number };
+    const tree: v.GenericSchema<Tree> = v.object({ a: v.optional(v.union([v.number(), v.lazy(() => tree)])) });
+    const { t, count } = await setup({ schemas: { x: tree } });
+    const res = await post(t, {}, nested(150_000));
+    expect(res.status).toBe(400);
+    expect(await code(res)).toBe("validation_failed");
+    expect((await post(t, {}, nested(10))).status).toBe(202);
+    expect(await count()).toBe(1);
   });
 });

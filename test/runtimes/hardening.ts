@@ -5,7 +5,10 @@
  * node:net, node:child_process and node:process exist on Node, Deno and Bun.
  */
 import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { env } from "node:process";
 import { fileURLToPath } from "node:url";
 import { silentLogger, type JobHandler } from "../../src/core/index.ts";
@@ -167,6 +170,29 @@ export function defineHardeningSuite(options: HardeningSuiteOptions): void {
     } finally {
       socket?.destroy();
       await child.kill();
+    }
+  });
+
+  test("hopeless nesting on the default store: depth 3,000 (and up to the 1 MiB body) is a 400, never 503 or 500", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "portico-hardening-"));
+    const app = await options.serve({ handlers: [noop], storeDir: dir, port: 0, handleSignals: false, logger: silentLogger, webhook: { logger: silentLogger } });
+    try {
+      const statuses: Record<number, number> = {};
+      for (const depth of [2_203, 3_000, 5_000, 170_000]) {
+        const res = await fetch(`${app.url}/webhooks/jobs`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: `{"job_type":"x","payload":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}`,
+        });
+        statuses[depth] = res.status;
+        const { error } = (await res.json()) as { error: { code: string } };
+        assertEqual(error.code, "validation_failed", `code at depth ${depth}`);
+      }
+      assertDeepEqual(statuses, { 2203: 400, 3000: 400, 5000: 400, 170000: 400 }, "statuses");
+      assertEqual((await app.jobService.stats()).total, 0, "jobs");
+    } finally {
+      await app.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

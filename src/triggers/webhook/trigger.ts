@@ -193,7 +193,16 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
     // Own keys only: a job type such as "constructor" must not find Object.prototype members.
     const schema = Object.hasOwn(o.schemas, jobType) ? o.schemas[jobType] : undefined;
     if (schema) {
-      const result = await schema["~standard"].validate(payload);
+      let result: Awaited<ReturnType<typeof schema["~standard"]["validate"]>>;
+      try {
+        result = await schema["~standard"].validate(payload);
+      } catch (err) {
+        // A recursive schema walking a hopelessly deep payload overflows the stack: bad input, not a server fault.
+        if (!(err instanceof RangeError)) throw err;
+        return fail("validation_failed", `the payload for "${jobType}" is nested too deeply to validate`, [
+          { path: "payload", message: "is nested too deeply to validate" },
+        ]);
+      }
       if (result.issues) {
         const issues = result.issues.map((i) => ({ path: formatIssuePath("payload", i.path), message: i.message }));
         return fail("validation_failed", `invalid payload for "${jobType}": ${describe(issues)}`, issues);
@@ -238,6 +247,8 @@ export function createWebhookTrigger(options: WebhookTriggerOptions): WebhookTri
     if (err instanceof PorticoError || (err instanceof Error && typeof (err as { code?: unknown }).code === "string")) {
       const code = (err as PorticoError).code;
       const issues = (err as { issues?: ValidationIssue[] }).issues;
+      // The JobService's input limits: too large is 413, too deep (like any invalid input) 400.
+      if (code === "validation_failed" && (err as { limit?: unknown }).limit === "size") return fail("payload_too_large", err.message, issues);
       if (code === "unknown_job_type" || code === "validation_failed") return fail(code, err.message, issues);
       if (code === "storage_error" || code === "storage_full") return fail(code, err.message);
     }
