@@ -77,7 +77,7 @@ function job(i: number, now: number): Job {
   return {
     id: `job-${i}`, queueName: "default", jobType: "noop", payload: { i }, priority: i % 10, maxRetries: 3,
     retryCount: 0, scheduledAt: null, startedAt: null, completedAt: null, failedAt: null, status: JobStatus.PENDING,
-    errorMessage: null, createdBy: null, createdAt: new Date(now), metadata: {}, idempotencyKey: null, result: null,
+    errorMessage: null, createdBy: null, createdAt: new Date(now), metadata: {}, idempotencyKey: null, result: null, progress: null,
     runAt: new Date(now), attempts: 0, timeoutMs: null,
   };
 }

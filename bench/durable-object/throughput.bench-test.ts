@@ -19,7 +19,7 @@ function job(i: number): Job {
     id: crypto.randomUUID(), queueName: "bench", jobType: "bench.job", payload: { i, to: "user@example.com" }, priority: 0,
     maxRetries: 3, retryCount: 0, scheduledAt: null, startedAt: null, completedAt: null, failedAt: null, status: "pending",
     errorMessage: null, createdBy: null, createdAt: new Date(T), metadata: {}, idempotencyKey: null, result: null,
-    runAt: new Date(T), attempts: 0, timeoutMs: null,
+    runAt: new Date(T), attempts: 0, timeoutMs: null, progress: null,
   };
 }
 

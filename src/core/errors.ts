@@ -82,3 +82,37 @@ export class StoreLockedError extends PorticoError {
     super("store_locked", message);
   }
 }
+
+/** waitForJob gave up: the job had not finished within `timeoutMs`. */
+export class JobWaitTimeoutError extends PorticoError {
+  readonly jobId: string;
+  constructor(jobId: string, timeoutMs: number) {
+    super("wait_timeout", `Job ${jobId} did not finish within ${timeoutMs} ms`);
+    this.jobId = jobId;
+  }
+}
+
+/** Abort reason of a running handler whose job was cancelled (JobService.cancelJob). */
+export class JobCancelledError extends PorticoError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super("job_cancelled", `Job ${jobId} was cancelled`);
+    this.jobId = jobId;
+  }
+}
+
+/** A filter or argument of an operation is not acceptable (e.g. an empty bulk filter). */
+export class InvalidFilterError extends PorticoError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super("invalid_filter", `${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** The queue's store does not implement this operation. */
+export class UnsupportedOperationError extends PorticoError {
+  constructor(operation: string) {
+    super("unsupported_operation", `This job store does not support ${operation}`);
+  }
+}

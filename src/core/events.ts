@@ -10,6 +10,10 @@ export const JobEventType = {
   DEAD_LETTER: "job:dead_letter",
   /** The worker lost the job's lease; another worker may run it again. */
   LEASE_LOST: "job:lease_lost",
+  /** The handler reported progress (`context.progress`); `result` holds the value. */
+  PROGRESS: "job:progress",
+  /** The job was cancelled: by JobService.cancelJob, or seen by the worker that was running it. */
+  CANCELLED: "job:cancelled",
 } as const;
 
 export type JobEventType = (typeof JobEventType)[keyof typeof JobEventType];
@@ -58,3 +62,20 @@ export interface JobEventTarget {
  * EventTarget typing takes any string, and a subclass may only narrow what its base declares.
  */
 export const JobEventTarget: new () => JobEventTarget = EventTarget as unknown as new () => JobEventTarget;
+
+/** Names of the queue events JobService dispatches. */
+export const QueueEventType = {
+  PAUSED: "queue:paused",
+  RESUMED: "queue:resumed",
+} as const;
+
+export type QueueEventType = (typeof QueueEventType)[keyof typeof QueueEventType];
+
+/** A queue was paused or resumed. */
+export class QueueEvent extends Event {
+  readonly queueName: string;
+  constructor(type: QueueEventType, queueName: string) {
+    super(type);
+    this.queueName = queueName;
+  }
+}

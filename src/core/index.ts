@@ -18,7 +18,7 @@ export * from "./clock.ts";
 export type { StandardSchemaV1 } from "./standard-schema.ts";
 export { DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES } from "./json.ts";
 export type { HandlerPayload, JobSpecOf, JobTypeOf, PayloadMap, PayloadOf } from "./registry.ts";
-export { JobService, isDuplicateJob, type JobServiceOptions, type JobSpec, type JobFilter } from "./job-service.ts";
+export { JobService, isDuplicateJob, type JobServiceOptions, type JobSpec, type JobFilter, type WaitForJobOptions } from "./job-service.ts";
 export { JobStalledError, DEFAULT_MAX_STALLS } from "./failure.ts";
 export { WorkerManager, type WorkerManagerOptions, type StopOptions } from "./worker-manager.ts";
 export { JobTimeoutError, JobAbortedError } from "./run-job.ts";

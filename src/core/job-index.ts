@@ -9,12 +9,26 @@
  * driver can snapshot it for rollback and write it through afterwards.
  */
 import { Heap } from "./heap.ts";
-import { JOB_STATUSES, JobStatus, emptyStatusCounts, type Job, type QueueStats } from "./job.ts";
+import {
+  JOB_STATUSES,
+  JobStatus,
+  THROUGHPUT_MINUTES,
+  emptyStatusCounts,
+  isFinished,
+  type Job,
+  type JobProgress,
+  type QueueStats,
+  type ThroughputBucket,
+} from "./job.ts";
 import { StorageError } from "./errors.ts";
 import { randomId } from "./random-id.ts";
 import * as T from "./transitions.ts";
 import {
   DEFAULT_RETENTION,
+  type BulkAction,
+  type BulkFilter,
+  type JobPage,
+  type PageFilter,
   type ClaimRequest,
   type ClaimedJob,
   type EnqueueResult,
@@ -51,6 +65,8 @@ interface Lane {
   delayed: Heap<Slot>;
   leases: Heap<Slot>;
   counts: Record<JobStatus, number>;
+  /** Kept counters of finished attempts per minute, oldest first (at most THROUGHPUT_MINUTES). */
+  rate: ThroughputBucket[];
 }
 
 const readyOrder = (a: Slot, b: Slot): boolean =>
@@ -77,6 +93,10 @@ export class JobIndex {
   readonly #lanes = new Map<string, Lane>();
   readonly #idempotency = new Map<string, string>();
   #finished: { e: IndexEntry; gen: number }[] = [];
+  readonly #paused = new Set<string>();
+  /** Every entry in seq order (removed ones skipped lazily): the keyset order of listPage. */
+  #order: IndexEntry[] = [];
+  #orderDead = 0;
   #finishedHead = 0;
   readonly #retention: Required<RetentionOptions>;
   readonly #onTouch: ((entry: IndexEntry) => void) | null;
@@ -129,7 +149,7 @@ export class JobIndex {
     const out: ClaimedJob[] = [];
     for (const name of request.queues) {
       const lane = this.#lanes.get(name);
-      if (!lane) continue;
+      if (!lane || this.#paused.has(name)) continue;
       this.#promote(lane, now);
       while (out.length < request.limit) {
         const slot = lane.ready.pop();
@@ -139,6 +159,7 @@ export class JobIndex {
         this.#onTouch?.(e);
         const token = randomId();
         this.#apply(e, () => T.claim(e, token, now, leaseMs));
+        e.job.leasedBy = request.workerId;
         lane.leases.push(leaseSlot(e));
         out.push({ jobId: e.job.id, token, job: copy(e.job), leaseExpiresAt: e.leaseExpiresAt });
       }
@@ -147,7 +168,8 @@ export class JobIndex {
     return out;
   }
 
-  extendLease(lease: LeaseRef, leaseMs: number, now: number): boolean {
+  extendLease(lease: LeaseRef, leaseMs: number, now: number): boolean | "cancelled" {
+    if (T.cancelledUnder(this.#jobs.get(lease.jobId), lease)) return "cancelled";
     const e = this.#held(lease);
     if (!e) return false;
     T.extendLease(e, now, leaseMs);
@@ -159,6 +181,7 @@ export class JobIndex {
     const e = this.#held(lease);
     if (!e) return false;
     this.#apply(e, () => T.complete(e, result, now));
+    this.#count(e, now, true);
     this.#settle(e, now);
     return true;
   }
@@ -167,6 +190,7 @@ export class JobIndex {
     const e = this.#held(lease);
     if (!e) return false;
     this.#apply(e, () => T.fail(e, errorMessage, outcome, now));
+    this.#count(e, now, false);
     if (T.isClaimable(e.job)) this.#requeue(e);
     else this.#settle(e, now);
     return true;
@@ -185,13 +209,102 @@ export class JobIndex {
     return e ? copy(e.job) : null;
   }
 
-  cancel(id: string, now: number): boolean {
+  cancel(id: string, now: number, options: { running?: boolean } = {}): boolean {
     const e = this.#jobs.get(id);
-    if (!e || !T.canCancel(e.job)) return false;
+    if (!e || !T.canCancel(e.job, options.running === true)) return false;
     this.#onTouch?.(e);
     this.#apply(e, () => T.cancel(e));
     this.#settle(e, now);
     return true;
+  }
+
+  /** Stores a progress report of the lease holder; false when the lease was lost. */
+  progress(lease: LeaseRef, value: JobProgress): boolean {
+    const e = this.#held(lease);
+    if (!e) return false;
+    T.progress(e, value);
+    return true;
+  }
+
+  /** Pauses or resumes a queue; true when that changed anything. */
+  setPaused(queueName: string, paused: boolean): boolean {
+    if (paused === this.#paused.has(queueName)) return false;
+    if (paused) this.#paused.add(queueName);
+    else this.#paused.delete(queueName);
+    return true;
+  }
+
+  /** The paused queue names, sorted. */
+  pausedQueues(): string[] {
+    return [...this.#paused].sort();
+  }
+
+  /**
+   * Applies a bulk action to every matching job (a walk of the index: bulk actions are rare and
+   * operator-driven). Purged entries are returned so a persisting driver can delete them.
+   */
+  bulk(action: BulkAction, filter: BulkFilter, now: number): { count: number; removed: IndexEntry[] } {
+    const removed: IndexEntry[] = [];
+    let count = 0;
+    const before = filter.olderThan?.getTime();
+    for (const e of [...this.#jobs.values()]) {
+      const j = e.job;
+      if (filter.status !== undefined && j.status !== filter.status) continue;
+      if (filter.queueName !== undefined && j.queueName !== filter.queueName) continue;
+      if (filter.jobType !== undefined && j.jobType !== filter.jobType) continue;
+      if (before !== undefined && !(j.createdAt.getTime() < before)) continue;
+      if (action === "retry") {
+        if (this.retry(j.id, now)) count++;
+      } else if (action === "cancel") {
+        if (this.cancel(j.id, now, { running: true })) count++;
+      } else if (isFinished(j.status)) {
+        this.#onTouch?.(e);
+        this.remove(e);
+        removed.push(e);
+        count++;
+      }
+    }
+    return { count, removed };
+  }
+
+  /** Newest first, after the cursor (an entry's seq): a binary search, then a walk of the page. */
+  listPage(filter: PageFilter = {}): JobPage {
+    const limit = filter.limit ?? 50;
+    if (filter.idempotencyKey !== undefined) {
+      const names = filter.queueName === undefined ? [...this.#lanes.keys()] : [filter.queueName];
+      const jobs: Job[] = [];
+      for (const name of names) {
+        const id = this.#idempotency.get(idemKey(name, filter.idempotencyKey));
+        const e = id === undefined ? undefined : this.#jobs.get(id);
+        if (e && matches(e.job, filter)) jobs.push(copy(e.job));
+      }
+      return { jobs: jobs.slice(0, limit), nextCursor: null };
+    }
+    this.#compactOrder();
+    const order = this.#order;
+    let i = order.length - 1;
+    if (filter.cursor !== undefined) {
+      const after = Number(filter.cursor);
+      // Last index whose seq is below the cursor.
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (order[mid]!.seq < after) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo - 1;
+    }
+    const jobs: Job[] = [];
+    let last: IndexEntry | null = null;
+    for (; i >= 0; i--) {
+      const e = order[i]!;
+      if (this.#jobs.get(e.job.id) !== e || !matches(e.job, filter)) continue;
+      if (jobs.length === limit) return { jobs, nextCursor: String(last!.seq) };
+      jobs.push(copy(e.job));
+      last = e;
+    }
+    return { jobs, nextCursor: null };
   }
 
   retry(id: string, now: number): Job | null {
@@ -220,18 +333,26 @@ export class JobIndex {
 
   stats(): QueueStats {
     const lanes = this.#lanes;
-    return T.foldStats(
+    const stats = T.foldStats(
       (function* () {
         for (const [name, lane] of lanes) for (const s of JOB_STATUSES) yield [name, s, lane.counts[s]] as const;
       })(),
+      [...this.#paused],
     );
+    // Own properties (a queue may be called "__proto__"), on a plain object (it crosses RPC).
+    const throughput: Record<string, ThroughputBucket[]> = {};
+    for (const [name, lane] of this.#lanes) {
+      Object.defineProperty(throughput, name, { value: lane.rate.map((x) => ({ ...x })), enumerable: true, writable: true, configurable: true });
+    }
+    return { ...stats, throughput };
   }
 
   nextWakeAt(queues: readonly string[], now: number): number | null {
     let best: number | null = null;
     for (const name of queues) {
       const lane = this.#lanes.get(name);
-      if (!lane) continue;
+      // A paused queue needs no worker: waking for it would spin.
+      if (!lane || this.#paused.has(name)) continue;
       if (top(lane.ready)) return now;
       for (const slot of [top(lane.delayed), top(lane.leases)]) {
         if (slot && (best === null || slot.at < best)) best = slot.at;
@@ -274,6 +395,7 @@ export class JobIndex {
     const j = e.job;
     this.#jobs.set(j.id, e);
     this.#seq = Math.max(this.#seq, e.seq + 1);
+    this.#addToOrder(e);
     if (j.idempotencyKey !== null) this.#idempotency.set(idemKey(j.queueName, j.idempotencyKey), j.id);
     const lane = this.#lane(j.queueName);
     lane.counts[j.status]++;
@@ -286,7 +408,10 @@ export class JobIndex {
   /** Takes an entry out of every map, counter and heap. */
   remove(e: IndexEntry): void {
     const j = e.job;
-    if (this.#jobs.get(j.id) === e) this.#jobs.delete(j.id);
+    if (this.#jobs.get(j.id) === e) {
+      this.#jobs.delete(j.id);
+      this.#orderDead++;
+    }
     this.#lane(j.queueName).counts[j.status]--;
     e.gen++;
     if (j.idempotencyKey !== null) {
@@ -301,10 +426,51 @@ export class JobIndex {
     this.#finishedHead = 0;
   }
 
+  /** Counts a finished attempt in its minute's bucket: O(1), no scan at stats() time. */
+  #count(e: IndexEntry, now: number, completed: boolean): void {
+    const rate = this.#lane(e.job.queueName).rate;
+    const minute = now - (now % 60_000);
+    let last = rate[rate.length - 1];
+    if (!last || last.minute < minute) {
+      last = { minute, completed: 0, failed: 0 };
+      rate.push(last);
+      while (rate.length > 0 && rate[0]!.minute <= minute - THROUGHPUT_MINUTES * 60_000) rate.shift();
+    } else if (last.minute > minute) return; // a clock going backwards: not worth a bucket
+    if (completed) last.completed++;
+    else last.failed++;
+  }
+
+  #addToOrder(e: IndexEntry): void {
+    const order = this.#order;
+    if (order.length === 0 || order[order.length - 1]!.seq < e.seq) {
+      order.push(e);
+      return;
+    }
+    // Re-inserting an entry (undoing a failed write): keep seq order, replacing a stale copy.
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (order[mid]!.seq < e.seq) lo = mid + 1;
+      else hi = mid;
+    }
+    if (order[lo]?.seq === e.seq) {
+      order[lo] = e;
+      this.#orderDead = Math.max(0, this.#orderDead - 1);
+    } else order.splice(lo, 0, e);
+  }
+
+  /** Drops removed entries from the keyset order once they are half of it (amortized O(1)). */
+  #compactOrder(): void {
+    if (this.#orderDead * 2 <= this.#order.length) return;
+    this.#order = this.#order.filter((e) => this.#jobs.get(e.job.id) === e);
+    this.#orderDead = 0;
+  }
+
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (!lane) {
-      lane = { ready: new Heap(readyOrder), delayed: new Heap(timeOrder), leases: new Heap(timeOrder), counts: emptyStatusCounts() };
+      lane = { ready: new Heap(readyOrder), delayed: new Heap(timeOrder), leases: new Heap(timeOrder), counts: emptyStatusCounts(), rate: [] };
       this.#lanes.set(name, lane);
     }
     return lane;
@@ -362,6 +528,15 @@ function top(heap: Heap<Slot>): Slot | undefined {
     s = heap.peek();
   }
   return s;
+}
+
+function matches(j: Job, f: PageFilter): boolean {
+  return (
+    (f.status === undefined || j.status === f.status) &&
+    (f.queueName === undefined || j.queueName === f.queueName) &&
+    (f.jobType === undefined || j.jobType === f.jobType) &&
+    (f.idempotencyKey === undefined || j.idempotencyKey === f.idempotencyKey)
+  );
 }
 
 function idemKey(queueName: string, key: string): string {

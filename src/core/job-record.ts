@@ -2,7 +2,7 @@
  * A Job as plain JSON (dates as epoch ms), for drivers whose store only keeps JSON
  * (unstorage, SQL rows). Structured-clone stores (IndexedDB, memory) can keep Job as is.
  */
-import type { Job, JobStatus } from "./job.ts";
+import type { Job, JobProgress, JobStatus } from "./job.ts";
 
 /** The JSON form of a {@link Job}. */
 export interface JobRecord {
@@ -27,6 +27,8 @@ export interface JobRecord {
   runAt: number;
   attempts: number;
   timeoutMs: number | null;
+  /** Absent in records written before progress existed. */
+  progress?: JobProgress | null;
 }
 
 const ms = (d: Date | null): number | null => (d ? d.getTime() : null);
@@ -55,5 +57,6 @@ export function fromJobRecord(record: JobRecord): Job {
     failedAt: date(record.failedAt),
     createdAt: new Date(record.createdAt),
     runAt: new Date(record.runAt),
+    progress: record.progress ?? null,
   };
 }

@@ -1,12 +1,22 @@
 /** JobService: the JobCreator implementation plus job management over a queue driver. */
 import { systemClock, type Clock } from "./clock.ts";
-import { JobNotFoundError, JobStateError, JobValidationError, UnknownJobTypeError, type ValidationIssue } from "./errors.ts";
-import { JobStatus, NAME_PATTERN, NAME_RULE, type CreateJobOptions, type Job, type QueueStats } from "./job.ts";
+import {
+  InvalidFilterError,
+  JobNotFoundError,
+  JobStateError,
+  JobValidationError,
+  JobWaitTimeoutError,
+  UnknownJobTypeError,
+  UnsupportedOperationError,
+  type ValidationIssue,
+} from "./errors.ts";
+import { JobEvent, JobEventType, QueueEvent, QueueEventType } from "./events.ts";
+import { JOB_STATUSES, JobStatus, NAME_PATTERN, NAME_RULE, isFinished, isWaiting, type CreateJobOptions, type Job, type QueueStats } from "./job.ts";
 import { handlerMap, type HandlerList } from "./handlers.ts";
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES, cloneJson, type JsonLimits } from "./json.ts";
 import { randomId } from "./random-id.ts";
 import type { JobCreator } from "./ports.ts";
-import type { JobQueue, ListFilter } from "./queue.ts";
+import type { BulkAction, BulkFilter, JobPage, JobQueue, ListFilter, PageFilter } from "./queue.ts";
 import type { JobSpecOf, JobTypeOf, PayloadArg, PayloadOf, Untyped } from "./registry.ts";
 import { formatIssuePath, type StandardSchemaV1 } from "./standard-schema.ts";
 
@@ -54,8 +64,22 @@ export interface JobServiceOptions<H extends HandlerList | undefined = HandlerLi
 /** Filter of {@link JobService.listJobs}. */
 export type JobFilter = ListFilter;
 
+/** Options of {@link JobService.waitForJob}. */
+export interface WaitForJobOptions {
+  /** Reject with {@link JobWaitTimeoutError} after this many milliseconds (default: wait for ever). */
+  timeoutMs?: number;
+  /** Reject with the signal's reason once it aborts. */
+  signal?: AbortSignal;
+}
+
+/** Longest sleep between two reads of a job while waiting on a store without notifications. */
+const WAIT_POLL_MAX_MS = 1_000;
+const WAIT_POLL_MIN_MS = 10;
+
 /**
- * Creates, inspects, cancels and re-drives jobs. Implements {@link JobCreator}.
+ * Creates, inspects, cancels and re-drives jobs, and operates queues (pause, bulk actions).
+ * Implements {@link JobCreator}. Dispatches `job:cancelled` ({@link JobEvent}) and
+ * `queue:paused` / `queue:resumed` ({@link QueueEvent}).
  *
  * Built with a handler list, it is typed by it: createJob's job type is the union of the
  * handlers' job types and its payload the matching handler's payload type, so a wrong payload
@@ -66,7 +90,7 @@ export type JobFilter = ListFilter;
  * {@link NAME_PATTERN}; payload and metadata are at most `maxPayloadBytes` of JSON (1 MiB) and
  * `maxDepth` levels deep (256).
  */
-export class JobService<const H extends HandlerList | undefined = any> implements JobCreator {
+export class JobService<const H extends HandlerList | undefined = any> extends EventTarget implements JobCreator {
   readonly queue: JobQueue;
   readonly #knownTypes: Set<string> | null;
   readonly #schemas: Record<string, StandardSchemaV1>;
@@ -75,6 +99,7 @@ export class JobService<const H extends HandlerList | undefined = any> implement
   readonly #maxDepth: number;
 
   constructor(options: JobServiceOptions<H>) {
+    super();
     this.queue = options.queue;
     const handlers = options.handlers as HandlerList | undefined;
     this.#knownTypes = handlers ? new Set(handlerMap(handlers).keys()) : null;
@@ -114,9 +139,123 @@ export class JobService<const H extends HandlerList | undefined = any> implement
     return this.queue.get(id);
   }
 
-  /** Cancels a job that has not started (pending, scheduled or waiting for a retry). */
-  cancelJob(id: string): Promise<boolean> {
-    return this.queue.cancel(id, this.#clock());
+  /**
+   * Cancels a job that has not finished: pending, scheduled, waiting for a retry, or running
+   * (then CANCELLED at once; the worker holding it aborts the handler's signal with
+   * JobCancelledError at its next lease renewal, and its complete/fail is refused).
+   * Resolves false for a finished or unknown job.
+   */
+  async cancelJob(id: string): Promise<boolean> {
+    const ok = await this.queue.cancel(id, this.#clock(), { running: true });
+    if (ok) {
+      const job = await this.queue.get(id);
+      if (job) this.dispatchEvent(new JobEvent(JobEventType.CANCELLED, { job }));
+    }
+    return ok;
+  }
+
+  /**
+   * Resolves with the job once it is COMPLETED, FAILED, DEAD_LETTER or CANCELLED (result
+   * included), also when another process ran it. Listens to the store's change notification
+   * where it has one (subscribed before the first read, so a finish in between is not missed);
+   * otherwise reads the job again with a growing pause (up to 1 s), or sleeps until a waiting
+   * job's due time. Never a busy loop.
+   * @throws {JobNotFoundError} the job does not exist (or was removed while waiting)
+   * @throws {JobWaitTimeoutError} not finished within `timeoutMs`
+   */
+  async waitForJob(id: string, options: WaitForJobOptions = {}): Promise<Job> {
+    const { timeoutMs, signal } = options;
+    if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || !(timeoutMs >= 0))) {
+      throw new RangeError(`waitForJob: timeoutMs must be a number >= 0, got ${String(timeoutMs)}`);
+    }
+    signal?.throwIfAborted();
+    const deadline = timeoutMs === undefined ? null : this.#clock() + timeoutMs;
+    let dirty = false;
+    let wake: (() => void) | null = null;
+    const poke = () => {
+      dirty = true;
+      wake?.();
+    };
+    const unwatch = this.queue.watch?.((change) => {
+      if (change.jobId === id) poke();
+    });
+    signal?.addEventListener("abort", poke);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      let pause = WAIT_POLL_MIN_MS;
+      for (;;) {
+        dirty = false;
+        const job = await this.queue.get(id);
+        if (!job) throw new JobNotFoundError(id);
+        if (isFinished(job.status)) return job;
+        signal?.throwIfAborted();
+        const now = this.#clock();
+        if (deadline !== null && now >= deadline) throw new JobWaitTimeoutError(id, timeoutMs!);
+        if (dirty) continue;
+        // With notifications, a long safety read only; a waiting job sleeps until it is due.
+        let ms = unwatch ? 30_000 : pause;
+        if (isWaiting(job.status) && job.runAt.getTime() > now) ms = Math.max(ms, job.runAt.getTime() - now);
+        if (deadline !== null) ms = Math.min(ms, deadline - now);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, Math.max(1, ms));
+        });
+        if (timer !== undefined) clearTimeout(timer);
+        wake = null;
+        pause = Math.min(pause * 2, WAIT_POLL_MAX_MS);
+      }
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      unwatch?.();
+      signal?.removeEventListener("abort", poke);
+    }
+  }
+
+  /** Pauses a queue for every worker of this store; enqueue still works. Dispatches `queue:paused`. */
+  async pauseQueue(name: string): Promise<void> {
+    await this.#setPaused(name, true);
+  }
+
+  /** Resumes a paused queue. Dispatches `queue:resumed`. */
+  async resumeQueue(name: string): Promise<void> {
+    await this.#setPaused(name, false);
+  }
+
+  async #setPaused(name: string, paused: boolean): Promise<void> {
+    const op = paused ? "pauseQueue" : "resumeQueue";
+    if (typeof name !== "string" || name.length === 0 || name.length > 512) {
+      throw new InvalidFilterError("queueName", `${op} needs a non-empty queue name of at most 512 characters`);
+    }
+    if (!this.queue.setPaused) throw new UnsupportedOperationError(op);
+    const changed = await this.queue.setPaused(name, paused, this.#clock());
+    if (changed) this.dispatchEvent(new QueueEvent(paused ? QueueEventType.PAUSED : QueueEventType.RESUMED, name));
+  }
+
+  /** Re-drives every DEAD_LETTER or FAILED job matching the filter, in one store operation. */
+  retryJobs(filter: BulkFilter): Promise<number> {
+    return this.#bulk("retry", filter);
+  }
+
+  /** Cancels every unfinished job (running ones too) matching the filter, in one store operation. */
+  cancelJobs(filter: BulkFilter): Promise<number> {
+    return this.#bulk("cancel", filter);
+  }
+
+  /** Removes every finished job matching the filter, in one store operation. */
+  purgeJobs(filter: BulkFilter): Promise<number> {
+    return this.#bulk("purge", filter);
+  }
+
+  async #bulk(action: BulkAction, filter: BulkFilter): Promise<number> {
+    const checked = checkBulkFilter(action, filter);
+    if (!this.queue.bulk) throw new UnsupportedOperationError(`${action}Jobs`);
+    return this.queue.bulk(action, checked, this.#clock());
+  }
+
+  /** One page of jobs, newest first; pass `nextCursor` back as `cursor` for the next page. */
+  async listJobsPage(filter: PageFilter = {}): Promise<JobPage> {
+    if (!this.queue.listPage) throw new UnsupportedOperationError("listJobsPage");
+    return this.queue.listPage(filter);
   }
 
   listJobs(filter: JobFilter = {}): Promise<Job[]> {
@@ -135,8 +274,9 @@ export class JobService<const H extends HandlerList | undefined = any> implement
     throw new JobStateError(`Job ${id} is ${current.status}; only dead_letter or failed jobs can be retried`);
   }
 
-  stats(): Promise<QueueStats> {
-    return this.queue.stats();
+  async stats(): Promise<QueueStats> {
+    const stats = await this.queue.stats();
+    return stats.paused ? stats : { ...stats, paused: [] };
   }
 
   /**
@@ -212,6 +352,7 @@ export class JobService<const H extends HandlerList | undefined = any> implement
       runAt: future ? o.scheduledAt! : createdAt,
       attempts: 0,
       timeoutMs: o.timeoutMs,
+      progress: null,
     };
   }
 }
@@ -282,4 +423,43 @@ function readOptions(options: CreateJobOptions, now: number, issues: ValidationI
     idempotencyKey: readKey(options, "idempotencyKey", issues),
     metadata,
   };
+}
+
+const BULK_STATUSES: Record<BulkAction, readonly JobStatus[]> = {
+  retry: [JobStatus.DEAD_LETTER, JobStatus.FAILED],
+  cancel: [JobStatus.PENDING, JobStatus.SCHEDULED, JobStatus.RETRYING, JobStatus.RUNNING],
+  purge: [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.DEAD_LETTER, JobStatus.CANCELLED],
+};
+const BULK_KEYS = new Set(["status", "queueName", "jobType", "olderThan"]);
+
+/** A copy of a bulk filter with its fields checked; an empty filter is refused, never "all jobs". */
+function checkBulkFilter(action: BulkAction, filter: BulkFilter): BulkFilter {
+  if (typeof filter !== "object" || filter === null || Array.isArray(filter)) {
+    throw new InvalidFilterError("filter", "must be an object with status, queueName, jobType or olderThan");
+  }
+  for (const key of Object.keys(filter)) {
+    if (!BULK_KEYS.has(key)) throw new InvalidFilterError(key, "unknown filter field (allowed: status, queueName, jobType, olderThan)");
+  }
+  const out: BulkFilter = {};
+  const { status, queueName, jobType, olderThan } = filter;
+  if (status !== undefined) {
+    if (!JOB_STATUSES.includes(status)) throw new InvalidFilterError("status", `must be one of ${JOB_STATUSES.join(", ")}`);
+    if (!BULK_STATUSES[action].includes(status)) {
+      throw new InvalidFilterError("status", `${action} applies to ${BULK_STATUSES[action].join(", ")} jobs, not ${status}`);
+    }
+    out.status = status;
+  }
+  for (const [field, value] of [["queueName", queueName], ["jobType", jobType]] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== "string" || value.length === 0) throw new InvalidFilterError(field, "must be a non-empty string");
+    out[field] = value;
+  }
+  if (olderThan !== undefined) {
+    if (!(olderThan instanceof Date) || Number.isNaN(olderThan.getTime())) throw new InvalidFilterError("olderThan", "must be a valid Date");
+    out.olderThan = new Date(olderThan.getTime());
+  }
+  if (Object.keys(out).length === 0) {
+    throw new InvalidFilterError("filter", `${action}Jobs needs at least one of status, queueName, jobType, olderThan (an empty filter is refused)`);
+  }
+  return out;
 }

@@ -54,7 +54,14 @@ export interface Job<P = unknown> {
   attempts: number;
   /** Per-job handler timeout, or null for the worker's default. */
   timeoutMs: number | null;
+  /** What the handler last reported through `context.progress()`, or null. */
+  progress: JobProgress | null;
+  /** The workerId of the last claim (the lease holder while RUNNING), where the store keeps it. */
+  leasedBy?: string | null;
 }
+
+/** A handler's progress report: a number (e.g. a percentage) or a small JSON object. */
+export type JobProgress = number | Record<string, unknown>;
 
 /** What a handler returns. */
 export interface JobResult<R = unknown> {
@@ -100,7 +107,26 @@ export interface QueueStats {
   total: number;
   byStatus: Record<JobStatus, number>;
   byQueue: Record<string, Record<JobStatus, number>>;
+  /** Names of the paused queues (see JobService.pauseQueue), sorted. */
+  paused: string[];
+  /**
+   * Finished attempts per queue and minute over the last {@link THROUGHPUT_MINUTES} minutes, oldest
+   * first, where the store keeps such counters (minutes without any are left out).
+   */
+  throughput?: Record<string, ThroughputBucket[]>;
 }
+
+/** Attempts that ended in one minute of one queue. */
+export interface ThroughputBucket {
+  /** Start of the minute, epoch ms. */
+  minute: number;
+  completed: number;
+  /** Failed attempts: retried, failed or dead-lettered. */
+  failed: number;
+}
+
+/** How many minutes of throughput stores keep. */
+export const THROUGHPUT_MINUTES = 15;
 
 /** A zeroed status counter. */
 export function emptyStatusCounts(): Record<JobStatus, number> {

@@ -3,7 +3,7 @@
  * Durable Object) implements. Time is always passed in (`now`, epoch ms) so that drivers
  * stay deterministic and a test can drive lease expiry without sleeping.
  */
-import type { Job, JobStatus, QueueStats } from "./job.ts";
+import type { Job, JobProgress, JobStatus, QueueStats } from "./job.ts";
 
 /** Outcome of storing one job. */
 export interface EnqueueResult {
@@ -57,6 +57,52 @@ export interface ListFilter {
   limit?: number;
 }
 
+/** Filter of {@link JobQueue.listPage}: newest first, keyset-paginated. */
+export interface PageFilter {
+  status?: JobStatus;
+  queueName?: string;
+  jobType?: string;
+  /** Only the job with this idempotency key (in `queueName`, or in any queue). */
+  idempotencyKey?: string;
+  /** At most this many jobs (default 50). */
+  limit?: number;
+  /** `nextCursor` of the previous page: the page continues after it. Opaque, driver-specific. */
+  cursor?: string;
+}
+
+/** One page of {@link JobQueue.listPage}. */
+export interface JobPage {
+  jobs: Job[];
+  /** Cursor of the next page, or null on the last page. */
+  nextCursor: string | null;
+}
+
+/**
+ * Selects jobs for the bulk operations. At least one field must be set (an empty filter is
+ * refused, never "every job"). `olderThan` compares with the job's `createdAt`.
+ */
+export interface BulkFilter {
+  status?: JobStatus;
+  queueName?: string;
+  jobType?: string;
+  olderThan?: Date;
+}
+
+/** What a bulk operation does to each selected job. */
+export type BulkAction =
+  /** DEAD_LETTER or FAILED -> PENDING with a fresh retry budget (as {@link JobQueue.retry}). */
+  | "retry"
+  /** PENDING, SCHEDULED, RETRYING or RUNNING -> CANCELLED (as cancel with `running: true`). */
+  | "cancel"
+  /** Removes COMPLETED, FAILED, DEAD_LETTER or CANCELLED jobs. */
+  | "purge";
+
+/** A change of one job's state, as a store reports it to {@link JobQueue.watch} listeners. */
+export interface JobChange {
+  jobId: string;
+  status: JobStatus;
+}
+
 /**
  * How long finished jobs are kept before a driver removes them. A COMPLETED or CANCELLED job
  * stays readable for `maxAgeMs` unless more than `maxCount` such jobs are kept (then the oldest
@@ -82,8 +128,11 @@ export interface JobQueue {
   enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]>;
   /** Claims up to `limit` due jobs: queue order, then priority (high first), due time, insertion. */
   claim(request: ClaimRequest): Promise<ClaimedJob[]>;
-  /** Pushes the lease's expiry to now + leaseMs; false when the lease was lost. */
-  extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean>;
+  /**
+   * Pushes the lease's expiry to now + leaseMs; false when the lease was lost, "cancelled" when
+   * the job was cancelled while this lease held it (the worker then aborts the handler).
+   */
+  extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean | "cancelled">;
   /** Marks the job COMPLETED with its result; false (and no change) when the lease was lost. */
   complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean>;
   /** Records a failed attempt; false (and no change) when the lease was lost. */
@@ -91,8 +140,12 @@ export interface JobQueue {
   /** Gives the job back without counting a failure (graceful shutdown); false when the lease was lost. */
   release(lease: LeaseRef, now: number): Promise<boolean>;
   get(id: string): Promise<Job | null>;
-  /** PENDING, SCHEDULED or RETRYING -> CANCELLED; false for any other state or unknown id. */
-  cancel(id: string, now: number): Promise<boolean>;
+  /**
+   * PENDING, SCHEDULED or RETRYING -> CANCELLED; with `running: true` also RUNNING (the lease
+   * holder's complete/fail is then refused and extendLease answers "cancelled"). false for any
+   * other state or unknown id.
+   */
+  cancel(id: string, now: number, options?: { running?: boolean }): Promise<boolean>;
   /** DEAD_LETTER or FAILED -> PENDING with retryCount 0; null for any other state or unknown id. */
   retry(id: string, now: number): Promise<Job | null>;
   list(filter?: ListFilter): Promise<Job[]>;
@@ -104,5 +157,24 @@ export interface JobQueue {
   nextWakeAt(queues: readonly string[], now: number): Promise<number | null>;
   /** Optional push notification that jobs may have become claimable; returns an unsubscribe. */
   subscribe?(listener: () => void): () => void;
+
+  // ---- operations (optional while drivers adopt them; JobService reports a missing one) ----
+
+  /**
+   * Pauses or resumes a queue for every claim on this store (every worker, process, tab);
+   * enqueue still works. Resolves true when the state changed.
+   */
+  setPaused?(queueName: string, paused: boolean, now: number): Promise<boolean>;
+  /** Stores the handler's progress on the job; false (and no change) when the lease was lost. */
+  progress?(lease: LeaseRef, value: JobProgress, now: number): Promise<boolean>;
+  /** Applies `action` to every job matching `filter` in one store operation; returns the count. */
+  bulk?(action: BulkAction, filter: BulkFilter, now: number): Promise<number>;
+  /** One page of jobs, newest first, continuing after `filter.cursor` (keyset, never an offset). */
+  listPage?(filter: PageFilter): Promise<JobPage>;
+  /**
+   * Optional push notification of job state changes (finishes, cancels, progress) as this store
+   * instance sees them; returns an unsubscribe. waitForJob polls where it is missing.
+   */
+  watch?(listener: (change: JobChange) => void): () => void;
   close(): Promise<void>;
 }

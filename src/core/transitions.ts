@@ -9,7 +9,7 @@
  * because the drivers' hot paths must not allocate a copy per transition. A driver does its own
  * indexing (heaps, index keys, counters) around them.
  */
-import { JobStatus, emptyStatusCounts, type Job, type QueueStats } from "./job.ts";
+import { JobStatus, emptyStatusCounts, type Job, type JobProgress, type QueueStats } from "./job.ts";
 import type { FailureOutcome, LeaseRef } from "./queue.ts";
 
 /** A job with the lease state a store keeps beside it. */
@@ -49,8 +49,18 @@ export function isRetained(status: JobStatus): boolean {
   return status === JobStatus.COMPLETED || status === JobStatus.CANCELLED;
 }
 
-/** True when {@link cancel} applies: the job is waiting (PENDING, SCHEDULED, RETRYING). */
-export const canCancel: (job: Job) => boolean = isClaimable;
+/** True when {@link cancel} applies: the job is waiting (PENDING, SCHEDULED, RETRYING), or RUNNING when `running`. */
+export function canCancel(job: Job, running = false): boolean {
+  return isClaimable(job) || (running && job.status === JobStatus.RUNNING);
+}
+
+/**
+ * True when `lease` held the job until it was cancelled while running: extendLease then answers
+ * "cancelled", so the holder aborts its handler with JobCancelledError instead of "lease lost".
+ */
+export function cancelledUnder(state: LeaseState | null | undefined, lease: LeaseRef): boolean {
+  return !!state && state.job.status === JobStatus.CANCELLED && state.token !== null && state.token === lease.token;
+}
 
 /** True when {@link redrive} applies: the job is DEAD_LETTER or FAILED. */
 export function canRedrive(job: Job): boolean {
@@ -108,10 +118,18 @@ export function release(state: LeaseState): void {
   state.token = null;
 }
 
-/** A waiting job is cancelled. The caller checked {@link canCancel}. */
+/**
+ * A waiting or running job is cancelled. The caller checked {@link canCancel}. A running job keeps
+ * its lease token (no longer a live lease: the status is not RUNNING) for {@link cancelledUnder}.
+ */
 export function cancel(state: LeaseState): void {
+  if (state.job.status !== JobStatus.RUNNING) state.token = null;
   state.job.status = JobStatus.CANCELLED;
-  state.token = null;
+}
+
+/** The lease holder reports progress. The caller checked {@link holdsLease}. */
+export function progress(state: LeaseState, value: JobProgress): void {
+  state.job.progress = value;
 }
 
 /** A DEAD_LETTER or FAILED job is re-driven: PENDING now, starting afresh (no retries, no attempts). */
@@ -130,7 +148,7 @@ export function redrive(state: LeaseState, now: number): void {
  * setting the object's prototype (or, through `??=`, adding counts to Object.prototype). The
  * objects stay plain, so they survive structured clone and Durable Object RPC.
  */
-export function foldStats(counts: Iterable<readonly [queueName: string, status: JobStatus, n: number]>): QueueStats {
+export function foldStats(counts: Iterable<readonly [queueName: string, status: JobStatus, n: number]>, paused: readonly string[] = []): QueueStats {
   const byStatus = emptyStatusCounts();
   const byQueue: QueueStats["byQueue"] = {};
   let total = 0;
@@ -144,5 +162,5 @@ export function foldStats(counts: Iterable<readonly [queueName: string, status: 
     byStatus[status] += n;
     total += n;
   }
-  return { total, byStatus, byQueue };
+  return { total, byStatus, byQueue, paused: [...paused].sort() };
 }

@@ -5,7 +5,13 @@
  */
 import {
   StorageError,
+  type BulkAction,
+  type BulkFilter,
   type ClaimRequest,
+  type JobChange,
+  type JobPage,
+  type JobProgress,
+  type PageFilter,
   type ClaimedJob,
   type EnqueueResult,
   type FailureOutcome,
@@ -32,6 +38,7 @@ export interface MemoryJobQueueOptions {
 export class MemoryJobQueue implements JobQueue {
   readonly #index: JobIndex;
   readonly #listeners = new Set<() => void>();
+  readonly #watchers = new Set<(change: JobChange) => void>();
   #closed = false;
 
   constructor(options: MemoryJobQueueOptions = {}) {
@@ -56,19 +63,23 @@ export class MemoryJobQueue implements JobQueue {
     return this.#index.claim(request);
   }
 
-  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
+  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean | "cancelled"> {
     return this.#index.extendLease(lease, leaseMs, now);
   }
 
   async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {
     const ok = this.#index.complete(lease, detachedResult(result), now);
-    if (ok) this.#index.prune(now);
+    if (ok) {
+      this.#changed(lease.jobId, "completed");
+      this.#index.prune(now);
+    }
     return ok;
   }
 
   async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
     const ok = this.#index.fail(lease, errorMessage, outcome, now);
     if (ok && outcome.status === "retrying") this.#notify();
+    if (ok) this.#changed(lease.jobId, outcome.status);
     return ok;
   }
 
@@ -82,9 +93,12 @@ export class MemoryJobQueue implements JobQueue {
     return this.#index.get(id);
   }
 
-  async cancel(id: string, now: number): Promise<boolean> {
-    const ok = this.#index.cancel(id, now);
-    if (ok) this.#index.prune(now);
+  async cancel(id: string, now: number, options?: { running?: boolean }): Promise<boolean> {
+    const ok = this.#index.cancel(id, now, options);
+    if (ok) {
+      this.#changed(id, "cancelled");
+      this.#index.prune(now);
+    }
     return ok;
   }
 
@@ -92,6 +106,36 @@ export class MemoryJobQueue implements JobQueue {
     const job = this.#index.retry(id, now);
     if (job) this.#notify();
     return job;
+  }
+
+  async setPaused(queueName: string, paused: boolean, _now: number): Promise<boolean> {
+    this.#assertOpen();
+    const changed = this.#index.setPaused(queueName, paused);
+    if (changed && !paused) this.#notify();
+    return changed;
+  }
+
+  async progress(lease: LeaseRef, value: JobProgress, _now: number): Promise<boolean> {
+    const ok = this.#index.progress(lease, detachedResult(value) as JobProgress);
+    if (ok) this.#changed(lease.jobId, "running");
+    return ok;
+  }
+
+  async bulk(action: BulkAction, filter: BulkFilter, now: number): Promise<number> {
+    this.#assertOpen();
+    const { count } = this.#index.bulk(action, filter, now);
+    if (count > 0 && action === "retry") this.#notify();
+    if (count > 0 && action === "cancel") this.#index.prune(now);
+    return count;
+  }
+
+  async listPage(filter: PageFilter = {}): Promise<JobPage> {
+    return this.#index.listPage(filter);
+  }
+
+  watch(listener: (change: JobChange) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
   }
 
   async list(filter: ListFilter = {}): Promise<Job[]> {
@@ -114,6 +158,7 @@ export class MemoryJobQueue implements JobQueue {
   async close(): Promise<void> {
     this.#closed = true;
     this.#listeners.clear();
+    this.#watchers.clear();
   }
 
   #assertOpen(): void {
@@ -122,6 +167,12 @@ export class MemoryJobQueue implements JobQueue {
 
   #notify(): void {
     for (const listener of this.#listeners) listener();
+  }
+
+  #changed(jobId: string, status: JobChange["status"]): void {
+    if (this.#watchers.size === 0) return;
+    const change = { jobId, status };
+    for (const watcher of this.#watchers) watcher(change);
   }
 }
 

@@ -379,7 +379,7 @@ describe("management", () => {
     expect(stats.byQueue.q1?.pending).toBe(1);
   });
 
-  test("cancelJob cancels pending and scheduled jobs, and nothing else", async () => {
+  test("cancelJob cancels pending, scheduled and running jobs, and no finished one", async () => {
     const { service, queue } = setup();
     const pending = await service.createJob("x", {});
     const scheduled = await service.createJob("x", {}, { delayMs: 60_000 });
@@ -389,7 +389,12 @@ describe("management", () => {
     expect(await service.cancelJob("missing")).toBe(false);
     expect((await service.getJob(scheduled.id))?.status).toBe(JobStatus.CANCELLED);
     const running = await service.createJob("x", {});
-    await queue.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: "w", now: NOW });
+    const [claim] = await queue.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: "w", now: NOW });
+    expect(await service.cancelJob(running.id)).toBe(true);
+    expect((await service.getJob(running.id))?.status).toBe(JobStatus.CANCELLED);
+    // The holder learns at its next renewal, and its completion is refused.
+    expect(await queue.extendLease(claim!, 1_000, NOW + 1)).toBe("cancelled");
+    expect(await queue.complete(claim!, "late", NOW + 1)).toBe(false);
     expect(await service.cancelJob(running.id)).toBe(false);
   });
 

@@ -64,6 +64,7 @@ function dueJob(overrides: Partial<Job>): Job {
     runAt: now,
     attempts: 0,
     timeoutMs: null,
+    progress: null,
     ...overrides,
   };
 }

@@ -102,6 +102,7 @@ export function fromArray(a: unknown[]): Job {
     runAt: new Date(a[19] as number),
     attempts: a[20] as number,
     timeoutMs: a[21] as number | null,
+    progress: null,
   };
 }
 

@@ -156,7 +156,7 @@ export class UnstorageJobQueue implements JobQueue {
     return this.#mutate(() => this.#index.claim(request));
   }
 
-  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
+  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean | "cancelled"> {
     return this.#mutate(() => this.#index.extendLease(lease, leaseMs, now));
   }
 

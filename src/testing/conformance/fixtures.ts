@@ -33,6 +33,7 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     runAt: overrides.runAt ?? overrides.scheduledAt ?? createdAt,
     attempts: 0,
     timeoutMs: null,
+    progress: null,
     ...overrides,
   };
 }
