@@ -8,7 +8,7 @@
  * never by sleeping.
  * @module
  */
-import type { ClaimedJob, Job, JobQueue, JobStatus, RetentionOptions } from "../../core/index.ts";
+import { DEFAULT_MAX_DEPTH, type ClaimedJob, type Job, type JobQueue, type JobStatus, type RetentionOptions } from "../../core/index.ts";
 import { assert, assertDate, assertDeepEqual, assertEqual, assertPresent, assertRejects, show } from "./assert.ts";
 import { BASE_TIME, makeJob, makeScheduledJob } from "./fixtures.ts";
 import type { ConformanceSuite } from "./options.ts";
@@ -51,6 +51,22 @@ export function queuePortSection(suite: ConformanceSuite): void {
     assertEqual(got.errorMessage, null, "errorMessage");
     assertEqual(got.idempotencyKey, null, "idempotencyKey");
     assertEqual(got.timeoutMs, null, "timeoutMs");
+  });
+
+  it("a payload and result nested as deep as JobService allows (DEFAULT_MAX_DEPTH) round-trip", async (q) => {
+    // JobService refuses deeper input, so every store must hold exactly this much.
+    let deep: unknown = "leaf";
+    for (let i = 0; i < DEFAULT_MAX_DEPTH; i++) deep = i % 2 ? [deep] : { k: deep };
+    const job = makeJob({ payload: deep, metadata: { deep: (deep as { k: unknown }).k } });
+    await q.enqueue([job]);
+    assertDeepEqual((await q.get(job.id))?.payload, deep, "payload");
+    const [c] = await q.claim(req(["default"], 1, T));
+    assertPresent(c, "claim");
+    assertDeepEqual(c.job.payload, deep, "claimed payload");
+    assertEqual(await q.complete(c, deep, T + 1), true, "complete");
+    const done = await q.get(job.id);
+    assertDeepEqual(done?.result, deep, "result");
+    assertDeepEqual(done?.metadata, job.metadata, "metadata");
   });
 
   it("payload, metadata and result round-trip unchanged (nested JSON, unicode)", async (q) => {
