@@ -92,12 +92,14 @@ export class JobIndex {
   readonly #jobs = new Map<string, IndexEntry>();
   readonly #lanes = new Map<string, Lane>();
   readonly #idempotency = new Map<string, string>();
-  #finished: { e: IndexEntry; gen: number }[] = [];
   readonly #paused = new Set<string>();
   /** Every entry in seq order (removed ones skipped lazily): the keyset order of listPage. */
   #order: IndexEntry[] = [];
   #orderDead = 0;
-  #finishedHead = 0;
+  // Finished jobs in finish order, those with an idempotency key apart: retention may not remove
+  // a keyed one within the idempotency window, and must not stall behind it on the others.
+  readonly #finished = new FinishedFifo();
+  readonly #finishedKeyed = new FinishedFifo();
   readonly #retention: Required<RetentionOptions>;
   readonly #onTouch: ((entry: IndexEntry) => void) | null;
   readonly #adopt: (job: Job) => Job;
@@ -366,23 +368,22 @@ export class JobIndex {
    * returns the removed entries so a persisting driver can delete them.
    */
   prune(now: number): IndexEntry[] {
-    const { maxCount, maxAgeMs } = this.#retention;
+    const { maxCount, maxAgeMs, idempotencyWindowMs } = this.#retention;
     const removed: IndexEntry[] = [];
-    while (this.#finishedHead < this.#finished.length) {
-      const oldest = this.#finished[this.#finishedHead]!;
-      if (oldest.e.gen !== oldest.gen || this.#jobs.get(oldest.e.job.id) !== oldest.e) {
-        this.#finishedHead++;
-        continue;
-      }
-      const kept = this.#finished.length - this.#finishedHead;
-      if (kept <= maxCount && oldest.e.finishedAt > now - maxAgeMs) break;
-      this.#finishedHead++;
-      this.remove(oldest.e);
-      removed.push(oldest.e);
-    }
-    if (this.#finishedHead > 1024 && this.#finishedHead * 2 > this.#finished.length) {
-      this.#finished.splice(0, this.#finishedHead);
-      this.#finishedHead = 0;
+    const isLive = (x: { e: IndexEntry; gen: number }) => x.e.gen === x.gen && this.#jobs.get(x.e.job.id) === x.e;
+    // A keyed job is remembered (not removed, by count or age) until the window has passed.
+    const windowEnd = now - idempotencyWindowMs;
+    for (;;) {
+      const plain = this.#finished.peek(isLive);
+      const keyed = this.#finishedKeyed.peek(isLive);
+      const removableKeyed = keyed && keyed.finishedAt <= windowEnd ? keyed : undefined;
+      const tooMany = this.#finished.size + this.#finishedKeyed.size > maxCount;
+      // The oldest removable job goes first; either bound (count or age) may call for it.
+      const next = !plain ? removableKeyed : !removableKeyed ? plain : removableKeyed.finishedAt < plain.finishedAt ? removableKeyed : plain;
+      if (!next || (!tooMany && next.finishedAt > now - maxAgeMs)) break;
+      (next === plain ? this.#finished : this.#finishedKeyed).shift();
+      this.remove(next);
+      removed.push(next);
     }
     return removed;
   }
@@ -402,7 +403,7 @@ export class JobIndex {
     if (j.status === JobStatus.PENDING) lane.ready.push(dueSlot(e));
     else if (T.isClaimable(j)) lane.delayed.push(dueSlot(e));
     else if (j.status === JobStatus.RUNNING) lane.leases.push(leaseSlot(e));
-    else if (T.isRetained(j.status)) this.#finished.push({ e, gen: e.gen });
+    else if (T.isRetained(j.status)) this.#finishedOf(j).push({ e, gen: e.gen });
   }
 
   /** Takes an entry out of every map, counter and heap. */
@@ -422,8 +423,12 @@ export class JobIndex {
 
   /** Re-sorts the finished list by finish time (after loading entries in seq order). */
   sortFinished(): void {
-    this.#finished = this.#finished.slice(this.#finishedHead).sort((a, b) => a.e.finishedAt - b.e.finishedAt);
-    this.#finishedHead = 0;
+    this.#finished.sort();
+    this.#finishedKeyed.sort();
+  }
+
+  #finishedOf(job: Job): FinishedFifo {
+    return job.idempotencyKey === null ? this.#finished : this.#finishedKeyed;
   }
 
   /** Counts a finished attempt in its minute's bucket: O(1), no scan at stats() time. */
@@ -516,8 +521,47 @@ export class JobIndex {
     e.gen++;
     if (T.isRetained(e.job.status)) {
       e.finishedAt = now;
-      this.#finished.push({ e, gen: e.gen });
+      this.#finishedOf(e.job).push({ e, gen: e.gen });
     }
+  }
+}
+
+/** Finished entries in finish order: a queue with amortized O(1) push and shift. */
+class FinishedFifo {
+  #items: { e: IndexEntry; gen: number }[] = [];
+  #head = 0;
+
+  /** Slots held, stale ones included (an upper bound of the live ones). */
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: { e: IndexEntry; gen: number }): void {
+    this.#items.push(item);
+  }
+
+  /** The oldest live entry, dropping stale slots in front of it. */
+  peek(isLive: (item: { e: IndexEntry; gen: number }) => boolean): IndexEntry | undefined {
+    while (this.#head < this.#items.length) {
+      const item = this.#items[this.#head]!;
+      if (isLive(item)) return item.e;
+      this.shift();
+    }
+    return undefined;
+  }
+
+  shift(): void {
+    this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Re-sorts by finish time (after loading entries in seq order). */
+  sort(): void {
+    this.#items = this.#items.slice(this.#head).sort((a, b) => a.e.finishedAt - b.e.finishedAt);
+    this.#head = 0;
   }
 }
 

@@ -114,10 +114,22 @@ export interface RetentionOptions {
   maxCount?: number;
   /** Drop COMPLETED or CANCELLED jobs older than this (default 24 h). */
   maxAgeMs?: number;
+  /**
+   * The idempotency window (default 24 h): a finished job with an idempotency key is kept, so its
+   * key still makes a repeat a duplicate, until it finished at least this long ago, whatever
+   * `maxCount` and `maxAgeMs` say. A signed webhook replayed within its tolerance (5 minutes) is
+   * therefore a duplicate however many jobs finished since. Keyed jobs finished within the window
+   * come on top of `maxCount`.
+   */
+  idempotencyWindowMs?: number;
 }
 
-/** Resolved retention defaults: 10,000 finished jobs, 24 hours. */
-export const DEFAULT_RETENTION: Required<RetentionOptions> = { maxCount: 10_000, maxAgeMs: 24 * 60 * 60 * 1000 };
+/** Resolved retention defaults: 10,000 finished jobs, 24 hours, keys remembered 24 hours. */
+export const DEFAULT_RETENTION: Required<RetentionOptions> = {
+  maxCount: 10_000,
+  maxAgeMs: 24 * 60 * 60 * 1000,
+  idempotencyWindowMs: 24 * 60 * 60 * 1000,
+};
 
 /**
  * The queue storage port. Every mutating call is atomic in the store: two consumers never

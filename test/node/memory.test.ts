@@ -36,8 +36,8 @@ describe("retention", () => {
     expect((await q.stats()).byStatus.cancelled).toBe(0);
   });
 
-  test("a pruned job frees its idempotency key", async () => {
-    const q = new MemoryJobQueue({ retention: { maxCount: 1 } });
+  test("a pruned job frees its idempotency key (no idempotency window)", async () => {
+    const q = new MemoryJobQueue({ retention: { maxCount: 1, idempotencyWindowMs: 0 } });
     const first = makeJob({ idempotencyKey: "k" });
     await q.enqueue([first, makeJob()]);
     for (const now of [T, T + 1]) {

@@ -196,6 +196,38 @@ export function defineHardeningSuite(options: HardeningSuiteOptions): void {
     }
   });
 
+  test("a signed message replayed after 2,000 later completions (retention maxCount 100) is still a duplicate", async () => {
+    const queue = new MemoryJobQueue({ retention: { maxCount: 100 } });
+    const app = await options.serve({
+      handlers: [noop],
+      queue,
+      port: 0,
+      handleSignals: false,
+      logger: silentLogger,
+      concurrency: 16,
+      webhook: { auth: { signingSecrets: [SECRET] }, logger: silentLogger },
+    });
+    try {
+      const data = JSON.stringify({ job_type: "x", payload: { n: "first" } });
+      const headers = { ...(await signWebhook({ secret: SECRET, id: "msg_replayed", body: data })), "content-type": "application/json" };
+      const send = () => fetch(`${app.url}/webhooks/jobs`, { method: "POST", headers, body: data });
+      const first = await send();
+      assertEqual(first.status, 202, "first delivery");
+      const { job_id } = (await first.json()) as { job_id: string };
+      const later = await app.jobService.createJobs(Array.from({ length: 2_000 }, (_, i) => ({ jobType: "x", payload: { i } })));
+      await waitFor("2,001 completions", async () => (await queue.stats()).byStatus.pending === 0 && (await queue.stats()).byStatus.running === 0, 60_000);
+      assertEqual(await app.jobService.getJob(later[0]!.id), null, "an early unkeyed job is pruned (maxCount 100)");
+      // The same signed request again, within its 5-minute tolerance.
+      const replay = await send();
+      assertEqual(replay.status, 200, "replay status");
+      assertDeepEqual(await replay.json(), { status: "duplicate", job_id, message: `job ${job_id} already exists for this idempotency key` }, "replay body");
+      assertEqual((await app.jobService.getJob(job_id))?.status, "completed", "the first job is still readable");
+    } finally {
+      await app.stop();
+      await queue.close();
+    }
+  });
+
   test("a signed GET is 401; the bearer token reads", async () => {
     await withServer({ webhook: { auth: { bearerToken: TOKEN, signingSecrets: [SECRET] }, logger: silentLogger } }, async (app) => {
       const data = JSON.stringify({ job_type: "x" });

@@ -939,7 +939,7 @@ export function queuePortSection(suite: ConformanceSuite): void {
         }
       });
 
-    withRetention("keeps at most maxCount completed jobs, newest first", { maxCount: 3, maxAgeMs: 1e12 }, async (q) => {
+    withRetention("keeps at most maxCount completed jobs, newest first", { maxCount: 3, maxAgeMs: 1e12, idempotencyWindowMs: 0 }, async (q) => {
       const jobs = Array.from({ length: 8 }, () => makeJob());
       await q.enqueue(jobs);
       for (let i = 0; i < jobs.length; i++) {
@@ -952,7 +952,7 @@ export function queuePortSection(suite: ConformanceSuite): void {
       assertEqual((await q.stats()).byStatus.completed, 3, "stats.byStatus.completed");
     });
 
-    withRetention("drops completed jobs older than maxAgeMs; never touches waiting or dead jobs", { maxCount: 1_000, maxAgeMs: 60_000 }, async (q) => {
+    withRetention("drops completed jobs older than maxAgeMs; never touches waiting or dead jobs", { maxCount: 1_000, maxAgeMs: 60_000, idempotencyWindowMs: 0 }, async (q) => {
       const old = makeJob();
       const dead = makeJob({ maxRetries: 0 });
       const waiting = makeJob({ queueName: "later" });
@@ -970,7 +970,7 @@ export function queuePortSection(suite: ConformanceSuite): void {
       assertEqual((await q.get(waiting.id))?.status, "pending", "waiting jobs are kept");
     });
 
-    withRetention("dead-lettered and failed jobs survive count pruning", { maxCount: 2, maxAgeMs: 1e12 }, async (q) => {
+    withRetention("dead-lettered and failed jobs survive count pruning", { maxCount: 2, maxAgeMs: 1e12, idempotencyWindowMs: 0 }, async (q) => {
       const dead = makeJob({ maxRetries: 0 });
       const failed = makeJob();
       await q.enqueue([dead, failed]);
@@ -992,7 +992,7 @@ export function queuePortSection(suite: ConformanceSuite): void {
       assert(s.byStatus.completed <= 3, `completed jobs kept: ${s.byStatus.completed} (maxCount 2, a tenth of slack)`);
     });
 
-    withRetention("never removes a finished job younger than maxAgeMs among the newest maxCount", { maxCount: 20, maxAgeMs: 60_000 }, async (q) => {
+    withRetention("never removes a finished job younger than maxAgeMs among the newest maxCount", { maxCount: 20, maxAgeMs: 60_000, idempotencyWindowMs: 0 }, async (q) => {
       // 30 completions over 62 s: the newest 20 must all be readable whatever a store prunes
       // early or late; the young ones among the oldest ten are readable too while in bounds.
       const jobs = Array.from({ length: 30 }, () => makeJob());
@@ -1008,7 +1008,7 @@ export function queuePortSection(suite: ConformanceSuite): void {
       }
     });
 
-    withRetention("a finished job just younger than maxAgeMs stays while an older one is pruned", { maxCount: 1_000, maxAgeMs: 60_000 }, async (q) => {
+    withRetention("a finished job just younger than maxAgeMs stays while an older one is pruned", { maxCount: 1_000, maxAgeMs: 60_000, idempotencyWindowMs: 0 }, async (q) => {
       const [old, young, last] = [makeJob(), makeJob(), makeJob()];
       await q.enqueue([old, young, last]);
       for (const [job, at] of [[old, T + 1], [young, T + 5_000], [last, T + 62_000]] as const) {
