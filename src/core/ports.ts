@@ -1,5 +1,5 @@
 /** The ports of the job subsystem: how jobs are created, handled and triggered. */
-import type { CreateJobOptions, Job, JobResult } from "./job.ts";
+import type { CreateJobOptions, Job, JobProgress, JobResult } from "./job.ts";
 
 /** Creates and enqueues jobs. Triggers depend on this port, never on JobService. */
 export interface JobCreator {
@@ -8,8 +8,16 @@ export interface JobCreator {
 
 /** What a handler gets besides the job. */
 export interface JobContext {
-  /** Aborted on timeout, on a lost lease and on a non-graceful stop. */
+  /** Aborted on timeout, on a lost lease, on cancellation (JobCancelledError) and on a non-graceful stop. */
   signal: AbortSignal;
+  /** Which claim of the job this is, 1-based (a retry or a lost lease counts one more). */
+  attempt: number;
+  /**
+   * Stores `value` on the job (`job.progress`) and emits `job:progress`. Rejects once the lease is
+   * lost or the job was cancelled (nothing is stored then), and for a value that is not a finite
+   * number or a JSON object.
+   */
+  progress(value: JobProgress): Promise<void>;
 }
 
 /**

@@ -7,13 +7,14 @@
  */
 import type { BackoffOptions } from "./backoff.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import { PorticoError } from "./errors.ts";
+import { JobCancelledError, JobValidationError, PorticoError, UnsupportedOperationError, type ValidationIssue } from "./errors.ts";
 import { JobEventType } from "./events.ts";
 import { JobStalledError, DEFAULT_MAX_STALLS, failureOutcome, stallsOf } from "./failure.ts";
 import { handlerMap, type HandlerList } from "./handlers.ts";
-import { JobStatus, type Job, type JobResult } from "./job.ts";
+import { JobStatus, type Job, type JobProgress, type JobResult } from "./job.ts";
+import { cloneJson } from "./json.ts";
 import { guardedLogger, jsonLogger, type Logger } from "./logger.ts";
-import type { JobHandler } from "./ports.ts";
+import type { JobContext, JobHandler } from "./ports.ts";
 import type { ClaimedJob, JobQueue } from "./queue.ts";
 
 /** Error given to handlers (via the abort signal) and onFailure when a job exceeds its timeout. */
@@ -41,7 +42,7 @@ export interface JobEventInit {
 export interface JobRunnerOptions {
   handlers: HandlerList | ReadonlyMap<string, JobHandler<any, any>>;
   /** Where outcomes are recorded, under the claim's lease. */
-  store: Pick<JobQueue, "complete" | "fail">;
+  store: Pick<JobQueue, "complete" | "fail"> & Partial<Pick<JobQueue, "progress">>;
   /** Wrapped so that its own failures never interrupt a job (default JSON lines). */
   logger?: Logger;
   /** Receives each lifecycle event (WorkerManager dispatches them on itself). */
@@ -66,6 +67,8 @@ export type RunOutcome =
   | "lease_lost"
   /** The caller released the claim (shutdown): nothing was recorded. */
   | "released"
+  /** The job was cancelled while it ran (the store said so at a lease renewal): nothing was recorded. */
+  | "cancelled"
   /** The store threw while recording the outcome (logged); the lease will expire and the job run again. */
   | "store_failed";
 
@@ -77,7 +80,7 @@ export interface RunControl {
    * Asked after the handler settles and after onFailure: "released" ends the run without
    * recording or reporting anything; "lost" reports the lease as lost instead of the outcome.
    */
-  interrupted?: () => "released" | "lost" | null;
+  interrupted?: () => "released" | "lost" | "cancelled" | null;
   /** Called before the handler runs (not for a stalled job), with the job's effective timeout. */
   beforeRun?: (timeoutMs: number | null) => void | Promise<void>;
 }
@@ -88,7 +91,7 @@ export class JobRunner {
   /** The runner's logger, already guarded; callers log their own lines through it too. */
   readonly logger: Logger;
   readonly #handlers: ReadonlyMap<string, JobHandler<any, any>>;
-  readonly #store: Pick<JobQueue, "complete" | "fail">;
+  readonly #store: Pick<JobQueue, "complete" | "fail"> & Partial<Pick<JobQueue, "progress">>;
   readonly #emit: (type: JobEventType, init: JobEventInit) => void;
   readonly #timeoutMs: number | null;
   readonly #backoff: BackoffOptions;
@@ -131,7 +134,7 @@ export class JobRunner {
       } catch (error) {
         this.logger.warn("job.before_run_failed", { jobId: job.id, jobType: job.jobType, workerId: this.workerId, error });
       }
-      result = await this.#invoke(job, controller);
+      result = await this.#invoke(claim, controller);
     }
     const cut = this.#interruption(job, interrupted());
     if (cut) return cut;
@@ -178,8 +181,13 @@ export class JobRunner {
     return outcome.status;
   }
 
-  #interruption(job: Job, state: "released" | "lost" | null): RunOutcome | null {
+  #interruption(job: Job, state: "released" | "lost" | "cancelled" | null): RunOutcome | null {
     if (state === "released") return "released";
+    if (state === "cancelled") {
+      this.logger.info("job.cancelled", { jobId: job.id, jobType: job.jobType, workerId: this.workerId });
+      this.#emit(JobEventType.CANCELLED, { job: { ...job, status: JobStatus.CANCELLED }, error: new JobCancelledError(job.id) });
+      return "cancelled";
+    }
     if (state === "lost") return this.#lost(job, true);
     return null;
   }
@@ -192,7 +200,8 @@ export class JobRunner {
   }
 
   /** Runs the handler, turning throws, timeouts, aborts and malformed results into a failed JobResult. */
-  async #invoke(job: Job, controller: AbortController): Promise<JobResult> {
+  async #invoke(claim: ClaimedJob, controller: AbortController): Promise<JobResult> {
+    const job = claim.job;
     const handler = this.#handlers.get(job.jobType);
     if (!handler) {
       return { success: false, retryable: false, error: new PorticoError("unknown_job_type", `No handler registered for job type "${job.jobType}"`) };
@@ -208,7 +217,7 @@ export class JobRunner {
     });
     aborted.catch(() => {});
     try {
-      const result = await Promise.race([handler.handle(job, { signal: controller.signal }), aborted]);
+      const result = await Promise.race([handler.handle(job, this.#context(claim, controller.signal)), aborted]);
       if (!result || typeof result !== "object" || typeof result.success !== "boolean") {
         return { success: false, error: new PorticoError("invalid_result", `Handler for "${job.jobType}" did not return a JobResult`) };
       }
@@ -218,6 +227,24 @@ export class JobRunner {
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }
+  }
+
+  /** The handler's context: its signal, its attempt, and progress reports under the claim's lease. */
+  #context(claim: ClaimedJob, signal: AbortSignal): JobContext {
+    const job = claim.job;
+    return {
+      signal,
+      attempt: job.attempts,
+      progress: async (value: JobProgress) => {
+        const issues: ValidationIssue[] = [];
+        const stored = checkProgress(value, issues);
+        if (issues.length) throw new JobValidationError(job.jobType, issues);
+        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new JobAbortedError("lease_lost");
+        if (!this.#store.progress) throw new UnsupportedOperationError("progress");
+        if (!(await this.#store.progress(claim, stored, this.#clock()))) throw new JobAbortedError("lease_lost");
+        this.#emit(JobEventType.PROGRESS, { job: { ...job, progress: stored }, result: stored });
+      },
+    };
   }
 
   async #onFailure(job: Job, error: Error): Promise<void> {
@@ -240,4 +267,17 @@ export class JobRunner {
       return undefined;
     }
   }
+}
+
+/** A progress value as stored: a finite number, or a JSON copy of a plain object. */
+function checkProgress(value: unknown, issues: ValidationIssue[]): JobProgress {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) issues.push({ path: "progress", message: "must be a finite number or a JSON object" });
+    return value;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    issues.push({ path: "progress", message: "must be a finite number or a JSON object" });
+    return 0;
+  }
+  return cloneJson(value, "progress", issues, { maxBytes: 64 * 1024 }) as JobProgress;
 }

@@ -11,6 +11,7 @@ import type { HandlerList } from "./handlers.ts";
 import type { Logger } from "./logger.ts";
 import { randomId } from "./random-id.ts";
 import { JobAbortedError, JobRunner, type JobEventInit } from "./run-job.ts";
+import { JobCancelledError } from "./errors.ts";
 import type { ClaimedJob, JobQueue } from "./queue.ts";
 
 /** Options of {@link WorkerManager}. */
@@ -62,6 +63,8 @@ interface Running {
   /** Set once a stop released the lease: nothing may be written for this job afterwards. */
   released: boolean;
   lost: boolean;
+  /** The store answered a renewal with "cancelled". */
+  cancelled: boolean;
 }
 
 /** Runs jobs from a {@link JobQueue}. Dispatches {@link JobEvent}s (see {@link JobEventType}). */
@@ -243,6 +246,7 @@ export class WorkerManager extends JobEventTarget {
       done: Promise.resolve(),
       released: false,
       lost: false,
+      cancelled: false,
     };
     this.#active.set(claim.jobId, running);
     this.#updateRenewTimer();
@@ -256,7 +260,7 @@ export class WorkerManager extends JobEventTarget {
   async #execute(running: Running): Promise<void> {
     await this.#runner.run(running.claim, {
       controller: running.controller,
-      interrupted: () => (running.released ? "released" : running.lost ? "lost" : null),
+      interrupted: () => (running.released ? "released" : running.cancelled ? "cancelled" : running.lost ? "lost" : null),
     });
   }
 
@@ -276,7 +280,12 @@ export class WorkerManager extends JobEventTarget {
         if (r.released || r.lost) return;
         try {
           const ok = await this.#queue.extendLease(r.claim, this.#leaseMs, now);
-          if (!ok && !r.released) {
+          if (ok === "cancelled" && !r.released) {
+            // Cancelled by an operator: the store refuses this worker's outcome from now on.
+            r.lost = true;
+            r.cancelled = true;
+            r.controller.abort(new JobCancelledError(r.claim.jobId));
+          } else if (!ok && !r.released) {
             r.lost = true;
             r.controller.abort(new JobAbortedError("lease_lost"));
           }

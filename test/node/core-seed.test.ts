@@ -299,7 +299,7 @@ describe("Job Handler port", () => {
       },
     };
     const job = { id: "j1", queueName: "default", jobType: "email.send", payload: { recipient: "test@example.com" } } as Job<{ recipient: string }>;
-    const result = await handler.handle(job, { signal: new AbortController().signal });
+    const result = await handler.handle(job, { signal: new AbortController().signal, attempt: 1, progress: async () => {} });
     expect(result.success).toBe(true);
     expect(result.resultData).toEqual({ sent_at: "1970-01-01T00:00:00.000Z" });
     expect(sent).toEqual(["test@example.com"]);

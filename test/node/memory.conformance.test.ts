@@ -7,4 +7,5 @@ runQueueConformance({
   test,
   createQueue: async () => new MemoryJobQueue(),
   createQueueWithRetention: async (retention) => new MemoryJobQueue({ retention }),
+  operations: true,
 });

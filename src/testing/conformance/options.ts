@@ -38,6 +38,12 @@ export interface QueueConformanceOptions {
    * FAILED jobs are never removed.
    */
   createQueueWithRetention?: (retention: Required<RetentionOptions>) => JobQueue | Promise<JobQueue>;
+  /**
+   * The store implements the operations of the port (setPaused, progress, bulk, listPage, and
+   * cancel of a running job): registers the operations section. Default false while the built-in
+   * stores adopt them.
+   */
+  operations?: boolean;
 }
 
 /** What a section function receives: registration helpers bound to one driver. */

@@ -4,9 +4,11 @@
  * @module
  */
 import type { ConformanceSection } from "./options.ts";
+import { operationsSection } from "./operations.ts";
 import { queuePortSection } from "./queue-port.ts";
 
 /** The sections {@link runQueueConformance} registers. */
 export const conformanceSections: readonly ConformanceSection[] = [
   queuePortSection,
+  operationsSection,
 ];
