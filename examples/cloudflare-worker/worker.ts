@@ -3,7 +3,7 @@
  * an `echo` handler that completes with its payload, and a `heartbeat` schedule every minute.
  * Jobs live in the JobQueueDurableObject and run in its alarm.
  *
- * Run: npx wrangler dev   (root wrangler.toml)
+ * Run: npx wrangler dev   (root wrangler.toml); the dashboard is at localhost:8787/admin
  *      curl -X POST localhost:8787/webhooks/jobs -H 'authorization: Bearer local-dev-token' \
  *        -H 'content-type: application/json' -d '{"job_type":"echo","payload":{"hi":1}}'
  */
@@ -27,5 +27,7 @@ const echo: JobHandler<unknown, unknown> = {
 export default createWorker<Env>({
   handlers: [echo],
   webhook: (env) => ({ prefix: "/webhooks", auth: { bearerToken: env.WEBHOOK_TOKEN } }),
+  // The dashboard at /admin, signed in with the same token.
+  dashboard: (env) => ({ auth: { bearerToken: env.WEBHOOK_TOKEN } }),
   schedules: [{ name: "heartbeat", cron: "* * * * *", jobType: "echo", payload: { heartbeat: true }, timezone: "UTC" }],
 });

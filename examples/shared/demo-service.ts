@@ -29,6 +29,7 @@ export function demoServeOptions(token: string, port: number) {
     handlers: [sendEmail, buildReport],
     port,
     webhook: { auth: { bearerToken: token } },
+    dashboard: { auth: { bearerToken: token } },
     schedules: [{ name: "digest", cron: "*/30 * * * * *", jobType: "report.build", payload: { name: "half-minute digest" } }],
     backoff: { baseMs: 1_000, maxMs: 4_000 },
     logger: readableLogger(),
@@ -37,7 +38,7 @@ export function demoServeOptions(token: string, port: number) {
 
 /** Prints job events, the URL and a curl line, then enqueues the demo jobs. */
 export async function startDemo(
-  app: { url: string; jobService: JobService; workerManager: WorkerManager },
+  app: { url: string; jobService: JobService; workerManager: WorkerManager; dashboardUrl?: string | null },
   token: string,
   tokenFromEnv: boolean,
   store = "./.portico/jobs.sqlite",
@@ -53,6 +54,7 @@ export async function startDemo(
   w.addEventListener(JobEventType.DEAD_LETTER, (e) => show(e, "dead", `after ${(e as JobEvent).job.retryCount} retries: ${(e as JobEvent).error?.message}`));
 
   console.log(`\nportico-jobs is listening on ${app.url} (jobs stored in ${store})`);
+  if (app.dashboardUrl) console.log(`Dashboard: ${app.dashboardUrl} (sign in with the bearer token)`);
   if (!tokenFromEnv) console.log(`No PORTICO_TOKEN set: using the local default token "${token}".`);
   console.log(`Try:\n  curl -X POST ${app.url}/webhooks/jobs -H "Authorization: Bearer ${token}" -H "Content-Type: application/json" \\
     -d '{"job_type":"email.send","payload":{"to":"you@example.com","subject":"Hello"}}'`);

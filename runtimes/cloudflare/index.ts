@@ -10,6 +10,8 @@ import { DurableObjectJobQueue, type DurableObjectJobQueueOptions, type JobQueue
 import { createScheduleTrigger, type ScheduleConfig, type ScheduleTrigger } from "../../src/triggers/schedule/index.ts";
 import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../../src/triggers/webhook/index.ts";
 import { setAlarmRuntime } from "./registry.ts";
+import { createDashboard, type DashboardOptions } from "../../src/dashboard/index.ts";
+import type { Hono } from "hono";
 
 export { JobQueueDurableObject } from "./durable-object.ts";
 export { DurableObjectJobQueue } from "../../src/drivers/durable-object/index.ts";
@@ -25,6 +27,8 @@ export interface CreateWorkerOptions<Env = Record<string, unknown>> {
   schedules?: ScheduleConfig[];
   /** The webhook trigger; a function of env to read secrets such as a bearer token. */
   webhook?: WorkerWebhookOptions | ((env: Env) => WorkerWebhookOptions);
+  /** The dashboard (portico-jobs/dashboard, default at /admin); a function of env to read its token. */
+  dashboard?: Omit<DashboardOptions, "jobService"> | ((env: Env) => Omit<DashboardOptions, "jobService">);
   /** Name of the Durable Object binding in env (default "JOB_QUEUE"). */
   binding?: string;
   /** Sharding and retention of the queue (see DurableObjectJobQueue). */
@@ -68,6 +72,7 @@ interface Wired {
   jobService: JobService;
   webhook: WebhookTrigger | null;
   schedule: ScheduleTrigger | null;
+  dashboard: { app: Hono; base: string } | null;
 }
 
 /**
@@ -109,9 +114,13 @@ export function createWorker<Env = Record<string, unknown>>(options: CreateWorke
       const schedule = options.schedules?.length
         ? createScheduleTrigger({ jobCreator: jobService, schedules: options.schedules, useTimers: false })
         : null;
+      const dashboardOptions = typeof options.dashboard === "function" ? options.dashboard(env) : options.dashboard;
+      const dashboard = dashboardOptions
+        ? { app: createDashboard({ ...dashboardOptions, jobService }), base: (dashboardOptions.basePath ?? "/admin").replace(/\/+$/, "") }
+        : null;
       await webhook?.start();
       await schedule?.start();
-      return { jobService, webhook, schedule };
+      return { jobService, webhook, schedule, dashboard };
     })().catch((error) => {
       wired = null;
       throw error;
@@ -119,7 +128,11 @@ export function createWorker<Env = Record<string, unknown>>(options: CreateWorke
 
   return {
     async fetch(request, env) {
-      const { webhook } = await wire(env);
+      const { webhook, dashboard } = await wire(env);
+      if (dashboard) {
+        const path = new URL(request.url).pathname;
+        if (path === dashboard.base || path.startsWith(`${dashboard.base}/`) || dashboard.base === "") return dashboard.app.fetch(request);
+      }
       if (!webhook) return notFound();
       return webhook.app.fetch(request);
     },

@@ -19,6 +19,7 @@ import {
 } from "../core/index.ts";
 import { createScheduleTrigger, type ScheduleConfig } from "../triggers/schedule/index.ts";
 import { createWebhookTrigger, type WebhookTrigger, type WebhookTriggerOptions } from "../triggers/webhook/index.ts";
+import { createDashboard, type DashboardOptions } from "../dashboard/index.ts";
 import type { SqliteDatabase } from "../drivers/sqlite/database.ts";
 import { openSqliteStore, type OwnedSqliteQueue } from "./sqlite-store.ts";
 import type { Driver } from "unstorage";
@@ -41,6 +42,11 @@ export interface ServeOptions {
    * `{ auth: { bearerToken } }`. `false` serves no webhook.
    */
   webhook?: ServeWebhookOptions | false;
+  /**
+   * The dashboard (portico-jobs/dashboard) at `basePath` (default "/admin"), e.g.
+   * `{ auth: { bearerToken } }`; `auth: false` must be said explicitly. Default: none.
+   */
+  dashboard?: Omit<DashboardOptions, "jobService">;
   /**
    * The queue. Default: a SqliteJobQueue on `<storeDir>/jobs.sqlite`, durable across restarts and
    * shared by every process of this machine that uses the same file (closed by stop()). A queue
@@ -109,6 +115,8 @@ export interface ServeHandle {
   queue: JobQueue;
   /** The webhook trigger, or null with `webhook: false`. */
   webhook: WebhookTrigger | null;
+  /** Where the dashboard's page is (e.g. "http://127.0.0.1:43121/admin"), or null without `dashboard`. */
+  dashboardUrl: string | null;
   /** The schedule trigger, or null without schedules. */
   schedule: ScheduleTrigger | null;
   /**
@@ -217,6 +225,7 @@ export async function createHost(options: ServeOptions, runtime: RuntimeAdapter)
       }),
     );
     if (webhook) app.route("/", webhook.app);
+    if (options.dashboard) app.route("/", createDashboard({ ...options.dashboard, jobService }));
     app.notFound((c) => c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
     app.onError((error, c) => {
       logger.error("host.request_failed", { path: c.req.path, error });
@@ -282,8 +291,9 @@ export async function createHost(options: ServeOptions, runtime: RuntimeAdapter)
       });
     }
 
-    logger.info("host.listening", { runtime: runtime.name, url, webhook: webhook ? `${url}${webhookPrefix(options.webhook)}` : null });
-    return { url, jobService, workerManager, queue, webhook, schedule, stop };
+    const dashboardUrl = options.dashboard ? `${url}${(options.dashboard.basePath ?? "/admin").replace(/\/+$/, "")}` : null;
+    logger.info("host.listening", { runtime: runtime.name, url, webhook: webhook ? `${url}${webhookPrefix(options.webhook)}` : null, dashboard: dashboardUrl });
+    return { url, jobService, workerManager, queue, webhook, dashboardUrl, schedule, stop };
   } catch (error) {
     await unwind();
     throw error;

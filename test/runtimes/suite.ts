@@ -81,6 +81,43 @@ export function defineRuntimeSuite(options: RuntimeSuiteOptions): void {
     });
   });
 
+  test("serve({ dashboard }) mounts the dashboard at /admin: the page, bearer-guarded JSON API, pause/resume, keyset pages, waitForJob", async () => {
+    await withServer({ dashboard: { auth: { bearerToken: TOKEN } } }, async (app) => {
+      assertEqual(app.dashboardUrl, `${app.url}/admin`, "dashboardUrl");
+      const page = await fetch(`${app.url}/admin`);
+      assertEqual(page.status, 200, "page status");
+      assert((await page.text()).includes("/admin/assets/app.js"), "the page loads its module");
+      const script = await fetch(`${app.url}/admin/assets/app.js`);
+      assert((script.headers.get("content-type") ?? "").includes("javascript"), "script content type");
+      await script.body?.cancel();
+      const anonymous = await fetch(`${app.url}/admin/api/stats`);
+      assertEqual(anonymous.status, 401, "no token");
+      assertEqual(((await anonymous.json()) as { error?: { code?: string } }).error?.code, "unauthorized", "error code");
+      const headers = { authorization: `Bearer ${TOKEN}` };
+      const pause = await fetch(`${app.url}/admin/api/queues/held/pause`, { method: "POST", headers });
+      assertEqual(pause.status, 200, "pause status");
+      await pause.body?.cancel();
+      const held = await app.jobService.createJob("echo", { text: "held" }, { queueName: "held" });
+      const done = await app.jobService.createJob("echo", { text: "done" });
+      const finished = await app.jobService.waitForJob(done.id, { timeoutMs: 10_000 });
+      assertEqual(finished.status, JobStatus.COMPLETED, "waitForJob");
+      const stats = (await (await fetch(`${app.url}/admin/api/stats`, { headers })).json()) as { paused: string[]; queues: { name: string; counts: Record<string, number> }[] };
+      assertDeepEqual(stats.paused, ["held"], "stats.paused");
+      assertEqual(stats.queues.find((q) => q.name === "held")?.counts.pending, 1, "held job waits");
+      const first = (await (await fetch(`${app.url}/admin/api/jobs?limit=1`, { headers })).json()) as { jobs: Job[]; nextCursor: string | null };
+      assertEqual(first.jobs[0]?.id, done.id, "newest first");
+      assertPresent(first.nextCursor, "a next page");
+      const second = (await (await fetch(`${app.url}/admin/api/jobs?limit=1&cursor=${encodeURIComponent(first.nextCursor)}`, { headers })).json()) as { jobs: Job[] };
+      assertEqual(second.jobs[0]?.id, held.id, "second page");
+      const empty = await fetch(`${app.url}/admin/api/jobs/purge`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: "{}" });
+      assertEqual(empty.status, 400, "empty bulk filter");
+      await empty.body?.cancel();
+      const resume = await fetch(`${app.url}/admin/api/queues/held/resume`, { method: "POST", headers });
+      await resume.body?.cancel();
+      assertEqual((await app.jobService.stats()).paused.length, 0, "resumed");
+    });
+  });
+
   test("a posted job runs and completes", async () => {
     await withServer({}, async (app) => {
       const res = await post(app, { job_type: "echo", payload: { text: "hello" }, metadata: { from: "suite" } }, { bearer: TOKEN });
