@@ -7,7 +7,7 @@
  * from the README, a file missing from the tarball or a broken export map fails here.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,11 +42,16 @@ let tarball: string;
 const groups: Group[] = [];
 let typesGroup: Group;
 
-/** Builds dist/ when an entry's output is missing or older than its source (npm test has just built it). */
+/** Builds dist/ when an entry's output is missing or older than any source file (npm test has just built it). */
 async function ensureBuilt(): Promise<void> {
+  const newest = (dir: string): number =>
+    readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && e.name.endsWith(".ts"))
+      .reduce((max, e) => Math.max(max, statSync(join(e.parentPath, e.name)).mtimeMs), 0);
+  const sources = Math.max(newest("src"), newest("runtimes"));
   const stale = loadEntryPoints().some(([, { source }]) => {
     const out = join(root, "dist", source.replace(/\.ts$/, ".js"));
-    return !existsSync(out) || statSync(out).mtimeMs < statSync(join(root, source)).mtimeMs;
+    return !existsSync(out) || statSync(out).mtimeMs < sources;
   });
   if (stale) await run("npm", ["run", "--silent", "build"], { cwd: root });
 }
