@@ -98,7 +98,7 @@ export class OpenRequests {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<true>((r) => (timer = setTimeout(() => r(true), timeoutMs)));
     const timedOut = await Promise.race([all.then(() => false), expired]);
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer); // Workers types take number | null, not undefined
     if (!timedOut) return;
     const reading = [...this.#entries].filter((e) => e.reading);
     for (const e of reading) e.cancel("stopped");
