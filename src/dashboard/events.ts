@@ -59,7 +59,7 @@ export function streamEvents(c: Context, jobService: JobService, statsIntervalMs
           // A comment line now and then keeps proxies from closing an idle stream.
           idle = setTimeout(resolve, 15_000);
         });
-        clearTimeout(idle);
+        if (idle !== undefined) clearTimeout(idle); // Workers types take number | null, not undefined
         wake = null;
         if (!queue.length && !closed) await stream.write(": keep-alive\n\n");
       }
