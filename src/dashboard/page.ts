@@ -30,6 +30,8 @@ export function renderPage(options: PageOptions): string | Promise<string> {
       h("meta", { charset: "utf-8" }),
       h("meta", { name: "viewport", content: "width=device-width, initial-scale=1" }),
       h("title", null, "portico-jobs dashboard"),
+      // No favicon request (a 404 in every console).
+      h("link", { rel: "icon", href: "data:," }),
       h("link", { rel: "stylesheet", href: `${basePath}/assets/app.css` }),
       h("script", { type: "module", src: `${basePath}/assets/app.js` }),
     ),

@@ -24,7 +24,7 @@ input, select { font: inherit; padding: 4px 8px; border: 1px solid var(--line); 
 .counts b { font-size: 16px; }
 .counts span { color: var(--muted); font-size: 11px; }
 .charts { display: flex; gap: 10px; }
-.chart { flex: 1; }
+.chart { flex: 1; margin: 0; min-width: 0; }
 .chart figcaption { color: var(--muted); font-size: 11px; }
 .chart svg { width: 100%; height: 40px; display: block; }
 .badge { font-size: 11px; padding: 1px 7px; border-radius: 999px; border: 1px solid var(--line); color: var(--muted); }
@@ -36,7 +36,8 @@ table { width: 100%; border-collapse: collapse; background: var(--card); border:
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 th { color: var(--muted); font-weight: 500; font-size: 12px; }
 td code, #jv-id { font-size: 12px; }
-td.actions { text-align: right; display: flex; gap: 4px; justify-content: flex-end; }
+td.actions { text-align: right; }
+td.actions button { margin-left: 4px; }
 .status { font-size: 12px; padding: 1px 7px; border-radius: 999px; background: var(--line); }
 .status.completed { background: #dcfce7; color: #14532d; } .status.dead_letter, .status.failed { background: #fee2e2; color: #7f1d1d; }
 .status.running { background: #dbeafe; color: #1e3a8a; } .status.retrying, .status.scheduled { background: #fef3c7; color: #78350f; }
