@@ -27,7 +27,7 @@ export interface ChaosOptions {
   killAt: number[];
   /** Other actions at recorded completions, e.g. restarting the database. */
   actions?: { at: number; run: () => Promise<void> }[];
-  /** Longest wait for the whole run (default 50 s). */
+  /** Longest wait for the whole run (default 150 s: a few tens of seconds alone, much more on a loaded machine). */
   timeoutMs?: number;
 }
 
@@ -104,11 +104,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ...(options.actions ?? []),
     ].sort((a, b) => a.at - b.at);
 
-    const deadline = Date.now() + (options.timeoutMs ?? 50_000);
+    const deadline = Date.now() + (options.timeoutMs ?? 150_000);
     for (;;) {
       while (pending.length && total() >= pending[0]!.at) await pending.shift()!.run();
       // A database restart makes this read fail for a moment; the run goes on.
       const stats = await queue.stats().catch(() => null);
+      if (process.env.CHAOS_DEBUG) console.error("PROGRESS", new Date().toISOString().slice(11, 23), total(), JSON.stringify(stats?.byStatus));
       if (stats && stats.byStatus[JobStatus.COMPLETED] >= options.jobs) break;
       if (Date.now() > deadline) {
         throw new Error(`chaos run timed out: ${JSON.stringify(stats?.byStatus)}, ${total()} completions reported, ${pending.length} actions not reached`);

@@ -5,6 +5,7 @@
  *   S <id>  the handler started        C <id>  the handler returned success
  *   D <id>  the store recorded the completion (job:completed)   R <id>  the failure, retrying
  * and prints {"event":"progress","done":n} lines on stdout as completions are recorded.
+ * CHAOS_DEBUG=1 prints the worker's warnings and errors on stderr.
  */
 import { appendFileSync } from "node:fs";
 import { WorkerManager, silentLogger, type JobHandler } from "../../src/core/index.ts";
@@ -39,7 +40,7 @@ const worker = new WorkerManager({
   // Retries come quickly so the run ends soon; enough of them that random throws never exhaust one.
   backoff: { type: "fixed", baseMs: 5, jitter: false },
   pollIntervalMs: 200,
-  logger: silentLogger,
+  logger: process.env.CHAOS_DEBUG ? { ...silentLogger, warn: (e: string, f?: object) => console.error("WARN", e, JSON.stringify(f)), error: (e: string, f?: object) => console.error("ERROR", e, f) } : silentLogger,
 });
 let done = 0;
 let reported = 0;

@@ -47,7 +47,7 @@ test("postgres chaos: 3 processes x 8, 10,000 jobs, random throws, one process S
   expect(chaosFailures(report, options)).toEqual([]);
   expect(report.byStatus.completed).toBe(options.jobs);
   expect(report.starts).toBeGreaterThan(options.jobs * 1.1);
-}, 90_000);
+}, 180_000);
 
 test("postgres chaos: the PostgreSQL server restarts mid-run; no job is lost", async () => {
   const { store, logDir, clusterDir } = await setup("restart");
@@ -82,4 +82,4 @@ test("postgres chaos: the PostgreSQL server restarts mid-run; no job is lost", a
   // duplicates are allowed here, loss is not.
   expect(chaosFailures(report, { ...options, allowAnyDuplicates: true })).toEqual([]);
   expect(report.byStatus.completed).toBe(options.jobs);
-}, 90_000);
+}, 180_000);

@@ -33,4 +33,4 @@ test("sqlite chaos: 3 processes x 8, 10,000 jobs, random throws, one process SIG
   expect(report.byStatus.completed).toBe(options.jobs);
   // The random throws happened (retries ran), so the run exercised failures, not only successes.
   expect(report.starts).toBeGreaterThan(options.jobs * 1.1);
-}, 90_000);
+}, 180_000);

@@ -8,7 +8,9 @@ import { execFileSync } from "node:child_process";
 
 export default function setup(): (() => void) | undefined {
   if (process.env.PORTICO_TEST_PG_URL || process.env.CI === "true") return undefined;
-  const out = execFileSync("bash", ["scripts/pg-cluster.sh", "start"], { encoding: "utf8" });
+  // The same settings as scripts/test.sh's cluster (no fsync: nothing here crashes the machine).
+  const env = { ...process.env, PORTICO_PG_OPTS: "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" };
+  const out = execFileSync("bash", ["scripts/pg-cluster.sh", "start"], { encoding: "utf8", env });
   const field = (name: string) => out.match(new RegExp(`${name}=(\\S+)`))?.[1] ?? "";
   const dir = field("dir");
   process.env.PORTICO_TEST_PG_URL = field("url");
