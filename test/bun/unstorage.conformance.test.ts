@@ -13,4 +13,5 @@ runQueueConformance({
   test,
   createQueue: () => create(),
   createQueueWithRetention: (retention) => create(retention),
+  operations: true,
 });

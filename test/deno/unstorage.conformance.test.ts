@@ -12,4 +12,5 @@ runQueueConformance({
   test: (name, fn) => Deno.test({ name, fn, sanitizeOps: true, sanitizeResources: true }),
   createQueue: () => create(),
   createQueueWithRetention: (retention) => create(retention),
+  operations: true,
 });

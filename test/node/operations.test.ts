@@ -136,3 +136,40 @@ describe("operations through JobService and WorkerManager (memory store)", () =>
     await expect(jobService.cancelJobs({ queueName: "" })).rejects.toMatchObject({ code: "invalid_filter", field: "queueName" });
   });
 });
+
+describe("operations on the fs store (UnstorageJobQueue)", () => {
+  test("a pause is stored: a reopened store still skips the queue; cancel of a running job and progress survive the reopen", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { createStorage } = await import("unstorage");
+    const { default: fsDriver } = await import("unstorage/drivers/fs");
+    const { UnstorageJobQueue } = await import("../../src/drivers/unstorage/index.ts");
+    const dir = await mkdtemp(join(tmpdir(), "portico-ops-"));
+    const open = () => new UnstorageJobQueue({ storage: createStorage({ driver: fsDriver({ base: dir }) }), lockSettleMs: 0 });
+    try {
+      const first = open();
+      const service = new JobService({ queue: first });
+      await service.pauseQueue("held");
+      const held = await service.createJob("t", {}, { queueName: "held" });
+      const run = await service.createJob("t", {});
+      const [claim] = await first.claim({ queues: ["default"], limit: 1, leaseMs: 60_000, workerId: "w", now: Date.now() });
+      expect(await first.progress(claim!, { rows: 10 }, Date.now())).toBe(true);
+      expect(await service.cancelJob(run.id)).toBe(true);
+      await first.close();
+      const second = open();
+      try {
+        expect((await second.stats()).paused).toEqual(["held"]);
+        expect(await second.claim({ queues: ["held"], limit: 1, leaseMs: 1_000, workerId: "w2", now: Date.now() })).toEqual([]);
+        const cancelled = await second.get(run.id);
+        expect(cancelled).toMatchObject({ status: "cancelled", progress: { rows: 10 } });
+        expect(await second.extendLease(claim!, 1_000, Date.now())).toBe("cancelled");
+        expect((await second.get(held.id))?.status).toBe("pending");
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -20,6 +20,7 @@ runQueueConformance({
   test,
   createQueue: () => memoryQueue(),
   createQueueWithRetention: (retention) => memoryQueue(retention),
+  operations: true,
 });
 
 const dirs = new Map<JobQueue, string>();
@@ -35,6 +36,7 @@ runQueueConformance({
   test,
   createQueue: () => fsQueue(),
   createQueueWithRetention: (retention) => fsQueue(retention),
+  operations: true,
   disposeQueue: async (queue) => {
     await queue.close();
     const dir = dirs.get(queue);

@@ -8,6 +8,12 @@ import {
   StorageError,
   silentLogger,
   systemClock,
+  type BulkAction,
+  type BulkFilter,
+  type JobChange,
+  type JobPage,
+  type JobProgress,
+  type PageFilter,
   type ClaimRequest,
   type ClaimedJob,
   type Clock,
@@ -95,6 +101,7 @@ export class UnstorageJobQueue implements JobQueue {
   /** The write-through set of the operation in progress (see #mutate). */
   #tx: Tx | null = null;
   readonly #listeners = new Set<() => void>();
+  readonly #watchers = new Set<(change: JobChange) => void>();
 
   #opening: Promise<void> | null = null;
   #tail: Promise<unknown> = Promise.resolve();
@@ -161,11 +168,11 @@ export class UnstorageJobQueue implements JobQueue {
   }
 
   async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {
-    return this.#mutate(() => this.#index.complete(lease, result, now), now);
+    return this.#changed(lease.jobId, "completed", await this.#mutate(() => this.#index.complete(lease, result, now), now));
   }
 
   async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
-    return this.#mutate(() => this.#index.fail(lease, errorMessage, outcome, now), now);
+    return this.#changed(lease.jobId, outcome.status, await this.#mutate(() => this.#index.fail(lease, errorMessage, outcome, now), now));
   }
 
   async release(lease: LeaseRef, _now: number): Promise<boolean> {
@@ -176,8 +183,57 @@ export class UnstorageJobQueue implements JobQueue {
     return this.#read(() => this.#index.get(id));
   }
 
-  async cancel(id: string, now: number): Promise<boolean> {
-    return this.#mutate(() => this.#index.cancel(id, now), now);
+  async cancel(id: string, now: number, options?: { running?: boolean }): Promise<boolean> {
+    return this.#changed(id, "cancelled", await this.#mutate(() => this.#index.cancel(id, now, options), now));
+  }
+
+  /** Pauses or resumes a queue; the paused list is one key, written before the change is visible. */
+  async setPaused(queueName: string, paused: boolean, _now: number): Promise<boolean> {
+    return this.#serial(async () => {
+      await this.#assertOwner();
+      if (!this.#index.setPaused(queueName, paused)) return false;
+      try {
+        await this.#storage.setItem(this.#keys.paused, this.#index.pausedQueues());
+      } catch (error) {
+        this.#index.setPaused(queueName, !paused);
+        throw new StorageError(`UnstorageJobQueue: write failed, nothing was changed: ${message(error)}`, { cause: error });
+      }
+      if (!paused) this.#notify();
+      return true;
+    });
+  }
+
+  async progress(lease: LeaseRef, value: JobProgress, _now: number): Promise<boolean> {
+    return this.#changed(lease.jobId, "running", await this.#mutate(() => this.#index.progress(lease, value)));
+  }
+
+  /** Retry and cancel write every changed job in one batch; purge deletes the keys of the removed jobs. */
+  async bulk(action: BulkAction, filter: BulkFilter, now: number): Promise<number> {
+    if (action !== "purge") return this.#mutate(() => this.#index.bulk(action, filter, now).count, now);
+    return this.#serial(async () => {
+      await this.#assertOwner();
+      const { count, removed } = this.#index.bulk(action, filter, now);
+      const results = await Promise.allSettled(removed.map((e) => this.#storage.removeItem(this.#keys.job(e.job.id))));
+      const failed = results.filter((r) => r.status === "rejected").length;
+      // Gone from the index either way; a key whose delete failed is gone after the next open's purge too.
+      if (failed) this.#logger.warn("unstorage.purge_failed", { failed });
+      return count;
+    });
+  }
+
+  async listPage(filter: PageFilter = {}): Promise<JobPage> {
+    return this.#read(() => this.#index.listPage(filter));
+  }
+
+  watch(listener: (change: JobChange) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  /** Tells watchers about a change that happened (`status` as the call left the job; retention may have removed it since). */
+  #changed(jobId: string, status: JobChange["status"], ok: boolean): boolean {
+    if (ok) for (const w of this.#watchers) w({ jobId, status });
+    return ok;
   }
 
   async retry(id: string, now: number): Promise<Job | null> {
@@ -258,6 +314,8 @@ export class UnstorageJobQueue implements JobQueue {
     }
     // Sorting once at open restores insertion order for list() and finish order for retention.
     entries.sort((a, b) => a.seq - b.seq);
+    const paused = await this.#storage.getItem<string[]>(this.#keys.paused);
+    if (Array.isArray(paused)) for (const name of paused) if (typeof name === "string") this.#index.setPaused(name, true);
     for (const e of entries) this.#index.insert(e);
     this.#index.sortFinished();
     await this.#prune(this.#clock());

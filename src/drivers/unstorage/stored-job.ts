@@ -76,6 +76,10 @@ export class StoreKeys {
   get meta(): string {
     return `${this.#prefix}meta`;
   }
+  /** The sorted list of paused queue names. */
+  get paused(): string {
+    return `${this.#prefix}paused`;
+  }
   /** The base under which every job key lives (for getKeys). */
   get jobs(): string {
     return `${this.#prefix}jobs`;
