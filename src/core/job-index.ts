@@ -8,6 +8,7 @@
  * passes `onTouch`, which sees each entry once before its first change in an operation, so the
  * driver can snapshot it for rollback and write it through afterwards.
  */
+import { FlowGates } from "./flow-gates.ts";
 import { Heap } from "./heap.ts";
 import {
   JOB_STATUSES,
@@ -100,6 +101,13 @@ export class JobIndex {
   // a keyed one within the idempotency window, and must not stall behind it on the others.
   readonly #finished = new FinishedFifo();
   readonly #finishedKeyed = new FinishedFifo();
+  /** Waiting jobs by (queue, debounce key): the job a debounced enqueue replaces. */
+  readonly #debounced = new Map<string, IndexEntry>();
+  readonly #gates = new FlowGates<IndexEntry, Slot>({
+    before: readyOrder,
+    live,
+    unpark: (slot) => this.#lane(slot.e.job.queueName).ready.push(slot),
+  });
   readonly #retention: Required<RetentionOptions>;
   readonly #onTouch: ((entry: IndexEntry) => void) | null;
   readonly #adopt: (job: Job) => Job;
@@ -129,6 +137,16 @@ export class JobIndex {
     }
     const results: EnqueueResult[] = [];
     for (const job of jobs) {
+      if (job.debounce !== undefined) {
+        const waiting = this.#debounced.get(idemKey(job.queueName, job.debounce.key));
+        if (waiting && T.isClaimable(waiting.job) && waiting.job.debounce?.key === job.debounce.key && this.#jobs.get(waiting.job.id) === waiting) {
+          this.#onTouch?.(waiting);
+          this.#apply(waiting, () => T.debounceInto(waiting, this.#adopt(job)));
+          this.#requeue(waiting);
+          results.push({ job: copy(waiting.job), created: false });
+          continue;
+        }
+      }
       if (job.idempotencyKey !== null) {
         // Earlier jobs of this batch are already indexed, so this also catches in-batch repeats.
         const existingId = this.#idempotency.get(idemKey(job.queueName, job.idempotencyKey));
@@ -149,6 +167,7 @@ export class JobIndex {
   claim(request: ClaimRequest): ClaimedJob[] {
     const { now, leaseMs } = request;
     const out: ClaimedJob[] = [];
+    this.#gates.wake(now);
     for (const name of request.queues) {
       const lane = this.#lanes.get(name);
       if (!lane || this.#paused.has(name)) continue;
@@ -158,11 +177,20 @@ export class JobIndex {
         if (!slot) break;
         if (!live(slot)) continue;
         const e = slot.e;
+        const gated = T.isGated(e.job);
+        if (gated) {
+          const gate = this.#gates.blocked(e, now);
+          if (gate) {
+            this.#gates.park(gate, slot);
+            continue;
+          }
+        }
         this.#onTouch?.(e);
         const token = randomId();
         this.#apply(e, () => T.claim(e, token, now, leaseMs));
         e.job.leasedBy = request.workerId;
         lane.leases.push(leaseSlot(e));
+        if (gated) this.#gates.claimed(e, now);
         out.push({ jobId: e.job.id, token, job: copy(e.job), leaseExpiresAt: e.leaseExpiresAt });
       }
       if (out.length >= request.limit) break;
@@ -184,6 +212,7 @@ export class JobIndex {
     if (!e) return false;
     this.#apply(e, () => T.complete(e, result, now));
     this.#count(e, now, true);
+    this.#gates.settled(e);
     this.#settle(e, now);
     return true;
   }
@@ -193,6 +222,7 @@ export class JobIndex {
     if (!e) return false;
     this.#apply(e, () => T.fail(e, errorMessage, outcome, now));
     this.#count(e, now, false);
+    this.#gates.settled(e);
     if (T.isClaimable(e.job)) this.#requeue(e);
     else this.#settle(e, now);
     return true;
@@ -202,6 +232,7 @@ export class JobIndex {
     const e = this.#held(lease);
     if (!e) return false;
     this.#apply(e, () => T.release(e));
+    this.#gates.settled(e);
     this.#requeue(e);
     return true;
   }
@@ -360,7 +391,15 @@ export class JobIndex {
         if (slot && (best === null || slot.at < best)) best = slot.at;
       }
     }
+    // A rate-limited key's next allowed start (keys span queues, so it is not filtered by queue).
+    const rate = this.#gates.nextWake();
+    if (rate !== null && (best === null || rate < best)) best = Math.max(rate, now);
     return best;
+  }
+
+  /** True (once) when a finished or expired job let parked jobs of its key queue again: tell idle workers. */
+  takeUnparked(): boolean {
+    return this.#gates.takeUnparked();
   }
 
   /**
@@ -398,6 +437,8 @@ export class JobIndex {
     this.#seq = Math.max(this.#seq, e.seq + 1);
     this.#addToOrder(e);
     if (j.idempotencyKey !== null) this.#idempotency.set(idemKey(j.queueName, j.idempotencyKey), j.id);
+    if (j.debounce !== undefined && T.isClaimable(j)) this.#debounced.set(idemKey(j.queueName, j.debounce.key), e);
+    if (T.isGated(j)) this.#gates.loadStart(e);
     const lane = this.#lane(j.queueName);
     lane.counts[j.status]++;
     if (j.status === JobStatus.PENDING) lane.ready.push(dueSlot(e));
@@ -419,10 +460,15 @@ export class JobIndex {
       const key = idemKey(j.queueName, j.idempotencyKey);
       if (this.#idempotency.get(key) === j.id) this.#idempotency.delete(key);
     }
+    if (j.debounce !== undefined) {
+      const key = idemKey(j.queueName, j.debounce.key);
+      if (this.#debounced.get(key) === e) this.#debounced.delete(key);
+    }
   }
 
   /** Re-sorts the finished list by finish time (after loading entries in seq order). */
   sortFinished(): void {
+    this.#gates.sortStarts();
     this.#finished.sort();
     this.#finishedKeyed.sort();
   }
@@ -491,6 +537,8 @@ export class JobIndex {
       lane.leases.pop();
       // Still RUNNING with the old token until someone claims it: a slow worker may yet finish.
       lane.ready.push(dueSlot(s.e));
+      // Its key's slot is free meanwhile.
+      this.#gates.expired(s.e);
     }
   }
 

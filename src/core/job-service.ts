@@ -11,7 +11,7 @@ import {
   type ValidationIssue,
 } from "./errors.ts";
 import { JobEvent, JobEventType, QueueEvent, QueueEventType } from "./events.ts";
-import { JOB_STATUSES, JobStatus, NAME_PATTERN, NAME_RULE, isFinished, isWaiting, type CreateJobOptions, type Job, type QueueStats } from "./job.ts";
+import { JOB_STATUSES, JobStatus, NAME_PATTERN, NAME_RULE, isFinished, isWaiting, type CreateJobOptions, type Debounce, type Job, type QueueStats, type RateLimit } from "./job.ts";
 import { handlerMap, type HandlerList } from "./handlers.ts";
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES, cloneJson, type JsonLimits } from "./json.ts";
 import { randomId } from "./random-id.ts";
@@ -329,8 +329,14 @@ export class JobService<const H extends HandlerList | undefined = any> extends E
     const o = readOptions(options, now, issues, limits);
     if (issues.length) throw new JobValidationError(jobType, issues, limits.exceeded ?? null);
     const createdAt = new Date(now);
-    const future = o.scheduledAt !== null && o.scheduledAt.getTime() > now;
-    return {
+    let scheduledAt = o.scheduledAt;
+    if (o.debounce) {
+      // A debounced job first waits delayMs (or maxDelayMs when shorter) unless it was asked to wait longer.
+      const due = now + Math.min(o.debounce.delayMs, o.debounce.maxDelayMs ?? Infinity);
+      if (due > now && (scheduledAt === null || scheduledAt.getTime() < due)) scheduledAt = new Date(due);
+    }
+    const future = scheduledAt !== null && scheduledAt.getTime() > now;
+    const job: Job = {
       id: randomId(),
       queueName: o.queueName,
       jobType,
@@ -338,7 +344,7 @@ export class JobService<const H extends HandlerList | undefined = any> extends E
       priority: o.priority,
       maxRetries: o.maxRetries,
       retryCount: 0,
-      scheduledAt: o.scheduledAt,
+      scheduledAt,
       startedAt: null,
       completedAt: null,
       failedAt: null,
@@ -349,11 +355,19 @@ export class JobService<const H extends HandlerList | undefined = any> extends E
       metadata: o.metadata,
       idempotencyKey: o.idempotencyKey,
       result: null,
-      runAt: future ? o.scheduledAt! : createdAt,
+      runAt: future ? scheduledAt! : createdAt,
       attempts: 0,
       timeoutMs: o.timeoutMs,
       progress: null,
     };
+    // Flow-control fields only when used, so plain jobs keep the shape every store round-trips.
+    if (o.concurrencyKey !== null) {
+      job.concurrencyKey = o.concurrencyKey;
+      job.concurrencyLimit = o.concurrencyLimit;
+    }
+    if (o.rateLimit) job.rateLimit = o.rateLimit;
+    if (o.debounce) job.debounce = o.debounce;
+    return job;
   }
 }
 
@@ -382,6 +396,59 @@ function readKey(options: CreateJobOptions, field: "queueName" | "createdBy" | "
     bad(issues, field, "must be a non-empty string of at most 512 characters");
   } else return v;
   return null;
+}
+
+/** A flow-control key: a non-empty string of at most 512 characters. */
+function flowKey(v: unknown, field: string, issues: ValidationIssue[]): string | null {
+  if (typeof v === "string" && v.length > 0 && v.length <= 512) return v;
+  bad(issues, field, `must be a non-empty string of at most 512 characters, got ${JSON.stringify(v) ?? typeof v}`);
+  return null;
+}
+
+function flowInt(v: unknown, field: string, min: number, issues: ValidationIssue[]): number | null {
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= min) return v;
+  bad(issues, field, `must be an integer >= ${min}, got ${JSON.stringify(v) ?? typeof v}`);
+  return null;
+}
+
+function flowObject(v: unknown, field: string, issues: ValidationIssue[]): Record<string, unknown> | null {
+  if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  bad(issues, field, "must be an object");
+  return null;
+}
+
+/** concurrencyKey/concurrencyLimit, rateLimit and debounce, each field checked by name. */
+function readFlow(options: CreateJobOptions, issues: ValidationIssue[]) {
+  let concurrencyKey: string | null = null;
+  let concurrencyLimit = 1;
+  if (options.concurrencyKey !== undefined) concurrencyKey = flowKey(options.concurrencyKey, "concurrencyKey", issues);
+  if (options.concurrencyLimit !== undefined) {
+    concurrencyLimit = flowInt(options.concurrencyLimit, "concurrencyLimit", 1, issues) ?? 1;
+    if (options.concurrencyKey === undefined) bad(issues, "concurrencyLimit", "needs options.concurrencyKey");
+  }
+  let rateLimit: RateLimit | null = null;
+  if (options.rateLimit !== undefined) {
+    const r = flowObject(options.rateLimit, "rateLimit", issues);
+    if (r) {
+      const key = flowKey(r.key, "rateLimit.key", issues);
+      const limit = flowInt(r.limit, "rateLimit.limit", 1, issues);
+      const periodMs = flowInt(r.periodMs, "rateLimit.periodMs", 1, issues);
+      if (key !== null && limit !== null && periodMs !== null) rateLimit = { key, limit, periodMs };
+    }
+  }
+  let debounce: Debounce | null = null;
+  if (options.debounce !== undefined) {
+    const d = flowObject(options.debounce, "debounce", issues);
+    if (d) {
+      const key = flowKey(d.key, "debounce.key", issues);
+      const delayMs = flowInt(d.delayMs, "debounce.delayMs", 0, issues);
+      const maxDelayMs = d.maxDelayMs === undefined ? undefined : flowInt(d.maxDelayMs, "debounce.maxDelayMs", 0, issues);
+      if (key !== null && delayMs !== null && maxDelayMs !== null) {
+        debounce = maxDelayMs === undefined ? { key, delayMs } : { key, delayMs, maxDelayMs };
+      }
+    }
+  }
+  return { concurrencyKey, concurrencyLimit, rateLimit, debounce };
 }
 
 function positiveInt(value: number | undefined, fallback: number, field: string): number {
@@ -422,6 +489,7 @@ function readOptions(options: CreateJobOptions, now: number, issues: ValidationI
     createdBy: readKey(options, "createdBy", issues),
     idempotencyKey: readKey(options, "idempotencyKey", issues),
     metadata,
+    ...readFlow(options, issues),
   };
 }
 

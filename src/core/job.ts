@@ -58,6 +58,32 @@ export interface Job<P = unknown> {
   progress: JobProgress | null;
   /** The workerId of the last claim (the lease holder while RUNNING), where the store keeps it. */
   leasedBy?: string | null;
+  /** Flow control (absent when unused): at most `concurrencyLimit` RUNNING jobs with this key, across queues and workers. */
+  concurrencyKey?: string;
+  /** Most RUNNING jobs with {@link Job.concurrencyKey} at once (present with the key; default 1). */
+  concurrencyLimit?: number;
+  /** Flow control (absent when unused): at most `limit` starts per key in any window of `periodMs`. */
+  rateLimit?: RateLimit;
+  /** Flow control (absent when unused): later jobs with this key in the queue replace this one while it waits. */
+  debounce?: Debounce;
+}
+
+/** {@link CreateJobOptions.rateLimit}: at most `limit` starts of jobs with `key` in any window of `periodMs`. */
+export interface RateLimit {
+  key: string;
+  limit: number;
+  periodMs: number;
+}
+
+/**
+ * {@link CreateJobOptions.debounce}: a job still waiting with `key` in the same queue takes the
+ * new payload and options, and its due time moves to now + `delayMs`, never past its first
+ * creation + `maxDelayMs`.
+ */
+export interface Debounce {
+  key: string;
+  delayMs: number;
+  maxDelayMs?: number;
 }
 
 /** A handler's progress report: a number (e.g. a percentage) or a small JSON object. */
@@ -100,6 +126,22 @@ export interface CreateJobOptions {
   idempotencyKey?: string;
   /** Abort the handler after this many milliseconds. */
   timeoutMs?: number;
+  /**
+   * At most {@link CreateJobOptions.concurrencyLimit} RUNNING jobs with this key at once, whatever
+   * worker (process, tab, isolate) holds them; the store enforces it in its claim. Keys are shared
+   * across queues. The waiting ones keep their order and never block jobs of other keys.
+   */
+  concurrencyKey?: string;
+  /** Most RUNNING jobs of {@link CreateJobOptions.concurrencyKey} at once; default 1. Needs a key. */
+  concurrencyLimit?: number;
+  /** At most `limit` starts per key in any window of `periodMs`; nextWakeAt says when the next start is allowed. */
+  rateLimit?: RateLimit;
+  /**
+   * A waiting job with this key in the queue takes the new payload and options, its due time moves
+   * to now + delayMs (never past its first creation + maxDelayMs), and createJob returns that same
+   * job. A running job with the key is left alone and a new one is created.
+   */
+  debounce?: Debounce;
 }
 
 /** Counts of jobs by status, overall and per queue. */

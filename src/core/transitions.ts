@@ -164,3 +164,67 @@ export function foldStats(counts: Iterable<readonly [queueName: string, status: 
   }
   return { total, byStatus, byQueue, paused: [...paused].sort() };
 }
+
+/**
+ * The due time of a debounced job that takes `incoming`'s place: the incoming job's due time
+ * (its now + delayMs), never past the waiting job's first creation + maxDelayMs.
+ */
+export function debouncedRunAt(waiting: Job, incoming: Job): number {
+  const max = incoming.debounce?.maxDelayMs;
+  const due = incoming.runAt.getTime();
+  return max === undefined ? due : Math.min(due, waiting.createdAt.getTime() + max);
+}
+
+/**
+ * A waiting job takes a debounced job's payload and options (its id, creation time and seq stay):
+ * due at {@link debouncedRunAt}, PENDING when that is not after the incoming job's creation,
+ * SCHEDULED otherwise. The caller checked {@link isClaimable} and the key.
+ */
+export function debounceInto(state: LeaseState, incoming: Job): void {
+  const job = state.job;
+  const runAt = debouncedRunAt(job, incoming);
+  job.jobType = incoming.jobType;
+  job.payload = incoming.payload;
+  job.priority = incoming.priority;
+  job.maxRetries = incoming.maxRetries;
+  job.metadata = incoming.metadata;
+  job.createdBy = incoming.createdBy;
+  job.timeoutMs = incoming.timeoutMs;
+  setFlow(job, incoming);
+  job.runAt = new Date(runAt);
+  const future = runAt > incoming.createdAt.getTime();
+  job.scheduledAt = future ? new Date(runAt) : null;
+  job.status = future ? JobStatus.SCHEDULED : JobStatus.PENDING;
+  state.token = null;
+}
+
+/** Copies the flow-control fields of `from` onto `job`, deleting the ones `from` lacks. */
+function setFlow(job: Job, from: Job): void {
+  if (from.concurrencyKey !== undefined) {
+    job.concurrencyKey = from.concurrencyKey;
+    job.concurrencyLimit = from.concurrencyLimit ?? 1;
+  } else {
+    delete job.concurrencyKey;
+    delete job.concurrencyLimit;
+  }
+  if (from.rateLimit !== undefined) job.rateLimit = from.rateLimit;
+  else delete job.rateLimit;
+  if (from.debounce !== undefined) job.debounce = from.debounce;
+  else delete job.debounce;
+}
+
+/** True when a job uses any claim-time flow control (a concurrency key or a rate limit). */
+export function isGated(job: Job): boolean {
+  return job.concurrencyKey !== undefined || job.rateLimit !== undefined;
+}
+
+/**
+ * When a rate-limited key may start again: `starts` are the key's start times in ascending
+ * order; null when a start is allowed at `now` (fewer than `limit` starts in the window ending now).
+ */
+export function rateAllowedAt(starts: readonly number[], from: number, limit: number, periodMs: number, now: number): number | null {
+  const inWindow = starts.length - from;
+  if (inWindow < limit) return null;
+  const at = starts[starts.length - limit]! + periodMs;
+  return at <= now ? null : at;
+}

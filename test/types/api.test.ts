@@ -112,6 +112,10 @@ describe("job creation", () => {
       metadata?: Record<string, unknown>;
       idempotencyKey?: string;
       timeoutMs?: number;
+      concurrencyKey?: string;
+      concurrencyLimit?: number;
+      rateLimit?: { key: string; limit: number; periodMs: number };
+      debounce?: { key: string; delayMs: number; maxDelayMs?: number };
     }>();
   });
 });

@@ -12,7 +12,7 @@ import type { Job, JobStatus } from "../../core/index.ts";
  * them in the database). See {@link fromArray}.
  */
 export const ROW_COLUMNS =
-  "seq, id, queue, job_type, payload, priority, max_retries, retry_count, scheduled_at, started_at, completed_at, failed_at, status, error_message, created_by, created_at, metadata, idem, result, run_at, attempts, timeout_ms";
+  "seq, id, queue, job_type, payload, priority, max_retries, retry_count, scheduled_at, started_at, completed_at, failed_at, status, error_message, created_by, created_at, metadata, idem, result, run_at, attempts, timeout_ms, flow";
 
 /** Positions in a {@link ROW_COLUMNS} array that claims sort on. */
 export const ROW_SEQ = 0;
@@ -26,12 +26,17 @@ export const ROW_RUN_AT = 19;
 export const INSERT_COLUMNS = [
   "id", "queue", "job_type", "payload", "priority", "max_retries", "retry_count", "status", "created_at", "metadata", "run_at", "attempts",
   "scheduled_at", "started_at", "completed_at", "failed_at", "error_message", "created_by", "idem", "result", "timeout_ms", "wake_at",
+  "flow", "ckey", "climit", "rkey", "rlimit", "rperiod", "dkey",
 ] as const;
 export const ALWAYS = 12;
 /** The bit of the idempotency key column in an optional-column mask (see {@link filled}). */
 export const IDEM_BIT = 1 << (INSERT_COLUMNS.indexOf("idem") - ALWAYS);
+/** The bit of the first flow-control column (flow): set for every job that uses flow control. */
+export const FLOW_BIT = 1 << (INSERT_COLUMNS.indexOf("flow") - ALWAYS);
+/** Bits of the columns that make a job gated at claim time (a concurrency key or a rate limit). */
+export const GATED_BITS = (1 << (INSERT_COLUMNS.indexOf("ckey") - ALWAYS)) | (1 << (INSERT_COLUMNS.indexOf("rkey") - ALWAYS));
 /** Columns that hold JSON text. */
-export const JSON_COLUMNS: ReadonlySet<string> = new Set(["payload", "metadata", "result"]);
+export const JSON_COLUMNS: ReadonlySet<string> = new Set(["payload", "metadata", "result", "flow"]);
 export const RUN_AT = INSERT_COLUMNS.indexOf("run_at");
 export const CREATED_AT = INSERT_COLUMNS.indexOf("created_at");
 export const WAKE_AT = INSERT_COLUMNS.indexOf("wake_at");
@@ -57,7 +62,41 @@ export function insertValues(job: Job, nested: boolean): unknown[] {
     ms(job.scheduledAt), ms(job.startedAt), ms(job.completedAt), ms(job.failedAt), job.errorMessage ?? null, job.createdBy ?? null,
     job.idempotencyKey ?? null, job.result === undefined || job.result === null ? null : json(job.result), job.timeoutMs ?? null,
     s === "pending" || s === "scheduled" || s === "retrying" ? runAt : null,
+    ...flowValues(job, nested),
   ];
+}
+
+/**
+ * The flow-control columns: `flow` keeps the options as JSON (what a row reads back), the others
+ * are what the claim, the key-slot counts and debounce look up by.
+ */
+export function flowValues(job: Job, nested: boolean): readonly unknown[] {
+  const { concurrencyKey, rateLimit, debounce } = job;
+  if (concurrencyKey === undefined && rateLimit === undefined && debounce === undefined) return NO_FLOW;
+  const flow = flowOf(job);
+  return [
+    nested ? flow : JSON.stringify(flow),
+    concurrencyKey ?? null,
+    concurrencyKey === undefined ? null : (job.concurrencyLimit ?? 1),
+    rateLimit?.key ?? null,
+    rateLimit?.limit ?? null,
+    rateLimit?.periodMs ?? null,
+    debounce?.key ?? null,
+  ];
+}
+
+const NO_FLOW: readonly unknown[] = [null, null, null, null, null, null, null];
+
+/** The flow-control fields of a job, as stored in the `flow` column. */
+export function flowOf(job: Job): Record<string, unknown> {
+  const flow: Record<string, unknown> = {};
+  if (job.concurrencyKey !== undefined) {
+    flow.concurrencyKey = job.concurrencyKey;
+    flow.concurrencyLimit = job.concurrencyLimit ?? 1;
+  }
+  if (job.rateLimit !== undefined) flow.rateLimit = job.rateLimit;
+  if (job.debounce !== undefined) flow.debounce = job.debounce;
+  return flow;
 }
 
 /** The optional columns `values` fills, as a bit mask. */
@@ -80,7 +119,7 @@ export function maskedColumns(mask: number): string[] {
 
 /** A parsed {@link ROW_COLUMNS} array (numbers are already numbers) as a job. */
 export function fromArray(a: unknown[]): Job {
-  return {
+  const job: Job = {
     id: a[1] as string,
     queueName: a[2] as string,
     jobType: a[3] as string,
@@ -104,6 +143,9 @@ export function fromArray(a: unknown[]): Job {
     timeoutMs: a[21] as number | null,
     progress: null,
   };
+  const flow = a[22];
+  if (flow !== null && flow !== undefined) Object.assign(job, typeof flow === "string" ? JSON.parse(flow) : flow);
+  return job;
 }
 
 /** Claimed rows in claim order (priority high first, then due time, then insertion): RETURNING promises no order. */

@@ -45,18 +45,47 @@ CREATE TABLE IF NOT EXISTS jobs (
   timeout_ms INTEGER,
   token TEXT,
   wake_at INTEGER,
-  finished_at INTEGER
+  finished_at INTEGER,
+  flow TEXT, ckey TEXT, climit INTEGER, rkey TEXT, rlimit INTEGER, rperiod INTEGER, dkey TEXT, parked TEXT
 );
 DROP INDEX IF EXISTS jobs_claim;
 DROP INDEX IF EXISTS jobs_leases;
 DROP INDEX IF EXISTS jobs_wake;
 DROP INDEX IF EXISTS jobs_alarm;
-CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (queue, priority DESC, run_at, seq) WHERE token IS NULL AND wake_at IS NOT NULL;
+DROP INDEX IF EXISTS jobs_ready;
+CREATE INDEX IF NOT EXISTS jobs_ready_plain ON jobs (queue, priority DESC, run_at, seq) WHERE token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL;
+CREATE INDEX IF NOT EXISTS jobs_ready_gated ON jobs (queue, priority DESC, run_at, seq) WHERE token IS NULL AND wake_at IS NOT NULL AND (ckey IS NOT NULL OR rkey IS NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_key_running ON jobs (ckey, wake_at) WHERE token IS NOT NULL AND ckey IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_parked ON jobs (parked, priority DESC, run_at, seq) WHERE parked IS NOT NULL AND token IS NULL AND wake_at IS NULL AND status IN ('pending','scheduled','retrying');
+CREATE INDEX IF NOT EXISTS jobs_debounce ON jobs (queue, dkey) WHERE dkey IS NOT NULL AND token IS NULL AND status IN ('pending','scheduled','retrying');
+CREATE TABLE IF NOT EXISTS flow_starts (rkey TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS flow_starts_key ON flow_starts (rkey, at);
+CREATE TABLE IF NOT EXISTS flow_gates (gate TEXT PRIMARY KEY, queue TEXT NOT NULL, wake_at INTEGER NOT NULL, lim INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS flow_gates_wake ON flow_gates (wake_at);
+CREATE TRIGGER IF NOT EXISTS jobs_slot_freed AFTER UPDATE OF token ON jobs
+  WHEN OLD.token IS NOT NULL AND NEW.token IS NULL AND OLD.ckey IS NOT NULL AND NEW.parked IS NULL
+BEGIN
+  UPDATE jobs SET wake_at = run_at, parked = NULL WHERE seq = (SELECT seq FROM jobs INDEXED BY jobs_parked
+    WHERE parked = 'c' || OLD.ckey AND token IS NULL AND wake_at IS NULL AND status IN ('pending','scheduled','retrying')
+    ORDER BY priority DESC, run_at, seq LIMIT 1);
+END;
 CREATE INDEX IF NOT EXISTS jobs_wakeups ON jobs (queue, token IS NOT NULL, wake_at) WHERE wake_at IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs (queue, idem) WHERE idem IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at, seq) WHERE finished_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS portico_migrations (name TEXT PRIMARY KEY);
 `;
+
+/**
+ * The flow-control columns (see row-codec.ts): `flow` the options as JSON, `ckey`/`climit` the
+ * concurrency key and limit, `rkey`/`rlimit`/`rperiod` the rate limit, `dkey` the debounce key,
+ * `parked` the gate ('c' or 'r' + key) a waiting job is parked on while its key is full (then
+ * `wake_at` is NULL, so it is out of every claim index until a slot frees or the window moves).
+ * Flow control is store-enforced: the trigger `jobs_slot_freed` unparks the best parked job of a
+ * key in the same statement that frees one of its slots (complete, fail, release).
+ */
+export const FLOW_COLUMNS: readonly (readonly [name: string, type: string])[] = [
+  ["flow", "TEXT"], ["ckey", "TEXT"], ["climit", "INTEGER"], ["rkey", "TEXT"], ["rlimit", "INTEGER"], ["rperiod", "INTEGER"], ["dkey", "TEXT"], ["parked", "TEXT"],
+];
 
 /**
  * One-time data migrations, in order, each recorded in `portico_migrations` once applied (in the

@@ -90,16 +90,25 @@ export function claimSql(single: boolean, leases: boolean, typed: boolean): stri
   return cached(`claim${single}${leases}${typed}`, () => {
     const typeFilter = typed ? " AND job_type IN (SELECT value FROM json_each(?6))" : "";
     const limit = single && !typed ? "1" : "?5";
-    const ready = `SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_ready
-    WHERE queue = ?4 AND token IS NULL AND wake_at IS NOT NULL AND run_at <= ?1${typeFilter}
+    const ready = `SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_ready_plain
+    WHERE queue = ?4 AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL AND run_at <= ?1${typeFilter}
     ORDER BY priority DESC, run_at, seq LIMIT ${limit}`;
     const pick = leases
       ? `SELECT seq FROM (SELECT * FROM (${ready}) UNION ALL SELECT * FROM (SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_wakeups
-         WHERE queue = ?4 AND (token IS NOT NULL) = 1 AND wake_at IS NOT NULL AND wake_at <= ?1${typeFilter} ORDER BY wake_at LIMIT ${limit}))
+         WHERE queue = ?4 AND (token IS NOT NULL) = 1 AND wake_at IS NOT NULL AND wake_at <= ?1 AND ckey IS NULL AND rkey IS NULL${typeFilter} ORDER BY wake_at LIMIT ${limit}))
        ORDER BY priority DESC, run_at, seq LIMIT ${limit}`
       : ready.replace("SELECT seq, priority, run_at", "SELECT seq");
+    // Flow control: while a gated job (a concurrency key or a rate limit) is due in the queue, or a
+    // rate window moved on, this plain claim takes nothing and the store runs the gated claim.
+    const guard = `NOT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_ready_gated WHERE queue = ?4 AND token IS NULL AND wake_at IS NOT NULL
+      AND (ckey IS NOT NULL OR rkey IS NOT NULL) AND run_at <= ?1) AND NOT EXISTS (SELECT 1 FROM flow_gates WHERE wake_at <= ?1)${
+      leases
+        ? ` AND NOT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_wakeups WHERE queue = ?4 AND (token IS NOT NULL) = 1 AND wake_at IS NOT NULL
+      AND wake_at <= ?1 AND (ckey IS NOT NULL OR rkey IS NOT NULL))`
+        : ""
+    }`;
     return `UPDATE jobs SET status = 'running', started_at = ?1, attempts = attempts + 1, token = ?2 || '.' || jobs.seq, wake_at = ?3
-    ${single ? `WHERE seq = (${pick})` : `FROM (${pick}) AS picked WHERE jobs.seq = picked.seq`} RETURNING ${ROW_JSON}`;
+    ${single ? `WHERE seq = (${pick})` : `FROM (${pick}) AS picked WHERE jobs.seq = picked.seq`} AND ${guard} RETURNING ${ROW_JSON}`;
   });
 }
 
@@ -135,3 +144,58 @@ export const FINISHED = "SELECT COUNT(*) AS c, MIN(finished_at) AS m FROM jobs W
 export const PRUNE = `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at, seq LIMIT ?1)
   OR (finished_at IS NOT NULL AND finished_at < ?2)`;
 
+
+// ---------------------------------------------------------------- flow control (see sqlite-schema.ts)
+
+const WAITING = "status IN ('pending','scheduled','retrying')";
+const typed = (n: number) => `AND (?${n} IS NULL OR job_type IN (SELECT value FROM json_each(?${n})))`;
+
+/**
+ * The gated claim's candidates in claim order, at most ?3: due plain rows, due gated rows and
+ * expired leases, each from its own index (three walks of at most ?3 entries). ?1 now, ?2 queue, ?4 job types or NULL.
+ */
+export const FLOW_CANDIDATES = `SELECT j.seq, j.ckey, j.climit, j.rkey, j.rlimit, j.rperiod FROM (
+  SELECT * FROM (SELECT seq FROM jobs INDEXED BY jobs_ready_plain WHERE queue = ?2 AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL
+    AND run_at <= ?1 ${typed(4)} ORDER BY priority DESC, run_at, seq LIMIT ?3)
+  UNION ALL SELECT * FROM (SELECT seq FROM jobs INDEXED BY jobs_ready_gated WHERE queue = ?2 AND token IS NULL AND wake_at IS NOT NULL
+    AND (ckey IS NOT NULL OR rkey IS NOT NULL) AND run_at <= ?1 ${typed(4)} ORDER BY priority DESC, run_at, seq LIMIT ?3)
+  UNION ALL SELECT * FROM (SELECT seq FROM jobs INDEXED BY jobs_wakeups WHERE queue = ?2 AND (token IS NOT NULL) = 1 AND wake_at IS NOT NULL
+    AND wake_at <= ?1 ${typed(4)} ORDER BY wake_at LIMIT ?3)
+) AS c JOIN jobs AS j ON j.seq = c.seq ORDER BY j.priority DESC, j.run_at, j.seq LIMIT ?3`;
+
+/** RUNNING jobs of key ?1 whose lease is live at ?2: one walk of jobs_key_running. */
+export const KEY_RUNNING = "SELECT count(*) AS n FROM jobs INDEXED BY jobs_key_running WHERE ckey = ?1 AND token IS NOT NULL AND wake_at > ?2";
+/** Start times of rate key ?1 after ?2, oldest first. */
+export const RATE_STARTS = "SELECT at FROM flow_starts WHERE rkey = ?1 AND at > ?2 ORDER BY at";
+export const TRIM_STARTS = "DELETE FROM flow_starts WHERE rkey = ?1 AND at <= ?2";
+export const ADD_STARTS = "INSERT INTO flow_starts (rkey, at) SELECT value, ?2 FROM json_each(?1)";
+
+/**
+ * Parks rows (?1: JSON [[seq, gate], ...]) out of every claim index. An expired lease parked this
+ * way becomes PENDING: its lease is lost either way, and it waits for its key like the others.
+ */
+export const PARK = `UPDATE jobs SET status = CASE WHEN jobs.token IS NULL THEN jobs.status ELSE 'pending' END, token = NULL, wake_at = NULL,
+  parked = p.value->>1 FROM json_each(?1) AS p WHERE jobs.seq = p.value->>0`;
+/** The best ?2 parked rows of gate ?1 wait again (due at their own run_at). */
+export const UNPARK = `UPDATE jobs SET wake_at = run_at, parked = NULL WHERE seq IN (SELECT seq FROM jobs INDEXED BY jobs_parked
+  WHERE parked = ?1 AND token IS NULL AND wake_at IS NULL AND ${WAITING} ORDER BY priority DESC, run_at, seq LIMIT ?2)`;
+/** Rate gate ?1 (of queue ?2) opens at ?3 for up to ?4 starts. */
+export const GATE_WAKE = `INSERT INTO flow_gates (gate, queue, wake_at, lim) VALUES (?1, ?2, ?3, ?4)
+  ON CONFLICT (gate) DO UPDATE SET wake_at = min(wake_at, excluded.wake_at), lim = excluded.lim`;
+export const DUE_GATES = "DELETE FROM flow_gates WHERE wake_at <= ?1 RETURNING gate, lim";
+/** The earliest rate gate to open, and its queue. */
+export const GATE_MIN = "SELECT queue, wake_at AS w FROM flow_gates ORDER BY wake_at LIMIT 1";
+/** Claims the rows ?4 (JSON array of seqs): ?1 now, ?2 token prefix, ?3 lease expiry. */
+export const CLAIM_SEQS = `UPDATE jobs SET status = 'running', started_at = ?1, attempts = attempts + 1, token = ?2 || '.' || jobs.seq, wake_at = ?3
+  FROM (SELECT value AS s FROM json_each(?4)) AS p WHERE jobs.seq = p.s RETURNING ${ROW_JSON}`;
+
+/** The waiting job of queue ?1 with debounce key ?2, oldest first. */
+export const DEBOUNCE_FIND = `SELECT ${ROW_JSON}, seq FROM jobs WHERE seq = (SELECT seq FROM jobs INDEXED BY jobs_debounce
+  WHERE queue = ?1 AND dkey = ?2 AND token IS NULL AND ${WAITING} ORDER BY seq LIMIT 1)`;
+/** A debounced row takes the new job: ?1.. in this order, then ?19 seq. */
+export const DEBOUNCE_SET = `UPDATE jobs SET job_type = ?1, payload = ?2, priority = ?3, max_retries = ?4, metadata = ?5, created_by = ?6,
+  timeout_ms = ?7, flow = ?8, ckey = ?9, climit = ?10, rkey = ?11, rlimit = ?12, rperiod = ?13, dkey = ?14, run_at = ?15, scheduled_at = ?16,
+  status = ?17, wake_at = ?18, parked = NULL WHERE seq = ?19`;
+/** Marks (once) that this database has seen flow control, so claims look for gated rows. */
+export const FLOW_USED = "INSERT INTO portico_migrations (name) VALUES ('flow-control-used') ON CONFLICT DO NOTHING";
+export const FLOW_USED_CHECK = "SELECT 1 AS x FROM portico_migrations WHERE name = 'flow-control-used'";

@@ -18,11 +18,11 @@ import {
   type QueueStats,
   type RetentionOptions,
 } from "../../core/index.ts";
-import { foldStats } from "../../core/transitions.ts";
+import { debounceInto, foldStats, isGated, rateAllowedAt } from "../../core/transitions.ts";
 import { RetentionTracker } from "./retention.ts";
-import { ALWAYS, CREATED_AT, IDEM_BIT, RUN_AT, WAKE_AT, filled, fromArray, insertValues, only, sortClaimed } from "./row-codec.ts";
+import { ALWAYS, CREATED_AT, IDEM_BIT, RUN_AT, WAKE_AT, filled, flowValues, fromArray, insertValues, only, sortClaimed } from "./row-codec.ts";
 import * as S from "./sqlite-statements.ts";
-import { DATA_MIGRATIONS, SCHEMA_SQL } from "./sqlite-schema.ts";
+import { DATA_MIGRATIONS, FLOW_COLUMNS, SCHEMA_SQL } from "./sqlite-schema.ts";
 import { leaseSeq } from "./transitions.ts";
 
 type Row = Record<string, unknown>;
@@ -77,13 +77,21 @@ export class SqliteJobStore {
    */
   readonly #tokenPrefix = crypto.randomUUID();
   #claims = 0;
+  /** This database has seen flow control (a gated or debounced job): claims then also run the gated claim. */
+  #flowUsed = false;
 
   constructor(db: SqliteExecutor, options: SqliteJobStoreOptions = {}) {
     this.#db = db;
     this.#shared = options.shared ?? false;
     this.#retention = new RetentionTracker(this.#shared);
+    // Tables made before flow control get its columns first (the schema's indexes name them).
+    const columns = new Set(this.#all("SELECT name FROM pragma_table_info('jobs')").map((r) => r.name as string));
+    if (columns.size > 0) {
+      for (const [name, type] of FLOW_COLUMNS) if (!columns.has(name)) db.exec(`ALTER TABLE jobs ADD COLUMN ${name} ${type}`);
+    }
     db.exec(SCHEMA_SQL);
     const applied = new Set(this.#all("SELECT name FROM portico_migrations").map((r) => r.name as string));
+    this.#flowUsed = applied.has("flow-control-used");
     for (const m of DATA_MIGRATIONS) {
       if (applied.has(m.name)) continue;
       db.transaction(() => {
@@ -103,6 +111,40 @@ export class SqliteJobStore {
   /** Stores a batch in one statement; repeated idempotency keys return the stored job. */
   enqueue(jobs: readonly Job[]): EnqueueResult[] {
     if (jobs.length === 0) return [];
+    let debounced = false;
+    let flow = false;
+    for (const j of jobs) {
+      if (j.debounce !== undefined) debounced = flow = true;
+      else if (isGated(j)) flow = true;
+    }
+    if (flow) {
+      return this.#db.transaction(() => {
+        if (!this.#flowUsed) this.#run(S.FLOW_USED);
+        this.#flowUsed = true;
+        return debounced ? jobs.map((j) => (j.debounce !== undefined ? this.#debounceOne(j) : this.#enqueueOne(j))) : this.#enqueuePlain(jobs);
+      });
+    }
+    return this.#enqueuePlain(jobs);
+  }
+
+  /** A waiting job with the debounce key takes `job`'s place (see core's debounceInto); else `job` is stored. */
+  #debounceOne(job: Job): EnqueueResult {
+    const [row] = this.#all(S.DEBOUNCE_FIND, job.queueName, job.debounce!.key);
+    if (!row) return this.#enqueueOne(job);
+    const existing = fromArray(JSON.parse(row.j as string) as unknown[]);
+    debounceInto({ job: existing, token: null, leaseExpiresAt: 0 }, job);
+    const f = flowValues(existing, false);
+    const runAt = existing.runAt.getTime();
+    this.#run(
+      S.DEBOUNCE_SET,
+      existing.jobType, JSON.stringify(existing.payload === undefined ? null : existing.payload), existing.priority, existing.maxRetries,
+      JSON.stringify(existing.metadata ?? {}), existing.createdBy ?? null, existing.timeoutMs ?? null, ...f,
+      runAt, existing.scheduledAt ? existing.scheduledAt.getTime() : null, existing.status, runAt, row.seq,
+    );
+    return { job: existing, created: false };
+  }
+
+  #enqueuePlain(jobs: readonly Job[]): EnqueueResult[] {
     if (jobs.length === 1) return [this.#enqueueOne(jobs[0]!)];
     const rows = jobs.map((j) => insertValues(j, true));
     let mask = 0;
@@ -199,6 +241,7 @@ export class SqliteJobStore {
       } else if (claimed.length > 0) {
         this.#leaseMin.set(queue, Math.min(this.#leaseMinOf(queue), expiry));
       }
+      if (claimed.length === 0 && this.#flowSeen()) claimed.push(...this.#gatedClaim(queue, limit, now, token, expiry, types));
       sortClaimed(claimed);
       for (const a of claimed) {
         const job = fromArray(a);
@@ -206,6 +249,80 @@ export class SqliteJobStore {
       }
     }
     return out;
+  }
+
+  /** True once flow control was used in this database (re-read while false when other processes write it). */
+  #flowSeen(): boolean {
+    if (!this.#flowUsed && this.#shared) this.#flowUsed = this.#all(S.FLOW_USED_CHECK).length > 0;
+    return this.#flowUsed;
+  }
+
+  /**
+   * The claim when gated jobs are due, in one transaction: rate gates whose window moved on unpark
+   * their best jobs; then candidates come in claim order and each gated one either starts (its key
+   * has a live slot and its rate window a start left) or is parked on the gate that holds it (out
+   * of every claim index, so no later claim walks it again). Repeats until `limit` rows are
+   * claimed or no candidate is left. Key slots and window starts are counted once per key from
+   * their indexes, then kept in step with this claim's own picks.
+   */
+  #gatedClaim(queue: string, limit: number, now: number, token: string, expiry: number, types: string | null): unknown[][] {
+    return this.#db.transaction(() => {
+      for (const g of this.#all(S.DUE_GATES, now)) this.#run(S.UNPARK, g.gate, g.lim);
+      const running = new Map<string, number>();
+      const starts = new Map<string, number[]>();
+      const out: unknown[][] = [];
+      for (let round = 0; out.length < limit && round < 1_000; round++) {
+        const want = limit - out.length;
+        const candidates = this.#all(S.FLOW_CANDIDATES, now, queue, want, types);
+        if (candidates.length === 0) break;
+        const pick: number[] = [];
+        const park: [number, string][] = [];
+        const started: string[] = [];
+        for (const c of candidates) {
+          const seq = Number(c.seq);
+          const ckey = c.ckey as string | null;
+          const rkey = c.rkey as string | null;
+          if (ckey !== null) {
+            let n = running.get(ckey);
+            if (n === undefined) n = Number(this.#all(S.KEY_RUNNING, ckey, now)[0]!.n);
+            // The candidate may be an expired lease of this very key: it is not counted (its lease is not live).
+            if (n >= Number(c.climit ?? 1)) {
+              running.set(ckey, n);
+              park.push([seq, `c${ckey}`]);
+              continue;
+            }
+            running.set(ckey, n);
+          }
+          if (rkey !== null) {
+            const period = Number(c.rperiod);
+            const rlimit = Number(c.rlimit);
+            let list = starts.get(rkey);
+            if (list === undefined) {
+              this.#run(S.TRIM_STARTS, rkey, now - period);
+              list = this.#all(S.RATE_STARTS, rkey, now - period).map((r) => Number(r.at));
+              starts.set(rkey, list);
+            }
+            const at = rateAllowedAt(list, 0, rlimit, period, now);
+            if (at !== null) {
+              park.push([seq, `r${rkey}`]);
+              this.#run(S.GATE_WAKE, `r${rkey}`, queue, at, rlimit);
+              continue;
+            }
+            list.push(now);
+            started.push(rkey);
+          }
+          if (ckey !== null) running.set(ckey, running.get(ckey)! + 1);
+          pick.push(seq);
+        }
+        if (park.length > 0) this.#run(S.PARK, JSON.stringify(park));
+        if (pick.length > 0) {
+          out.push(...this.#arrays(S.CLAIM_SEQS, now, token, expiry, JSON.stringify(pick)));
+          if (started.length > 0) this.#run(S.ADD_STARTS, JSON.stringify(started), now);
+        }
+        if (candidates.length < want) break;
+      }
+      return out;
+    });
   }
 
   extendLease(lease: LeaseRef, leaseMs: number, now: number): boolean {
@@ -271,7 +388,12 @@ export class SqliteJobStore {
    */
   earliestWake(queues?: readonly string[]): { queue: string; at: number } | null {
     const row = (queues ? this.#all(S.WAKE_OF, JSON.stringify(queues)) : this.#all(S.WAKE_ALL))[0];
-    return row ? { queue: row.queue as string, at: Number(row.w) } : null;
+    const wake = row ? { queue: row.queue as string, at: Number(row.w) } : null;
+    if (!this.#flowSeen()) return wake;
+    // A rate window that moves on wakes its parked jobs (rate keys span queues: not filtered by queue).
+    const [gate] = this.#all(S.GATE_MIN);
+    if (gate && (wake === null || Number(gate.w) < wake.at)) return { queue: queues?.[0] ?? (gate.queue as string), at: Number(gate.w) };
+    return wake;
   }
 
   /** The queue's earliest lease expiry, or Infinity when none of its jobs is leased. */

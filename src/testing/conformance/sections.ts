@@ -5,10 +5,12 @@
  */
 import type { ConformanceSection } from "./options.ts";
 import { operationsSection } from "./operations.ts";
+import { flowControlSection } from "./flow-control.ts";
 import { queuePortSection } from "./queue-port.ts";
 
 /** The sections {@link runQueueConformance} registers. */
 export const conformanceSections: readonly ConformanceSection[] = [
   queuePortSection,
   operationsSection,
+  flowControlSection,
 ];
