@@ -60,7 +60,10 @@ export class MemoryJobQueue implements JobQueue {
 
   async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
     this.#assertOpen();
-    return this.#index.claim(request);
+    const claimed = this.#index.claim(request);
+    // The claim may have let more jobs of a key through (room left, a rate window moved on).
+    if (this.#index.takeUnparked()) this.#notify();
+    return claimed;
   }
 
   async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean | "cancelled"> {
@@ -73,12 +76,14 @@ export class MemoryJobQueue implements JobQueue {
       this.#changed(lease.jobId, "completed");
       this.#index.prune(now);
     }
+    // A freed key slot let a parked job of that key wait again: idle workers should look.
+    if (this.#index.takeUnparked()) this.#notify();
     return ok;
   }
 
   async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
     const ok = this.#index.fail(lease, errorMessage, outcome, now);
-    if (ok && outcome.status === "retrying") this.#notify();
+    if ((ok && outcome.status === "retrying") || this.#index.takeUnparked()) this.#notify();
     if (ok) this.#changed(lease.jobId, outcome.status);
     return ok;
   }

@@ -120,7 +120,7 @@ test("a version-2 database is upgraded: attempts that counted released claims no
   expect((await q.get("released-4-times"))?.attempts).toBe(0);
   expect((await q.get("retried-once"))?.attempts).toBe(1);
   const check = await openDB(dbName);
-  expect(check.version).toBe(3);
+  expect(check.version).toBe(4);
   check.close();
 });
 

@@ -3,6 +3,7 @@
  * transaction (./connection.ts) awaiting only IndexedDB requests; lease-bound calls share
  * transactions by group commit (./group-commit.ts); the layout and migrations are ./schema.ts.
  */
+import type { IDBPObjectStore } from "idb";
 import { randomId } from "../../core/random-id.ts";
 import * as T from "../../core/transitions.ts";
 import {
@@ -25,7 +26,12 @@ import { toStorageError } from "./errors.ts";
 import { GroupCommit, type OpResult } from "./group-commit.ts";
 import {
   COUNTERS_KEY,
+  DEBOUNCE_INDEX,
   FINISHED_INDEX,
+  FLOW,
+  GATE_WAKE_INDEX,
+  KEY_RUNNING_INDEX,
+  PARKED_INDEX,
   IDEMPOTENCY_INDEX,
   JOBS,
   META,
@@ -34,12 +40,14 @@ import {
   STATUS_INDEX,
   TIMED_INDEX,
   markIdle,
+  markParked,
   markReady,
   markTimed,
   newRow,
   rowToJob,
   type Counters,
   type JobRow,
+  type RateGate,
 } from "./schema.ts";
 import { WakeSignal } from "./wake.ts";
 
@@ -124,8 +132,25 @@ export class IndexedDBJobQueue implements JobQueue {
     }
     let created = 0;
     let duplicateId: string | null = null;
+    const debounced = jobs.some((j) => j.debounce !== undefined);
     const results = await this.#db.write(`store ${jobs.length} job(s)`, [JOBS], async (tx) => {
       const store = tx.objectStore(JOBS);
+      // Debounced jobs: the waiting job with the key takes each one's place (looked up first).
+      const replaced = new Map<number, JobRow>();
+      if (debounced) {
+        const index = store.index(DEBOUNCE_INDEX);
+        for (let i = 0; i < jobs.length; i++) {
+          const job = jobs[i]!;
+          if (job.debounce === undefined) continue;
+          const row = (await index.get([job.queueName, job.debounce.key])) as JobRow | undefined;
+          if (!row || !T.isClaimable(row.job) || row.token !== null) continue;
+          T.debounceInto(row, job);
+          if (row.job.status === JobStatus.PENDING) markReady(row);
+          else markTimed(row, row.job.runAt.getTime());
+          quiet(store.put(row));
+          replaced.set(i, row);
+        }
+      }
       // Look up every idempotency key first (all requests in flight at once), then write.
       let existing: (JobRow | undefined | null)[] = [];
       if (jobs.some((j) => j.idempotencyKey !== null)) {
@@ -135,6 +160,11 @@ export class IndexedDBJobQueue implements JobQueue {
       const out: EnqueueResult[] = [];
       const batchKeys = new Map<string, number>();
       jobs.forEach((job, i) => {
+        const debouncedRow = replaced.get(i);
+        if (debouncedRow) {
+          out.push({ job: { ...debouncedRow.job }, created: false });
+          return;
+        }
         const found = existing[i];
         if (found) {
           out.push({ job: rowToJob(found), created: false });
@@ -181,11 +211,13 @@ export class IndexedDBJobQueue implements JobQueue {
   async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
     const { now, leaseMs, limit } = request;
     if (limit <= 0 || request.queues.length === 0) return [];
-    return this.#db.write("claim jobs", [JOBS], async (tx) => {
+    return this.#db.write("claim jobs", [JOBS, FLOW], async (tx) => {
       const store = tx.objectStore(JOBS);
       const ready = store.index(READY_INDEX);
       const timed = store.index(TIMED_INDEX);
       const out: ClaimedJob[] = [];
+      const flow = new ClaimGates(tx, now);
+      await flow.openDueGates();
       for (const queueName of request.queues) {
         // Move jobs whose time has come (due schedules, retries, expired leases) into the ready
         // index; an expired job stays RUNNING with its old token until someone claims it.
@@ -195,18 +227,36 @@ export class IndexedDBJobQueue implements JobQueue {
           markReady(row);
           quiet(cursor.update(row));
         }
-        const rows = (await ready.getAll(IDBKeyRange.bound([queueName], [queueName, MAX_KEY]), limit - out.length)) as JobRow[];
-        for (const row of rows) {
+        const range = IDBKeyRange.bound([queueName], [queueName, MAX_KEY]);
+        // A gated row that cannot start is parked (out of the ready index), so a claim walks at
+        // most `limit` rows plus the rows it parks, each parked once.
+        for (let cursor = await ready.openCursor(range); cursor && out.length < limit; cursor = await cursor.continue()) {
+          const row = cursor.value as JobRow;
+          if (T.isGated(row.job)) {
+            const gate = await flow.blocked(row);
+            if (gate !== null) {
+              if (row.token !== null) {
+                // An expired lease waits for its key like the others: its lease is lost either way.
+                row.job.status = JobStatus.PENDING;
+                row.token = null;
+              }
+              markParked(row, gate);
+              quiet(cursor.update(row));
+              continue;
+            }
+          }
           const token = randomId();
           const job = row.job;
           T.claim(row, token, now, leaseMs);
           markTimed(row, row.leaseExpiresAt);
-          quiet(store.put(row));
+          quiet(cursor.update(row));
+          if (T.isGated(row.job)) await flow.started(row);
           // put cloned the row, so handing out `job` cannot alias the store.
           out.push({ jobId: job.id, token, job, leaseExpiresAt: row.leaseExpiresAt });
         }
         if (out.length >= limit) break;
       }
+      await flow.save();
       return out;
     });
   }
@@ -322,7 +372,8 @@ export class IndexedDBJobQueue implements JobQueue {
   async nextWakeAt(queues: readonly string[], now: number): Promise<number | null> {
     if (queues.length === 0) return null;
     return this.#db.read("look for due jobs", async (db) => {
-      const store = db.transaction(JOBS, "readonly").objectStore(JOBS);
+      const tx = db.transaction([JOBS, FLOW], "readonly");
+      const store = tx.objectStore(JOBS);
       const ready = store.index(READY_INDEX);
       const timed = store.index(TIMED_INDEX);
       let best: number | null = null;
@@ -334,6 +385,12 @@ export class IndexedDBJobQueue implements JobQueue {
           const at = (first.key as [string, number, number])[1];
           if (best === null || at < best) best = at;
         }
+      }
+      // A rate window that moves on wakes its parked jobs (rate keys span queues).
+      const gate = await tx.objectStore(FLOW).index(GATE_WAKE_INDEX).openKeyCursor();
+      if (gate) {
+        const at = Math.max(gate.key as number, now);
+        if (best === null || at < best) best = at;
       }
       return best;
     });
@@ -371,6 +428,8 @@ export class IndexedDBJobQueue implements JobQueue {
       const found = (await Promise.all(ids.map((id) => store.get(id)))) as (JobRow | undefined)[];
       const rows = new Map(ids.map((id, i) => [id, found[i]]));
       const results: OpResult[] = [];
+      /** Concurrency keys whose slot a completion, failure or release freed. */
+      const freed: string[] = [];
       let finished = 0;
       let pruneAt = -Infinity;
       for (const op of batch) {
@@ -381,6 +440,7 @@ export class IndexedDBJobQueue implements JobQueue {
         }
         const before: JobRow = { ...row, job: { ...row.job } };
         op.change(row);
+        if (row.job.concurrencyKey !== undefined && row.job.status !== JobStatus.RUNNING) freed.push(row.job.concurrencyKey);
         try {
           quiet(store.put(row));
         } catch (error) {
@@ -395,6 +455,7 @@ export class IndexedDBJobQueue implements JobQueue {
           pruneAt = Math.max(pruneAt, op.pruneAt);
         }
       }
+      for (const key of freed) await unpark(store, `c${key}`, 1);
       if (finished > 0) await this.#prune(tx, pruneAt, finished);
       return results;
     });
@@ -431,5 +492,97 @@ export class IndexedDBJobQueue implements JobQueue {
       }
     }
     quiet(meta.put({ finished: Math.max(0, finished) } satisfies Counters, COUNTERS_KEY));
+  }
+}
+
+/** Puts the best `n` jobs parked on `gate` back in the ready index. */
+async function unpark(store: IDBPObjectStore<unknown, string[], typeof JOBS, "readwrite">, gate: string, n: number): Promise<void> {
+  const range = IDBKeyRange.bound([gate], [gate, MAX_KEY]);
+  for (let c = await store.index(PARKED_INDEX).openCursor(range); c && n > 0; c = --n > 0 ? await c.continue() : null) {
+    const row = c.value as JobRow;
+    markReady(row);
+    quiet(c.update(row));
+  }
+}
+
+/**
+ * Concurrency keys and rate limits inside one claim transaction: live slots per key counted once
+ * from the keyRunning index, rate gates read once from the flow store, both kept in step with
+ * this claim's own starts and written back at the end.
+ */
+class ClaimGates {
+  readonly #tx: WriteTx;
+  readonly #now: number;
+  readonly #running = new Map<string, number>();
+  readonly #gates = new Map<string, RateGate>();
+
+  constructor(tx: WriteTx, now: number) {
+    this.#tx = tx;
+    this.#now = now;
+  }
+
+  /** Rate gates whose window moved on: their best parked jobs may start again. */
+  async openDueGates(): Promise<void> {
+    const flow = this.#tx.objectStore(FLOW);
+    const due = IDBKeyRange.upperBound(this.#now);
+    for (let c = await flow.index(GATE_WAKE_INDEX).openCursor(due); c; c = await c.continue()) {
+      const gate = c.value as RateGate;
+      await unpark(this.#tx.objectStore(JOBS), c.primaryKey as string, gate.lim);
+      delete gate.wakeAt;
+      quiet(c.update(gate));
+    }
+  }
+
+  /** The gate (`c`/`r` + key) that keeps the row from starting now, or null. */
+  async blocked(row: JobRow): Promise<string | null> {
+    const job = row.job;
+    const now = this.#now;
+    if (job.concurrencyKey !== undefined) {
+      const key = job.concurrencyKey;
+      let n = this.#running.get(key);
+      if (n === undefined) {
+        const live = IDBKeyRange.bound([key, now], [key, Infinity], true, false);
+        n = await this.#tx.objectStore(JOBS).index(KEY_RUNNING_INDEX).count(live);
+        this.#running.set(key, n);
+      }
+      if (n >= (job.concurrencyLimit ?? 1)) return `c${key}`;
+    }
+    const rate = job.rateLimit;
+    if (rate !== undefined) {
+      const gate = await this.#gate(rate.key, rate.limit);
+      const cutoff = now - rate.periodMs;
+      let from = 0;
+      while (from < gate.starts.length && gate.starts[from]! <= cutoff) from++;
+      if (from > 0) gate.starts.splice(0, from);
+      const at = T.rateAllowedAt(gate.starts, 0, rate.limit, rate.periodMs, now);
+      if (at !== null) {
+        gate.lim = rate.limit;
+        if (gate.wakeAt === undefined || at < gate.wakeAt) gate.wakeAt = at;
+        return `r${rate.key}`;
+      }
+    }
+    return null;
+  }
+
+  /** The row was claimed: it holds a slot of its key and a start of its rate key. */
+  async started(row: JobRow): Promise<void> {
+    const job = row.job;
+    if (job.concurrencyKey !== undefined) this.#running.set(job.concurrencyKey, (this.#running.get(job.concurrencyKey) ?? 0) + 1);
+    if (job.rateLimit !== undefined) (await this.#gate(job.rateLimit.key, job.rateLimit.limit)).starts.push(this.#now);
+  }
+
+  /** Writes the rate gates this claim read or changed. */
+  async save(): Promise<void> {
+    const flow = this.#tx.objectStore(FLOW);
+    for (const [key, gate] of this.#gates) quiet(flow.put(gate, `r${key}`));
+  }
+
+  async #gate(key: string, lim: number): Promise<RateGate> {
+    let gate = this.#gates.get(key);
+    if (!gate) {
+      gate = ((await this.#tx.objectStore(FLOW).get(`r${key}`)) as RateGate | undefined) ?? { starts: [], lim };
+      this.#gates.set(key, gate);
+    }
+    return gate;
   }
 }

@@ -32,8 +32,26 @@ export const STATUS_INDEX = "status";
 /** Finished (completed or cancelled) jobs by [finishedAt, seq], for retention. */
 export const FINISHED_INDEX = "finished";
 
+/** Parked jobs (their key is full): [gate, -priority, runAt, seq], gate = "c" or "r" + key. */
+export const PARKED_INDEX = "parked";
+/** RUNNING jobs with a concurrency key: [key, leaseExpiresAt]; a key's live slots are a range count. */
+export const KEY_RUNNING_INDEX = "keyRunning";
+/** Waiting jobs with a debounce key: [queueName, key]. */
+export const DEBOUNCE_INDEX = "debounce";
+/** Object store of rate-limit gates, keyed by "r" + key: {@link RateGate}. */
+export const FLOW = "flow";
+/** Rate gates by the time their window next lets a start through. */
+export const GATE_WAKE_INDEX = "wake";
+
+/** A rate key's recent start times and, while jobs are parked on it, when the next start is allowed. */
+export interface RateGate {
+  starts: number[];
+  wakeAt?: number;
+  lim: number;
+}
+
 /** The schema version this code writes. Bump it and add a step to {@link MIGRATIONS}. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** A stored job. Fields after `job` are bookkeeping; the optional ones are index keys. */
 export interface JobRow {
@@ -48,6 +66,9 @@ export interface JobRow {
   timed?: [string, number, number];
   idem?: [string, string];
   finished?: [number, number];
+  parked?: [string, number, number, number];
+  keyRun?: [string, number];
+  deb?: [string, string];
 }
 
 /** Counters kept next to the jobs, written in the same transactions. */
@@ -107,6 +128,14 @@ export const MIGRATIONS: Record<number, (db: IDBPDatabase, tx: UpgradeTx) => voi
       }
     })().catch(() => abortUpgrade(tx));
   },
+  // v4: flow control (concurrency keys, rate limits, debounce). No existing row uses it.
+  4: (db, tx) => {
+    const jobs = tx.objectStore(JOBS);
+    jobs.createIndex(PARKED_INDEX, "parked");
+    jobs.createIndex(KEY_RUNNING_INDEX, "keyRun");
+    jobs.createIndex(DEBOUNCE_INDEX, "deb");
+    db.createObjectStore(FLOW).createIndex(GATE_WAKE_INDEX, "wakeAt");
+  },
 };
 
 /** A failed step aborts the upgrade: the open then fails as a whole and the old version stays. */
@@ -137,18 +166,39 @@ export function markReady(row: JobRow): void {
   const j = row.job;
   row.ready = [j.queueName, -j.priority, j.runAt.getTime(), row.seq];
   delete row.timed;
+  flowKeys(row);
 }
 
 /** Puts the row in the timed index (wakes at `at`) and out of the ready one. */
 export function markTimed(row: JobRow, at: number): void {
   row.timed = [row.job.queueName, at, row.seq];
   delete row.ready;
+  flowKeys(row);
 }
 
 /** Takes the row out of both claim indexes (finished, dead or failed). */
 export function markIdle(row: JobRow): void {
   delete row.ready;
   delete row.timed;
+  flowKeys(row);
+}
+
+/** Parks a waiting row on `gate` (out of both claim indexes) until its key has room. */
+export function markParked(row: JobRow, gate: string): void {
+  markIdle(row);
+  const j = row.job;
+  row.parked = [gate, -j.priority, j.runAt.getTime(), row.seq];
+}
+
+/** Keeps the flow-control index keys in step with the row's state (every mark* calls it). */
+function flowKeys(row: JobRow): void {
+  const j = row.job;
+  delete row.parked;
+  if (j.concurrencyKey !== undefined && j.status === "running") row.keyRun = [j.concurrencyKey, row.leaseExpiresAt];
+  else delete row.keyRun;
+  if (j.debounce !== undefined && (j.status === "pending" || j.status === "scheduled" || j.status === "retrying") && row.token === null) {
+    row.deb = [j.queueName, j.debounce.key];
+  } else delete row.deb;
 }
 
 /** A fresh row for a new job. */
@@ -158,5 +208,6 @@ export function newRow(job: Job, seq: number): JobRow {
   // PENDING is claimable at once (as in every driver); SCHEDULED and RETRYING wait for runAt.
   if (job.status === "pending") markReady(row);
   else if (job.status === "scheduled" || job.status === "retrying") markTimed(row, job.runAt.getTime());
+  else markIdle(row);
   return row;
 }

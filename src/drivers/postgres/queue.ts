@@ -20,7 +20,8 @@ import {
   type QueueStats,
   type RetentionOptions,
 } from "../../core/index.ts";
-import { INSERT_COLUMNS, fromArray, insertValues, sortClaimed } from "../sql/row-codec.ts";
+import { INSERT_COLUMNS, flowValues, fromArray, insertValues, sortClaimed } from "../sql/row-codec.ts";
+import { debounceInto, isGated, rateAllowedAt } from "../../core/transitions.ts";
 import { quoteIdent } from "../sql/pg-schema.ts";
 import { pgStatements, type PgLeaseClock, type PgStatements } from "../sql/pg-statements.ts";
 import { RetentionTracker } from "../sql/retention.ts";
@@ -94,6 +95,8 @@ export class PostgresJobQueue implements JobQueue {
   readonly #completions = new Coalescer<Completion, boolean>((batch) => this.#completeBatch(batch));
   #opening: Promise<void> | null = null;
   #closed = false;
+  /** This schema has seen flow control (re-read while false: other processes may use it first). */
+  #flowUsed = false;
 
   constructor(connection: PostgresJobQueueConnection, options: PostgresJobQueueOptions = {}) {
     const schema = options.schema ?? "portico";
@@ -149,19 +152,58 @@ export class PostgresJobQueue implements JobQueue {
 
   async enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]> {
     if (jobs.length === 0) return [];
+    if (jobs.some((j) => j.debounce !== undefined || isGated(j))) return this.#enqueueFlow(jobs);
+    return this.#enqueuePlain(jobs);
+  }
+
+  /**
+   * Jobs with flow control, in one transaction under the schema's flow lock: a debounced job
+   * replaces the waiting job with its key (core's debounceInto), the others are inserted.
+   */
+  async #enqueueFlow(jobs: readonly Job[]): Promise<EnqueueResult[]> {
+    const results = await this.#transaction("enqueue", async (run) => {
+      await run(this.#q.flowLock, []);
+      await run(this.#q.flowUsed, []);
+      const out: EnqueueResult[] = [];
+      for (const job of jobs) {
+        if (job.debounce !== undefined) {
+          const [row] = await run(this.#q.debounceFind, [job.queueName, job.debounce.key]);
+          if (row) {
+            const existing = fromArray(row.j as unknown[]);
+            debounceInto({ job: existing, token: null, leaseExpiresAt: 0 }, job);
+            const runAt = existing.runAt.getTime();
+            await run(this.#q.debounceSet, [
+              existing.jobType, JSON.stringify(existing.payload === undefined ? null : existing.payload), existing.priority, existing.maxRetries,
+              JSON.stringify(existing.metadata ?? {}), existing.createdBy ?? null, existing.timeoutMs ?? null, ...flowValues(existing, false),
+              runAt, existing.scheduledAt ? existing.scheduledAt.getTime() : null, existing.status, runAt, row.seq,
+            ]);
+            out.push({ job: existing, created: false });
+            continue;
+          }
+        }
+        out.push(...(await this.#enqueuePlain([job], run)));
+      }
+      return out;
+    });
+    this.#flowUsed = true;
+    this.#notify();
+    return results;
+  }
+
+  async #enqueuePlain(jobs: readonly Job[], run: (text: string, params: unknown[]) => Promise<Rows> = (t, p) => this.#run("enqueue", t, p)): Promise<EnqueueResult[]> {
     const rows = jobs.map((job) => {
       const values = insertValues(job, false);
       const record: Record<string, unknown> = {};
       for (let i = 0; i < INSERT_COLUMNS.length; i++) record[INSERT_COLUMNS[i]!] = values[i];
       return record;
     });
-    const [r] = await this.#run("enqueue", this.#q.enqueue, [JSON.stringify(rows), this.#channel]);
+    const [r] = await run(this.#q.enqueue, [JSON.stringify(rows), this.#channel]);
     const created = new Set((r as { ids: string[] }).ids);
     if (created.size > 0) this.#notify();
     if (created.size === jobs.length) return jobs.map((job) => ({ job, created: true }));
     const keys = jobs.filter((j) => !created.has(j.id) && j.idempotencyKey !== null).map((j) => ({ q: j.queueName, i: j.idempotencyKey }));
     // Only duplicates pay for a second statement, one for all of them.
-    const existing = keys.length > 0 ? (await this.#run("enqueue", this.#q.byKeys, [JSON.stringify(keys)])).map((x) => fromArray((x as { j: unknown[] }).j)) : [];
+    const existing = keys.length > 0 ? (await run(this.#q.byKeys, [JSON.stringify(keys)])).map((x) => fromArray((x as { j: unknown[] }).j)) : [];
     const byKey = new Map(existing.map((j) => [`${j.queueName}\u0000${j.idempotencyKey}`, j]));
     return jobs.map((job) => {
       if (created.has(job.id)) return { job, created: true };
@@ -181,6 +223,7 @@ export class PostgresJobQueue implements JobQueue {
       const limit = request.limit - out.length;
       if (limit <= 0) break;
       const rows = (await this.#run("claim", this.#q.claim, [now, token, leaseMs, queue, limit])).map((r) => (r as { j: unknown[] }).j);
+      if (rows.length === 0 && (await this.#flowSeen())) rows.push(...(await this.#gatedClaim(queue, limit, now, token, leaseMs)));
       sortClaimed(rows);
       for (const a of rows) {
         const job = fromArray(a);
@@ -188,6 +231,88 @@ export class PostgresJobQueue implements JobQueue {
       }
     }
     return out;
+  }
+
+  async #flowSeen(): Promise<boolean> {
+    if (!this.#flowUsed) this.#flowUsed = (await this.#run("claim", this.#q.flowUsedCheck, [])).length > 0;
+    return this.#flowUsed;
+  }
+
+  /**
+   * The claim when gated jobs are due: one transaction under the schema's flow lock (so two workers
+   * never both take a key's last slot or a window's last start), the same steps as the SQLite
+   * store's gated claim: open rate gates, then candidates in claim order, each started or parked.
+   */
+  async #gatedClaim(queue: string, limit: number, now: number, token: string, leaseMs: number): Promise<unknown[][]> {
+    return this.#transaction("claim", async (run) => {
+      await run(this.#q.flowLock, []);
+      for (const g of await run(this.#q.dueGates, [now])) await run(this.#q.unpark, [g.gate, g.lim]);
+      const running = new Map<string, number>();
+      const starts = new Map<string, number[]>();
+      const out: unknown[][] = [];
+      for (let round = 0; out.length < limit && round < 1_000; round++) {
+        const want = limit - out.length;
+        const candidates = await run(this.#q.flowCandidates, [now, queue, want]);
+        if (candidates.length === 0) break;
+        const pick: number[] = [];
+        const park: { s: number; g: string }[] = [];
+        const started: string[] = [];
+        for (const c of candidates) {
+          const ckey = c.ckey as string | null;
+          const rkey = c.rkey as string | null;
+          if (ckey !== null) {
+            let n = running.get(ckey);
+            if (n === undefined) n = Number((await run(this.#q.keyRunning, [ckey, now]))[0]!.n);
+            running.set(ckey, n);
+            if (n >= Number(c.climit ?? 1)) {
+              park.push({ s: c.seq, g: `c${ckey}` });
+              continue;
+            }
+          }
+          if (rkey !== null) {
+            const period = Number(c.rperiod);
+            const rlimit = Number(c.rlimit);
+            let list = starts.get(rkey);
+            if (list === undefined) {
+              await run(this.#q.trimStarts, [rkey, now - period]);
+              list = (await run(this.#q.rateStarts, [rkey, now - period])).map((r) => Number(r.at));
+              starts.set(rkey, list);
+            }
+            const at = rateAllowedAt(list, 0, rlimit, period, now);
+            if (at !== null) {
+              park.push({ s: c.seq, g: `r${rkey}` });
+              await run(this.#q.gateWake, [`r${rkey}`, queue, at, rlimit]);
+              continue;
+            }
+            list.push(now);
+            started.push(rkey);
+          }
+          if (ckey !== null) running.set(ckey, running.get(ckey)! + 1);
+          pick.push(c.seq);
+        }
+        if (park.length > 0) await run(this.#q.park, [JSON.stringify(park)]);
+        if (pick.length > 0) {
+          out.push(...(await run(this.#q.claimSeqs, [now, token, leaseMs, JSON.stringify(pick)])).map((r) => (r as { j: unknown[] }).j));
+          if (started.length > 0) await run(this.#q.addStarts, [JSON.stringify(started), now]);
+        }
+        if (candidates.length < want) break;
+      }
+      return out;
+    });
+  }
+
+  /** Runs `fn` in one transaction after opening; failures become StorageErrors. */
+  async #transaction<T>(op: string, fn: (run: (text: string, params: unknown[]) => Promise<Rows>) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StorageError(`PostgresJobQueue.${op}: the queue is closed`);
+    await this.ready();
+    try {
+      return (await this.#sql.begin((tx) =>
+        fn(async (text, params) => (await tx.unsafe(text, params as never[], { prepare: this.#prepare })) as unknown as Rows),
+      )) as T;
+    } catch (error) {
+      if (isConnectionError(error)) this.#notifications?.reconnect();
+      throw storageError(op, error);
+    }
   }
 
   async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
@@ -265,7 +390,13 @@ export class PostgresJobQueue implements JobQueue {
   async nextWakeAt(queues: readonly string[], now: number): Promise<number | null> {
     const [r] = await this.#run("nextWakeAt", this.#q.nextWake, [JSON.stringify(queues), now]);
     const w = (r as { w: number | null } | undefined)?.w;
-    return w === null || w === undefined ? null : Number(w);
+    let wake = w === null || w === undefined ? null : Number(w);
+    if (this.#flowUsed) {
+      // A rate window that moves on wakes its parked jobs (rate keys span queues).
+      const g = (await this.#run("nextWakeAt", this.#q.gateMin, []))[0]?.w;
+      if (g !== null && g !== undefined && (wake === null || Number(g) < wake)) wake = Math.max(Number(g), now);
+    }
+    return wake;
   }
 
   /** Wakes `listener` on this queue's own writes at once and, through LISTEN, on every other process's enqueues. */

@@ -55,6 +55,36 @@ CREATE UNIQUE INDEX jobs_idem ON ${s}.jobs (queue, idem) WHERE idem IS NOT NULL;
 CREATE INDEX jobs_finished ON ${s}.jobs (finished_at, seq) WHERE finished_at IS NOT NULL;
 `,
   },
+  {
+    // Flow control (see the SQLite dialect's sqlite-schema.ts for the columns and the parking
+    // scheme): plain rows and gated rows are claimed from separate indexes, and freeing a key's
+    // slot unparks its best waiting job in the same statement (the trigger).
+    version: 2,
+    sql: (s) => `
+ALTER TABLE ${s}.jobs ADD COLUMN flow text, ADD COLUMN ckey text, ADD COLUMN climit bigint, ADD COLUMN rkey text, ADD COLUMN rlimit bigint,
+  ADD COLUMN rperiod bigint, ADD COLUMN dkey text, ADD COLUMN parked text;
+DROP INDEX ${s}.jobs_ready;
+CREATE INDEX jobs_ready ON ${s}.jobs (queue, priority DESC, run_at, seq) WHERE token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL;
+CREATE INDEX jobs_ready_gated ON ${s}.jobs (queue, priority DESC, run_at, seq) WHERE token IS NULL AND wake_at IS NOT NULL AND (ckey IS NOT NULL OR rkey IS NOT NULL);
+CREATE INDEX jobs_key_running ON ${s}.jobs (ckey, wake_at) WHERE token IS NOT NULL AND ckey IS NOT NULL;
+CREATE INDEX jobs_parked ON ${s}.jobs (parked, priority DESC, run_at, seq) WHERE parked IS NOT NULL AND token IS NULL AND wake_at IS NULL AND status IN ('pending','scheduled','retrying');
+CREATE INDEX jobs_debounce ON ${s}.jobs (queue, dkey) WHERE dkey IS NOT NULL AND token IS NULL AND status IN ('pending','scheduled','retrying');
+CREATE TABLE ${s}.flow_starts (rkey text NOT NULL, at bigint NOT NULL);
+CREATE INDEX flow_starts_key ON ${s}.flow_starts (rkey, at);
+CREATE TABLE ${s}.flow_gates (gate text PRIMARY KEY, queue text NOT NULL, wake_at bigint NOT NULL, lim bigint NOT NULL);
+CREATE INDEX flow_gates_wake ON ${s}.flow_gates (wake_at);
+CREATE TABLE ${s}.flow_used (used boolean PRIMARY KEY);
+CREATE FUNCTION ${s}.jobs_slot_freed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  UPDATE ${s}.jobs SET wake_at = run_at, parked = NULL WHERE seq = (SELECT seq FROM ${s}.jobs
+    WHERE parked = 'c' || OLD.ckey AND token IS NULL AND wake_at IS NULL AND status IN ('pending','scheduled','retrying')
+    ORDER BY priority DESC, run_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED);
+  RETURN NULL;
+END $fn$;
+CREATE TRIGGER jobs_slot_freed AFTER UPDATE OF token ON ${s}.jobs FOR EACH ROW
+  WHEN (OLD.token IS NOT NULL AND NEW.token IS NULL AND OLD.ckey IS NOT NULL AND NEW.parked IS NULL) EXECUTE FUNCTION ${s}.jobs_slot_freed();
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -21,6 +21,9 @@ const row = (alias?: string) => `json_build_array(${alias ? ROW_COLUMNS.split(",
 /** Notifies `channel` (the parameter `$n`) once when the CTE `u` produced a row. */
 const notifyOnce = (n: number) => `n AS (SELECT pg_notify($${n}, '') FROM (SELECT 1 FROM u LIMIT 1) AS one)`;
 
+/** A string as an SQL literal. */
+const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
+
 /** Every statement of one queue, for the quoted schema `s`. */
 export function pgStatements(s: string, clock: PgLeaseClock) {
   const jobs = `${s}.jobs`;
@@ -44,14 +47,18 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
      * waited for); the two are merged (at most 2 x limit rows) and the first `limit` taken.
      */
     claim: `WITH ready AS (
-        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND token IS NULL AND wake_at IS NOT NULL AND run_at <= $1
-        ORDER BY priority DESC, run_at, seq LIMIT $5 FOR UPDATE SKIP LOCKED),
+        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL
+        AND run_at <= $1 ORDER BY priority DESC, run_at, seq LIMIT $5 FOR UPDATE SKIP LOCKED),
       expired AS (
-        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND token IS NOT NULL AND wake_at <= ${leaseNow(1)}
+        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND token IS NOT NULL AND wake_at <= ${leaseNow(1)} AND ckey IS NULL AND rkey IS NULL
         ORDER BY wake_at LIMIT $5 FOR UPDATE SKIP LOCKED),
       picked AS (SELECT seq FROM (SELECT * FROM ready UNION ALL SELECT * FROM expired) AS c ORDER BY priority DESC, run_at, seq LIMIT $5)
       UPDATE ${jobs} AS t SET status = 'running', started_at = $1, attempts = t.attempts + 1, token = $2 || '.' || t.seq, wake_at = ${leaseNow(1)} + $3
-      FROM picked WHERE t.seq = picked.seq RETURNING ${row("t")}`,
+      FROM picked WHERE t.seq = picked.seq
+        AND NOT EXISTS (SELECT 1 FROM ${jobs} WHERE queue = $4 AND token IS NULL AND wake_at IS NOT NULL AND (ckey IS NOT NULL OR rkey IS NOT NULL) AND run_at <= $1)
+        AND NOT EXISTS (SELECT 1 FROM ${jobs} WHERE queue = $4 AND token IS NOT NULL AND wake_at <= ${leaseNow(1)} AND (ckey IS NOT NULL OR rkey IS NOT NULL))
+        AND NOT EXISTS (SELECT 1 FROM ${s}.flow_gates WHERE wake_at <= $1)
+      RETURNING ${row("t")}`,
     /** $1 leaseMs, $2.. the lease (and $5 now with the caller's clock). */
     extend: `UPDATE ${jobs} SET wake_at = ${leaseNow(5)} + $1 WHERE ${heldWhere(2)}`,
     complete: `UPDATE ${jobs} SET ${SET.complete} WHERE ${heldWhere(3)}`,
@@ -85,6 +92,41 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
         UNION ALL
         SELECT (SELECT min(wake_at) FROM ${jobs} WHERE queue = q.name AND token IS NOT NULL) - ${clock === "database" ? DB_NOW : "$2::bigint"} + $2::bigint
         FROM json_array_elements_text($1::text::json) AS q(name)) AS x`,
+    // ---------------------------------------------------------------- flow control (gated claims run in a transaction under flowLock)
+    /** Serializes gated claims and flow enqueues of this schema, so no two take a key's last slot. */
+    flowLock: `SELECT pg_advisory_xact_lock(hashtext(${lit(s)} || ':flow'))`,
+    flowUsedCheck: `SELECT 1 AS x FROM ${s}.flow_used LIMIT 1`,
+    flowUsed: `INSERT INTO ${s}.flow_used (used) VALUES (true) ON CONFLICT DO NOTHING`,
+    /** $1 now (caller), $2 queue, $3 limit (and $4 the caller's now with the caller's lease clock). */
+    flowCandidates: `SELECT j.seq::float8 AS seq, j.ckey, j.climit::float8 AS climit, j.rkey, j.rlimit::float8 AS rlimit, j.rperiod::float8 AS rperiod FROM ${jobs} AS j
+      WHERE j.seq IN (
+        (SELECT seq FROM ${jobs} WHERE queue = $2 AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL AND run_at <= $1
+          ORDER BY priority DESC, run_at, seq LIMIT $3)
+        UNION ALL (SELECT seq FROM ${jobs} WHERE queue = $2 AND token IS NULL AND wake_at IS NOT NULL AND (ckey IS NOT NULL OR rkey IS NOT NULL) AND run_at <= $1
+          ORDER BY priority DESC, run_at, seq LIMIT $3)
+        UNION ALL (SELECT seq FROM ${jobs} WHERE queue = $2 AND token IS NOT NULL AND wake_at <= ${leaseNow(1)} ORDER BY wake_at LIMIT $3))
+      ORDER BY j.priority DESC, j.run_at, j.seq LIMIT $3 FOR UPDATE OF j SKIP LOCKED`,
+    /** $1 key, $2 now. */
+    keyRunning: `SELECT count(*)::int AS n FROM ${jobs} WHERE ckey = $1 AND token IS NOT NULL AND wake_at > ${leaseNow(2)}`,
+    rateStarts: `SELECT at::float8 AS at FROM ${s}.flow_starts WHERE rkey = $1 AND at > $2 ORDER BY at`,
+    trimStarts: `DELETE FROM ${s}.flow_starts WHERE rkey = $1 AND at <= $2`,
+    addStarts: `INSERT INTO ${s}.flow_starts (rkey, at) SELECT value, $2 FROM json_array_elements_text($1::text::json) AS value`,
+    park: `UPDATE ${jobs} AS t SET status = CASE WHEN t.token IS NULL THEN t.status ELSE 'pending' END, token = NULL, wake_at = NULL, parked = p.g
+      FROM json_to_recordset($1::text::json) AS p(s bigint, g text) WHERE t.seq = p.s`,
+    unpark: `UPDATE ${jobs} SET wake_at = run_at, parked = NULL WHERE seq IN (SELECT seq FROM ${jobs}
+      WHERE parked = $1 AND token IS NULL AND wake_at IS NULL AND status IN ('pending','scheduled','retrying') ORDER BY priority DESC, run_at, seq LIMIT $2)`,
+    gateWake: `INSERT INTO ${s}.flow_gates (gate, queue, wake_at, lim) VALUES ($1, $2, $3, $4)
+      ON CONFLICT (gate) DO UPDATE SET wake_at = LEAST(${s}.flow_gates.wake_at, excluded.wake_at), lim = excluded.lim`,
+    dueGates: `DELETE FROM ${s}.flow_gates WHERE wake_at <= $1 RETURNING gate, lim::int AS lim`,
+    gateMin: `SELECT min(wake_at)::float8 AS w FROM ${s}.flow_gates`,
+    /** $1 now, $2 token prefix, $3 leaseMs, $4 JSON array of seqs. */
+    claimSeqs: `UPDATE ${jobs} AS t SET status = 'running', started_at = $1, attempts = t.attempts + 1, token = $2 || '.' || t.seq, wake_at = ${leaseNow(1)} + $3
+      FROM json_array_elements_text($4::text::json) AS p(s) WHERE t.seq = p.s::bigint RETURNING ${row("t")}`,
+    debounceFind: `SELECT ${row()}, seq::float8 AS seq FROM ${jobs} WHERE queue = $1 AND dkey = $2 AND token IS NULL AND status IN ('pending','scheduled','retrying')
+      ORDER BY seq LIMIT 1 FOR UPDATE`,
+    debounceSet: `UPDATE ${jobs} SET job_type = $1, payload = $2, priority = $3, max_retries = $4, metadata = $5, created_by = $6, timeout_ms = $7, flow = $8,
+      ckey = $9, climit = $10, rkey = $11, rlimit = $12, rperiod = $13, dkey = $14, run_at = $15, scheduled_at = $16, status = $17, wake_at = $18, parked = NULL
+      WHERE seq = $19`,
     finished: `SELECT count(*)::int AS c, min(finished_at)::float8 AS m FROM ${jobs} WHERE finished_at IS NOT NULL`,
     /** $1 how many of the oldest finished rows to remove, $2 the age cutoff (-1: none). */
     prune: `DELETE FROM ${jobs} WHERE seq IN ((SELECT seq FROM ${jobs} WHERE finished_at IS NOT NULL ORDER BY finished_at, seq LIMIT $1)

@@ -389,7 +389,7 @@ export class SqliteJobStore {
   earliestWake(queues?: readonly string[]): { queue: string; at: number } | null {
     const row = (queues ? this.#all(S.WAKE_OF, JSON.stringify(queues)) : this.#all(S.WAKE_ALL))[0];
     const wake = row ? { queue: row.queue as string, at: Number(row.w) } : null;
-    if (!this.#flowSeen()) return wake;
+    if (!this.#flowUsed) return wake;
     // A rate window that moves on wakes its parked jobs (rate keys span queues: not filtered by queue).
     const [gate] = this.#all(S.GATE_MIN);
     if (gate && (wake === null || Number(gate.w) < wake.at)) return { queue: queues?.[0] ?? (gate.queue as string), at: Number(gate.w) };
