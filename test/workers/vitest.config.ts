@@ -24,6 +24,6 @@ export default defineProject({
     name: "workers",
     root,
     include: ["test/workers/**/*.test.ts"],
-    testTimeout: 60_000,
+    testTimeout: 120_000,
   },
 });
