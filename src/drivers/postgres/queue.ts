@@ -250,14 +250,16 @@ export class PostgresJobQueue implements JobQueue {
       const running = new Map<string, number>();
       const starts = new Map<string, number[]>();
       const out: unknown[][] = [];
-      for (let round = 0; out.length < limit && round < 1_000; round++) {
+      // Candidates come in growing batches: a run of parked rows costs a few walks, not one per row.
+      for (let fetch = limit; out.length < limit; fetch = Math.min(fetch * 4, 4_096)) {
         const want = limit - out.length;
-        const candidates = await run(this.#q.flowCandidates, [now, queue, want]);
+        const candidates = await run(this.#q.flowCandidates, [now, queue, Math.max(fetch, want)]);
         if (candidates.length === 0) break;
         const pick: number[] = [];
         const park: { s: number; g: string }[] = [];
         const started: string[] = [];
         for (const c of candidates) {
+          if (pick.length >= want) break;
           const ckey = c.ckey as string | null;
           const rkey = c.rkey as string | null;
           if (ckey !== null) {
@@ -295,7 +297,7 @@ export class PostgresJobQueue implements JobQueue {
           out.push(...(await run(this.#q.claimSeqs, [now, token, leaseMs, JSON.stringify(pick)])).map((r) => (r as { j: unknown[] }).j));
           if (started.length > 0) await run(this.#q.addStarts, [JSON.stringify(started), now]);
         }
-        if (candidates.length < want) break;
+        if (candidates.length < Math.max(fetch, want)) break;
       }
       return out;
     });

@@ -152,9 +152,14 @@ const typed = (n: number) => `AND (?${n} IS NULL OR job_type IN (SELECT value FR
 
 /**
  * The gated claim's candidates in claim order, at most ?3: due plain rows, due gated rows and
- * expired leases, each from its own index (three walks of at most ?3 entries). ?1 now, ?2 queue, ?4 job types or NULL.
+ * expired leases, each from its own index (three walks of at most ?3 entries), each with its
+ * key's live slots (`running`), its rate key's starts in the window (`starts`) and whether a rate gate is due to open. ?1 now, ?2 queue, ?4 job types or NULL.
  */
-export const FLOW_CANDIDATES = `SELECT j.seq, j.ckey, j.climit, j.rkey, j.rlimit, j.rperiod FROM (
+export const FLOW_CANDIDATES = `SELECT j.seq, j.ckey, j.climit, j.rkey, j.rlimit, j.rperiod,
+  CASE WHEN j.ckey IS NULL THEN 0 ELSE (SELECT count(*) FROM jobs AS r INDEXED BY jobs_key_running
+    WHERE r.ckey = j.ckey AND r.token IS NOT NULL AND r.wake_at > ?1) END AS running,
+  CASE WHEN j.rkey IS NULL THEN 0 ELSE (SELECT count(*) FROM flow_starts WHERE rkey = j.rkey AND at > ?1 - j.rperiod) END AS starts,
+  EXISTS (SELECT 1 FROM flow_gates WHERE wake_at <= ?1) AS gates_due FROM (
   SELECT * FROM (SELECT seq FROM jobs INDEXED BY jobs_ready_plain WHERE queue = ?2 AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL
     AND run_at <= ?1 ${typed(4)} ORDER BY priority DESC, run_at, seq LIMIT ?3)
   UNION ALL SELECT * FROM (SELECT seq FROM jobs INDEXED BY jobs_ready_gated WHERE queue = ?2 AND token IS NULL AND wake_at IS NOT NULL

@@ -79,6 +79,9 @@ export class SqliteJobStore {
   #claims = 0;
   /** This database has seen flow control (a gated or debounced job): claims then also run the gated claim. */
   #flowUsed = false;
+  /** Queues whose last claim met gated rows: their next claim skips the plain claim (it would find the guard). */
+  readonly #gatedQueues = new Set<string>();
+  #starts = 0;
 
   constructor(db: SqliteExecutor, options: SqliteJobStoreOptions = {}) {
     this.#db = db;
@@ -226,8 +229,9 @@ export class SqliteJobStore {
       const leases = this.#shared || now >= this.#leaseMinOf(queue);
       const single = limit === 1;
       const sql = S.claimSql(single, leases, types !== null);
-      const claimed =
-        types !== null
+      const claimed = this.#gatedQueues.has(queue)
+        ? []
+        : types !== null
           ? this.#arrays(sql, now, token, expiry, queue, limit, types)
           : single
             ? this.#arrays(sql, now, token, expiry, queue)
@@ -241,7 +245,10 @@ export class SqliteJobStore {
       } else if (claimed.length > 0) {
         this.#leaseMin.set(queue, Math.min(this.#leaseMinOf(queue), expiry));
       }
-      if (claimed.length === 0 && this.#flowSeen()) claimed.push(...this.#gatedClaim(queue, limit, now, token, expiry, types));
+      if (claimed.length === 0 && (this.#gatedQueues.has(queue) || this.#flowSeen())) {
+        claimed.push(...this.#gatedClaim(queue, limit, now, token, expiry, types));
+        if (!this.#shared && claimed.length > 0) this.#leaseMin.set(queue, Math.min(this.#leaseMinOf(queue), expiry));
+      }
       sortClaimed(claimed);
       for (const a of claimed) {
         const job = fromArray(a);
@@ -267,51 +274,58 @@ export class SqliteJobStore {
    */
   #gatedClaim(queue: string, limit: number, now: number, token: string, expiry: number, types: string | null): unknown[][] {
     return this.#db.transaction(() => {
-      for (const g of this.#all(S.DUE_GATES, now)) this.#run(S.UNPARK, g.gate, g.lim);
-      const running = new Map<string, number>();
-      const starts = new Map<string, number[]>();
       const out: unknown[][] = [];
-      for (let round = 0; out.length < limit && round < 1_000; round++) {
+      let gated = false;
+      // Candidates come in growing batches: a run of parked rows costs a few walks, not one per row.
+      for (let fetch = limit; out.length < limit; fetch = Math.min(fetch * 4, 4_096)) {
         const want = limit - out.length;
-        const candidates = this.#all(S.FLOW_CANDIDATES, now, queue, want, types);
+        const size = Math.max(fetch, want);
+        let candidates = this.#all(S.FLOW_CANDIDATES, now, queue, size, types);
+        if (candidates.length === 0 || candidates[0]!.gates_due) {
+          // A rate window moved on: its best parked jobs wait again, then the walk starts over.
+          const due = this.#all(S.DUE_GATES, now);
+          for (const g of due) this.#run(S.UNPARK, g.gate, g.lim);
+          if (due.length > 0) candidates = this.#all(S.FLOW_CANDIDATES, now, queue, size, types);
+        }
         if (candidates.length === 0) break;
         const pick: number[] = [];
         const park: [number, string][] = [];
         const started: string[] = [];
+        /** This round's own starts per key (the counts in the candidates were taken before them). */
+        const slots = new Map<string, number>();
+        const rates = new Map<string, number>();
         for (const c of candidates) {
+          if (pick.length >= want) break;
           const seq = Number(c.seq);
           const ckey = c.ckey as string | null;
           const rkey = c.rkey as string | null;
-          if (ckey !== null) {
-            let n = running.get(ckey);
-            if (n === undefined) n = Number(this.#all(S.KEY_RUNNING, ckey, now)[0]!.n);
-            // The candidate may be an expired lease of this very key: it is not counted (its lease is not live).
-            if (n >= Number(c.climit ?? 1)) {
-              running.set(ckey, n);
-              park.push([seq, `c${ckey}`]);
-              continue;
-            }
-            running.set(ckey, n);
+          if (ckey !== null || rkey !== null) gated = true;
+          if (ckey !== null && Number(c.running) + (slots.get(ckey) ?? 0) >= Number(c.climit ?? 1)) {
+            park.push([seq, `c${ckey}`]);
+            continue;
           }
           if (rkey !== null) {
             const period = Number(c.rperiod);
             const rlimit = Number(c.rlimit);
-            let list = starts.get(rkey);
-            if (list === undefined) {
-              this.#run(S.TRIM_STARTS, rkey, now - period);
-              list = this.#all(S.RATE_STARTS, rkey, now - period).map((r) => Number(r.at));
-              starts.set(rkey, list);
+            const mine = rates.get(rkey) ?? 0;
+            let at: number | null = null;
+            if (Number(c.starts) + mine >= rlimit) {
+              // Full: when the window lets the next start through needs the start times themselves.
+              const list = this.#all(S.RATE_STARTS, rkey, now - period).map((r) => Number(r.at));
+              for (let i = 0; i < mine; i++) list.push(now);
+              at = rateAllowedAt(list, 0, rlimit, period, now);
             }
-            const at = rateAllowedAt(list, 0, rlimit, period, now);
-            if (at !== null) {
+            if (at !== null && at > now) {
               park.push([seq, `r${rkey}`]);
               this.#run(S.GATE_WAKE, `r${rkey}`, queue, at, rlimit);
               continue;
             }
-            list.push(now);
+            rates.set(rkey, mine + 1);
             started.push(rkey);
+            // Now and then, drop the key's starts that left every window.
+            if ((++this.#starts & 63) === 0) this.#run(S.TRIM_STARTS, rkey, now - period);
           }
-          if (ckey !== null) running.set(ckey, running.get(ckey)! + 1);
+          if (ckey !== null) slots.set(ckey, (slots.get(ckey) ?? 0) + 1);
           pick.push(seq);
         }
         if (park.length > 0) this.#run(S.PARK, JSON.stringify(park));
@@ -319,8 +333,11 @@ export class SqliteJobStore {
           out.push(...this.#arrays(S.CLAIM_SEQS, now, token, expiry, JSON.stringify(pick)));
           if (started.length > 0) this.#run(S.ADD_STARTS, JSON.stringify(started), now);
         }
-        if (candidates.length < want) break;
+        if (candidates.length < size) break;
       }
+      // While gated rows come up, the next claim of the queue goes straight here.
+      if (gated) this.#gatedQueues.add(queue);
+      else this.#gatedQueues.delete(queue);
       return out;
     });
   }
