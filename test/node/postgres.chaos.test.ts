@@ -1,8 +1,8 @@
 /**
- * PostgreSQL under chaos, with real processes on the test run's server: 3 workers x concurrency 8
+ * PostgreSQL under chaos, with real processes: 3 workers x concurrency 8
  * drain 10,000 jobs whose handlers throw at random while one worker is SIGKILLed and restarted
  * twice (none lost, duplicates only from the killed process's jobs in flight), and a run across a
- * restart of the PostgreSQL server itself (none lost).
+ * restart of a PostgreSQL server of the test's own (none lost).
  */
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
@@ -24,8 +24,8 @@ function testDatabase(): { url: string; dir: string } {
   return { url, dir };
 }
 
-async function setup(name: string) {
-  const { url, dir: clusterDir } = testDatabase();
+async function setup(name: string, database: { url: string; dir: string } = testDatabase()) {
+  const { url, dir: clusterDir } = database;
   const dir = await mkdtemp(join(tmpdir(), `portico-chaos-${name}-`));
   await mkdir(join(dir, "logs"));
   const schema = `chaos_${name}_${process.pid}`;
@@ -49,8 +49,26 @@ test("postgres chaos: 3 processes x 8, 10,000 jobs, random throws, one process S
   expect(report.starts).toBeGreaterThan(options.jobs * 1.1);
 }, 180_000);
 
+/**
+ * A cluster of this test's own: restarting the test run's shared server would cut the connections
+ * of every other PostgreSQL test running at the same time (vitest runs files in parallel, and
+ * Deno's and Bun's suites may share the server too).
+ */
+function ownCluster(): { url: string; dir: string } {
+  const out = execFileSync("bash", ["scripts/pg-cluster.sh", "start"], {
+    encoding: "utf8",
+    env: { ...process.env, PORTICO_PG_OPTS: "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" },
+  });
+  const dir = /dir=(\S+)/.exec(out)?.[1];
+  const url = /url=(\S+)/.exec(out)?.[1];
+  if (!dir || !url) throw new Error(`scripts/pg-cluster.sh start printed no dir/url: ${out}`);
+  cleanups.unshift(async () => execFileSync("bash", ["scripts/pg-cluster.sh", "stop", dir], { stdio: "inherit" }));
+  return { url, dir };
+}
+
 test("postgres chaos: the PostgreSQL server restarts mid-run; no job is lost", async () => {
-  const { store, logDir, clusterDir } = await setup("restart");
+  const cluster = ownCluster();
+  const { store, logDir, clusterDir } = await setup("restart", cluster);
   const startedAt = async () => {
     const sql = postgres(store.url, { max: 1, onnotice: () => {} });
     const [row] = await sql<{ at: Date }[]>`select pg_postmaster_start_time() as at`;
