@@ -63,6 +63,44 @@ describe("mapping the wire body to createJob", () => {
     ]);
   });
 
+  test("flow control: concurrency_key, concurrency_limit, rate_limit and debounce map to createJob options", async () => {
+    const { creator, calls } = stub();
+    const t = await started({ jobCreator: creator });
+    const res = await post(t, {
+      job_type: "x",
+      concurrency_key: "acct-1",
+      concurrency_limit: 2,
+      rate_limit: { key: "api", limit: 10, period_ms: 1000 },
+      debounce: { key: "doc-1", delay_ms: 500, max_delay_ms: 5000 },
+    });
+    expect(res.status).toBe(202);
+    expect(calls[0]!.options).toMatchObject({
+      concurrencyKey: "acct-1",
+      concurrencyLimit: 2,
+      rateLimit: { key: "api", limit: 10, periodMs: 1000 },
+      debounce: { key: "doc-1", delayMs: 500, maxDelayMs: 5000 },
+    });
+  });
+
+  test.each([
+    [{ concurrency_key: "" }, "concurrency_key"],
+    [{ concurrency_limit: 0 }, "concurrency_limit"],
+    [{ rate_limit: { key: "k", limit: 1, period_ms: 0 } }, "rate_limit.period_ms"],
+    [{ rate_limit: { key: "k", limit: 1 } }, "rate_limit.period_ms"],
+    [{ rate_limit: { key: "k", limit: 1, period_ms: 5, extra: 1 } }, "rate_limit.extra"],
+    [{ debounce: { key: "k", delay_ms: -1 } }, "debounce.delay_ms"],
+    [{ debounce: "soon" }, "debounce"],
+  ] as const)("flow control: %o is a 400 naming %s, nothing created", async (fields, path) => {
+    const { creator, calls } = stub();
+    const t = await started({ jobCreator: creator });
+    const res = await post(t, { job_type: "x", ...fields });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; issues: { path: string }[] } };
+    expect(body.error.code).toBe("invalid_body");
+    expect(body.error.issues[0]!.path).toBe(path);
+    expect(calls).toEqual([]);
+  });
+
   test("payload must be a JSON object: a string, number, array, boolean or null is a 400 naming payload; absent is {}", async () => {
     const { creator, calls } = stub();
     const t = await started({ jobCreator: creator });

@@ -35,7 +35,18 @@ export interface JobRequest {
   timeout_ms?: number | null | undefined;
   metadata?: Record<string, unknown> | null | undefined;
   idempotency_key?: string | null | undefined;
+  concurrency_key?: string | null | undefined;
+  concurrency_limit?: number | null | undefined;
+  rate_limit?: { key: string; limit: number; period_ms: number } | null | undefined;
+  debounce?: { key: string; delay_ms: number; max_delay_ms?: number | undefined } | null | undefined;
 }
+
+const strict = (field: string) => (issue: v.BaseIssue<unknown>) =>
+  issue.expected === "never"
+    ? `unknown field of ${field}`
+    : issue.received === "undefined"
+      ? `${v.getDotPath(issue)} is required`
+      : `${field} must be an object`;
 
 /**
  * valibot schema of the request body. Unknown fields are rejected so that typos do not pass
@@ -68,10 +79,25 @@ export const JobRequestSchema: v.GenericSchema<unknown, JobRequest> = v.strictOb
     // prototype pollution), and createJob copies metadata safely anyway, keeping every key.
     metadata: v.nullish(v.custom<Record<string, unknown>>(isJsonObject, "metadata must be a JSON object")),
     idempotency_key: v.nullish(key("idempotency_key", MAX_CLIENT_KEY_LENGTH)),
+    // Flow control (docs/flow-control.md): the store enforces these across every worker.
+    concurrency_key: v.nullish(key("concurrency_key", 512)),
+    concurrency_limit: v.nullish(int("concurrency_limit", 1)),
+    rate_limit: v.nullish(
+      v.strictObject(
+        { key: key("rate_limit.key", 512), limit: int("rate_limit.limit", 1), period_ms: int("rate_limit.period_ms", 1) },
+        strict("rate_limit"),
+      ),
+    ),
+    debounce: v.nullish(
+      v.strictObject(
+        { key: key("debounce.key", 512), delay_ms: int("debounce.delay_ms", 0), max_delay_ms: v.optional(int("debounce.max_delay_ms", 0)) },
+        strict("debounce"),
+      ),
+    ),
   },
   (issue) =>
     issue.expected === "never"
-      ? `unknown field (allowed: job_type, payload, queue_name, priority, scheduled_at, delay_ms, max_retries, timeout_ms, metadata, idempotency_key)`
+      ? `unknown field (allowed: job_type, payload, queue_name, priority, scheduled_at, delay_ms, max_retries, timeout_ms, metadata, idempotency_key, concurrency_key, concurrency_limit, rate_limit, debounce)`
       : issue.received === "undefined"
         ? `${v.getDotPath(issue)} is required`
         : "the body must be a JSON object",
@@ -160,6 +186,13 @@ export function toCreateOptions(body: JobRequest, idempotencyKey: string | null)
   if (body.timeout_ms != null) options.timeoutMs = body.timeout_ms;
   if (body.metadata != null) options.metadata = body.metadata;
   if (idempotencyKey !== null) options.idempotencyKey = idempotencyKey;
+  if (body.concurrency_key != null) options.concurrencyKey = body.concurrency_key;
+  if (body.concurrency_limit != null) options.concurrencyLimit = body.concurrency_limit;
+  if (body.rate_limit != null) options.rateLimit = { key: body.rate_limit.key, limit: body.rate_limit.limit, periodMs: body.rate_limit.period_ms };
+  if (body.debounce != null) {
+    const d = body.debounce;
+    options.debounce = d.max_delay_ms === undefined ? { key: d.key, delayMs: d.delay_ms } : { key: d.key, delayMs: d.delay_ms, maxDelayMs: d.max_delay_ms };
+  }
   return options;
 }
 
