@@ -5,8 +5,21 @@
  */
 // @ts-types="./workers-module.d.ts"
 import { DurableObject } from "cloudflare:workers";
-import type { ClaimRequest, ClaimedJob, FailureOutcome, Job, LeaseRef, ListFilter, QueueStats, RetentionOptions } from "../../src/core/index.ts";
-import { JobQueueObject, type EnqueueReply, type JobQueueObjectRpc, type SqlJobStore } from "../../src/drivers/durable-object/index.ts";
+import type {
+  BulkAction,
+  BulkFilter,
+  ClaimRequest,
+  ClaimedJob,
+  FailureOutcome,
+  Job,
+  JobProgress,
+  LeaseRef,
+  ListFilter,
+  PageFilter,
+  QueueStats,
+  RetentionOptions,
+} from "../../src/core/index.ts";
+import { JobQueueObject, type EnqueueReply, type JobQueueObjectRpc, type ShardPage, type SqlJobStore } from "../../src/drivers/durable-object/index.ts";
 import { getAlarmRuntime } from "./registry.ts";
 
 /** The Durable Object class to export from a Worker and bind with a `new_sqlite_classes` migration. */
@@ -30,7 +43,7 @@ export class JobQueueDurableObject extends DurableObject implements JobQueueObje
   claim(request: ClaimRequest): Promise<ClaimedJob[]> {
     return this.#object.claim(request);
   }
-  extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
+  extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean | "cancelled"> {
     return this.#object.extendLease(lease, leaseMs, now);
   }
   complete(lease: LeaseRef, result: unknown, now: number, retention?: RetentionOptions): Promise<boolean> {
@@ -45,8 +58,20 @@ export class JobQueueDurableObject extends DurableObject implements JobQueueObje
   get(id: string): Promise<Job | null> {
     return this.#object.get(id);
   }
-  cancel(id: string, now: number, retention?: RetentionOptions): Promise<boolean> {
-    return this.#object.cancel(id, now, retention);
+  cancel(id: string, now: number, retention?: RetentionOptions, running?: boolean): Promise<boolean> {
+    return this.#object.cancel(id, now, retention, running);
+  }
+  setPaused(queueName: string, paused: boolean, now: number): Promise<boolean> {
+    return this.#object.setPaused(queueName, paused, now);
+  }
+  progress(lease: LeaseRef, value: JobProgress, now: number): Promise<boolean> {
+    return this.#object.progress(lease, value, now);
+  }
+  bulk(action: BulkAction, filter: BulkFilter, now: number, retention?: RetentionOptions): Promise<{ count: number } | { error: string; field?: string }> {
+    return this.#object.bulk(action, filter, now, retention);
+  }
+  listPage(filter: PageFilter): Promise<ShardPage> {
+    return this.#object.listPage(filter);
   }
   retry(id: string, now: number): Promise<Job | null> {
     return this.#object.retry(id, now);

@@ -16,7 +16,7 @@ import { handlerMap, type HandlerList } from "./handlers.ts";
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES, cloneJson, type JsonLimits } from "./json.ts";
 import { randomId } from "./random-id.ts";
 import type { JobCreator } from "./ports.ts";
-import type { BulkAction, BulkFilter, JobPage, JobQueue, ListFilter, PageFilter } from "./queue.ts";
+import { ANY_JOB, type BulkAction, type BulkFilter, type JobPage, type JobQueue, type ListFilter, type PageFilter } from "./queue.ts";
 import type { JobSpecOf, JobTypeOf, PayloadArg, PayloadOf, Untyped } from "./registry.ts";
 import { formatIssuePath, type StandardSchemaV1 } from "./standard-schema.ts";
 
@@ -177,7 +177,7 @@ export class JobService<const H extends HandlerList | undefined = any> extends E
       wake?.();
     };
     const unwatch = this.queue.watch?.((change) => {
-      if (change.jobId === id) poke();
+      if (change.jobId === id || change.jobId === ANY_JOB) poke();
     });
     signal?.addEventListener("abort", poke);
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -99,9 +99,16 @@ export type BulkAction =
 
 /** A change of one job's state, as a store reports it to {@link JobQueue.watch} listeners. */
 export interface JobChange {
+  /** The job, or {@link ANY_JOB} when the store only knows that some job may have changed. */
   jobId: string;
   status: JobStatus;
 }
+
+/**
+ * The `jobId` of a {@link JobChange} that names no job: another process wrote the store (a SQLite
+ * file's data_version moved), so every waiter re-reads its job.
+ */
+export const ANY_JOB = "*";
 
 /**
  * How long finished jobs are kept before a driver removes them. A COMPLETED or CANCELLED job

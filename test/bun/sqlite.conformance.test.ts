@@ -24,6 +24,7 @@ runQueueConformance({
   test,
   expect,
   createQueue: () => fileQueue(),
+  operations: true,
   createQueueWithRetention: (retention) => fileQueue(retention),
   openSecondHandle: (queue) => {
     const path = opened.get(queue)!.path;

@@ -22,6 +22,7 @@ runQueueConformance({
   name: "sqlite(node:sqlite) on deno",
   test: (name, fn) => Deno.test({ name, fn, sanitizeOps: true, sanitizeResources: true }),
   createQueue: () => fileQueue(),
+  operations: true,
   createQueueWithRetention: (retention) => fileQueue(retention),
   openSecondHandle: (queue) => {
     const path = opened.get(queue)!.path;

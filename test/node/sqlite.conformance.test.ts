@@ -32,6 +32,7 @@ runQueueConformance({
   test,
   expect,
   createQueue: () => fileQueue(),
+  operations: true,
   createQueueWithRetention: (retention) => fileQueue(retention),
   // A second connection to the same file: what a second process holds.
   openSecondHandle: (queue) => {

@@ -13,6 +13,7 @@ runQueueConformance({
   name: "durable-object (object per queue)",
   test,
   createQueue: async () => fresh(),
+  operations: true,
   openSecondHandle: async (q) => new DurableObjectJobQueue({ namespace: env.JOB_QUEUE, name: (q as DurableObjectJobQueue).name }),
   createQueueWithRetention: async (retention) => fresh({ retention }),
 });
@@ -22,5 +23,6 @@ runQueueConformance({
   name: "durable-object (single shard)",
   test,
   createQueue: async () => fresh({ shardKey: "all" }),
+  operations: true,
   createQueueWithRetention: async (retention) => fresh({ shardKey: "all", retention }),
 });

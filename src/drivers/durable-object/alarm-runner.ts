@@ -3,7 +3,7 @@
  * it through the core's {@link JobRunner}: the same timeout, unknown-type, invalid-result,
  * onFailure, event and log rules as WorkerManager.
  */
-import { JobEvent, type BackoffOptions, type ClaimedJob, type Logger, type RetentionOptions } from "../../core/index.ts";
+import { JobCancelledError, JobEvent, type BackoffOptions, type ClaimedJob, type Logger, type RetentionOptions } from "../../core/index.ts";
 import type { HandlerList } from "../../core/handlers.ts";
 import { JobRunner } from "../../core/run-job.ts";
 import type { SqlJobStore } from "./sql-job-store.ts";
@@ -37,6 +37,8 @@ export class AlarmRunner {
   readonly #store: SqlJobStore;
   readonly #runtime: AlarmRuntime;
   readonly #runner: JobRunner;
+  /** The jobs this alarm runs now, so a cancel reaching the object aborts its handler at once. */
+  readonly #running = new Map<string, { controller: AbortController; cancelled: boolean }>();
 
   constructor(store: SqlJobStore, runtime: AlarmRuntime) {
     this.#store = store;
@@ -47,6 +49,7 @@ export class AlarmRunner {
       store: {
         complete: async (lease, result, now) => store.complete(lease, result, now, runtime.retention),
         fail: async (lease, message, outcome, now) => store.fail(lease, message, outcome, now),
+        progress: async (lease, value) => store.progress(lease, value),
       },
       logger: runtime.logger,
       emit: events ? (type, init) => events.dispatchEvent(new JobEvent(type, init)) : undefined,
@@ -61,15 +64,37 @@ export class AlarmRunner {
   async run(batch: readonly ClaimedJob[]): Promise<void> {
     const leaseMs = this.#runtime.leaseMs;
     await Promise.all(
-      batch.map((claim) =>
-        this.#runner.run(claim, {
-          // Nothing renews a lease inside the alarm, so a job allowed to run longer than the lease
-          // gets one that outlasts its timeout; otherwise it would be reclaimed and run twice.
-          beforeRun: (timeoutMs) => {
-            if (timeoutMs !== null && timeoutMs + LEASE_MARGIN_MS > leaseMs) this.#store.extendLease(claim, timeoutMs + LEASE_MARGIN_MS, Date.now());
-          },
-        }),
-      ),
+      batch.map(async (claim) => {
+        const running = { controller: new AbortController(), cancelled: false };
+        this.#running.set(claim.jobId, running);
+        try {
+          await this.#runner.run(claim, {
+            controller: running.controller,
+            interrupted: () => (running.cancelled ? "cancelled" : null),
+            // Nothing renews a lease inside the alarm, so a job allowed to run longer than the lease
+            // gets one that outlasts its timeout; otherwise it would be reclaimed and run twice.
+            beforeRun: (timeoutMs) => {
+              if (timeoutMs !== null && timeoutMs + LEASE_MARGIN_MS > leaseMs) this.#store.extendLease(claim, timeoutMs + LEASE_MARGIN_MS, Date.now());
+            },
+          });
+        } finally {
+          this.#running.delete(claim.jobId);
+        }
+      }),
     );
+  }
+
+  /**
+   * The object cancelled jobs (by id, or every running one it holds when `ids` is omitted: the
+   * store says which are CANCELLED now): their handlers are aborted with JobCancelledError and
+   * the run ends as cancelled (job:cancelled), since no renewal in the alarm would tell them.
+   */
+  cancelled(ids?: readonly string[]): void {
+    for (const [id, r] of this.#running) {
+      if (r.cancelled || (ids !== undefined && !ids.includes(id))) continue;
+      if (ids === undefined && this.#store.get(id)?.status !== "cancelled") continue;
+      r.cancelled = true;
+      r.controller.abort(new JobCancelledError(id));
+    }
   }
 }

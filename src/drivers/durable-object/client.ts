@@ -6,20 +6,25 @@
  * @module
  */
 import type {
+  BulkAction,
+  BulkFilter,
   ClaimRequest,
   ClaimedJob,
   EnqueueResult,
   FailureOutcome,
   Job,
+  JobPage,
+  JobProgress,
   JobQueue,
   LeaseRef,
   ListFilter,
+  PageFilter,
   QueueStats,
   RetentionOptions,
 } from "../../core/index.ts";
-import { JOB_STATUSES, PorticoError, StorageError } from "../../core/index.ts";
+import { InvalidFilterError, JOB_STATUSES, PorticoError, StorageError } from "../../core/index.ts";
 import { foldStats } from "../../core/transitions.ts";
-import type { JobQueueObjectRpc } from "./rpc.ts";
+import type { JobQueueObjectRpc, ShardPage } from "./rpc.ts";
 
 /** The slice of a Durable Object namespace binding the client uses (structural). */
 export interface JobQueueNamespace {
@@ -121,7 +126,7 @@ export class DurableObjectJobQueue implements JobQueue {
     return out;
   }
 
-  extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
+  extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean | "cancelled"> {
     const [shard, ref] = this.#unwrap(lease);
     return shard === null ? Promise.resolve(false) : this.stub(shard).extendLease(ref, leaseMs, now);
   }
@@ -146,9 +151,76 @@ export class DurableObjectJobQueue implements JobQueue {
     return found.find((j) => j !== null) ?? null;
   }
 
-  async cancel(id: string, now: number): Promise<boolean> {
-    const done = await Promise.all((await this.#shards()).map((s) => this.stub(s).cancel(id, now, this.#retention)));
+  async cancel(id: string, now: number, options?: { running?: boolean }): Promise<boolean> {
+    const running = options?.running === true;
+    const done = await Promise.all((await this.#shards()).map((s) => this.stub(s).cancel(id, now, this.#retention, running)));
     return done.includes(true);
+  }
+
+  /** A pause lives in the object that holds the queue, so every claim of it (any isolate) sees it. */
+  async setPaused(queueName: string, paused: boolean, now: number): Promise<boolean> {
+    const shard = this.#shardOf(queueName);
+    await this.#register(shard);
+    return this.stub(shard).setPaused(queueName, paused, now);
+  }
+
+  progress(lease: LeaseRef, value: JobProgress, now: number): Promise<boolean> {
+    const [shard, ref] = this.#unwrap(lease);
+    return shard === null ? Promise.resolve(false) : this.stub(shard).progress(ref, value, now);
+  }
+
+  /** One statement in each object that may hold matching jobs (one, when the filter names a queue); the counts summed. */
+  async bulk(action: BulkAction, filter: BulkFilter, now: number): Promise<number> {
+    const shards = filter?.queueName !== undefined ? [this.#shardOf(filter.queueName)] : await this.#shards();
+    const replies = await Promise.all(shards.map((s) => this.stub(s).bulk(action, filter, now, this.#retention)));
+    let count = 0;
+    for (const r of replies) {
+      if ("error" in r) throw new InvalidFilterError(r.field ?? "filter", r.error);
+      count += r.count;
+    }
+    return count;
+  }
+
+  /**
+   * Newest first across objects: each object's page (its own keyset cursor) merged by creation
+   * time, head by head, so each object's order is kept and every job comes once. The cursor
+   * holds each object's position; objects first seen after the first page are not part of the walk.
+   */
+  async listPage(filter: PageFilter = {}): Promise<JobPage> {
+    const limit = filter.limit ?? 50;
+    const { cursor, ...rest } = filter;
+    let positions: Record<string, string | null>;
+    if (cursor === undefined) {
+      const shards = filter.queueName !== undefined ? [this.#shardOf(filter.queueName)] : await this.#shards();
+      positions = Object.fromEntries(shards.map((s) => [s, ""]));
+    } else {
+      positions = parseCursor(cursor);
+    }
+    const live = Object.entries(positions).filter((e): e is [string, string] => e[1] !== null);
+    const pages = await Promise.all(
+      live.map(async ([shard, at]): Promise<[string, ShardPage]> => [shard, await this.stub(shard).listPage({ ...rest, limit, ...(at === "" ? {} : { cursor: at }) })]),
+    );
+    if (filter.idempotencyKey !== undefined) return { jobs: pages.flatMap(([, p]) => p.jobs).slice(0, limit), nextCursor: null };
+    const next: Record<string, string | null> = { ...positions };
+    const heads = pages.map(([shard, page]) => ({ shard, page, i: 0 }));
+    const jobs: Job[] = [];
+    while (jobs.length < limit) {
+      let best: (typeof heads)[number] | null = null;
+      for (const h of heads) {
+        const j = h.page.jobs[h.i];
+        if (j === undefined) continue;
+        const b = best?.page.jobs[best.i];
+        if (!b || j.createdAt.getTime() > b.createdAt.getTime() || (j.createdAt.getTime() === b.createdAt.getTime() && j.id > b.id)) best = h;
+      }
+      if (!best) break;
+      jobs.push(best.page.jobs[best.i]!);
+      next[best.shard] = best.page.cursors[best.i]!;
+      best.i++;
+    }
+    // An object whose page was taken whole and has no more is done.
+    for (const h of heads) if (h.i === h.page.jobs.length && !h.page.more) next[h.shard] = null;
+    const more = Object.values(next).some((v) => v !== null);
+    return { jobs, nextCursor: more ? JSON.stringify(next) : null };
   }
 
   async retry(id: string, now: number): Promise<Job | null> {
@@ -172,6 +244,7 @@ export class DurableObjectJobQueue implements JobQueue {
     // Own keys only (a queue may be called "__proto__"), summed in case two shards name one queue.
     return foldStats(
       all.flatMap((s) => Object.keys(s.byQueue).flatMap((q) => JOB_STATUSES.map((st) => [q, st, s.byQueue[q]![st]] as const))),
+      [...new Set(all.flatMap((s) => s.paused ?? []))],
     );
   }
 
@@ -203,6 +276,20 @@ export class DurableObjectJobQueue implements JobQueue {
     if (at < 0) return [null, lease];
     return [lease.token.slice(0, at), { jobId: lease.jobId, token: lease.token.slice(at + 1) }];
   }
+}
+
+/** The shard positions of a {@link DurableObjectJobQueue.listPage} cursor. */
+function parseCursor(cursor: string): Record<string, string | null> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(cursor);
+  } catch {
+    parsed = null;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((v) => v === null || typeof v === "string")) {
+    throw new InvalidFilterError("cursor", "is not a cursor of this store");
+  }
+  return parsed as Record<string, string | null>;
 }
 
 /** Groups consecutive queues that live in the same shard, keeping queue order. */

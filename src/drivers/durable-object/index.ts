@@ -8,6 +8,6 @@
 export { DurableObjectJobQueue, type DurableObjectJobQueueOptions, type JobQueueNamespace } from "./client.ts";
 export { SqlJobStore, type SqlExec, type SqlStorageHost, type StatementCounter } from "./sql-job-store.ts";
 export { SCHEMA_SQL } from "./schema.ts";
-export type { EnqueueReply, JobQueueObjectRpc } from "./rpc.ts";
+export type { EnqueueReply, JobQueueObjectRpc, ShardPage } from "./rpc.ts";
 export { JobQueueObject, type JobQueueObjectContext } from "./object.ts";
 export type { AlarmRuntime } from "./alarm-runner.ts";

@@ -5,10 +5,25 @@
  * lease expiry, and, when the script registered handlers, runs due jobs in that alarm.
  * runtimes/cloudflare's `JobQueueDurableObject` is a thin class that delegates to it.
  */
-import type { ClaimRequest, ClaimedJob, EnqueueResult, FailureOutcome, Job, LeaseRef, ListFilter, QueueStats, RetentionOptions } from "../../core/index.ts";
+import { InvalidFilterError } from "../../core/index.ts";
+import type {
+  BulkAction,
+  BulkFilter,
+  ClaimRequest,
+  ClaimedJob,
+  EnqueueResult,
+  FailureOutcome,
+  Job,
+  JobProgress,
+  LeaseRef,
+  ListFilter,
+  PageFilter,
+  QueueStats,
+  RetentionOptions,
+} from "../../core/index.ts";
 import { becameClaimable } from "../../core/transitions.ts";
 import { AlarmRunner, type AlarmRuntime } from "./alarm-runner.ts";
-import type { EnqueueReply, JobQueueObjectRpc } from "./rpc.ts";
+import type { EnqueueReply, JobQueueObjectRpc, ShardPage } from "./rpc.ts";
 import { SqlJobStore, type SqlStorageHost } from "./sql-job-store.ts";
 
 /** The slice of a Durable Object's `ctx` (DurableObjectState) the queue uses. */
@@ -69,7 +84,7 @@ export class JobQueueObject implements JobQueueObjectRpc {
     return claimed;
   }
 
-  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
+  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean | "cancelled"> {
     return this.store.extendLease(lease, leaseMs, now);
   }
 
@@ -93,8 +108,42 @@ export class JobQueueObject implements JobQueueObjectRpc {
     return this.store.get(id);
   }
 
-  async cancel(id: string, now: number, retention?: RetentionOptions): Promise<boolean> {
-    return this.store.cancel(id, now, retention);
+  async cancel(id: string, now: number, retention?: RetentionOptions, running = false): Promise<boolean> {
+    const ok = this.store.cancel(id, now, retention, running);
+    // A job this object's alarm runs learns it at once (nothing renews its lease there).
+    if (ok && running) this.#runner?.runner.cancelled([id]);
+    return ok;
+  }
+
+  async setPaused(queueName: string, paused: boolean, now: number): Promise<boolean> {
+    const changed = this.store.setPaused(queueName, paused, now);
+    // Resumed: its due jobs need the alarm again (a paused queue gave it no wake time).
+    if (changed && !paused) {
+      const next = this.store.nextWakeAt([queueName]);
+      if (next !== null) await this.#armAt(next);
+    }
+    return changed;
+  }
+
+  async progress(lease: LeaseRef, value: JobProgress, _now: number): Promise<boolean> {
+    return this.store.progress(lease, value);
+  }
+
+  async bulk(action: BulkAction, filter: BulkFilter, now: number, retention?: RetentionOptions): Promise<{ count: number } | { error: string; field?: string }> {
+    let count: number;
+    try {
+      count = this.store.bulk(action, filter, now, retention);
+    } catch (error) {
+      if (error instanceof InvalidFilterError) return { error: error.message.slice(error.field.length + 2), field: error.field };
+      throw error;
+    }
+    if (count > 0 && action === "cancel") this.#runner?.runner.cancelled();
+    if (count > 0 && action === "retry") await this.#armAt(now);
+    return { count };
+  }
+
+  async listPage(filter: PageFilter): Promise<ShardPage> {
+    return this.store.page(filter);
   }
 
   async retry(id: string, now: number): Promise<Job | null> {

@@ -12,7 +12,7 @@ import type { Job, JobStatus } from "../../core/index.ts";
  * them in the database). See {@link fromArray}.
  */
 export const ROW_COLUMNS =
-  "seq, id, queue, job_type, payload, priority, max_retries, retry_count, scheduled_at, started_at, completed_at, failed_at, status, error_message, created_by, created_at, metadata, idem, result, run_at, attempts, timeout_ms, flow";
+  "seq, id, queue, job_type, payload, priority, max_retries, retry_count, scheduled_at, started_at, completed_at, failed_at, status, error_message, created_by, created_at, metadata, idem, result, run_at, attempts, timeout_ms, flow, progress";
 
 /** Positions in a {@link ROW_COLUMNS} array that claims sort on. */
 export const ROW_SEQ = 0;
@@ -141,7 +141,7 @@ export function fromArray(a: unknown[]): Job {
     runAt: new Date(a[19] as number),
     attempts: a[20] as number,
     timeoutMs: a[21] as number | null,
-    progress: null,
+    progress: a[23] === null || a[23] === undefined ? null : typeof a[23] === "string" ? JSON.parse(a[23]) : (a[23] as Job["progress"]),
   };
   const flow = a[22];
   if (flow !== null && flow !== undefined) Object.assign(job, typeof flow === "string" ? JSON.parse(flow) : flow);

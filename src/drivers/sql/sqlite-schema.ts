@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   token TEXT,
   wake_at INTEGER,
   finished_at INTEGER,
-  flow TEXT, ckey TEXT, climit INTEGER, rkey TEXT, rlimit INTEGER, rperiod INTEGER, dkey TEXT, parked TEXT
+  flow TEXT, ckey TEXT, climit INTEGER, rkey TEXT, rlimit INTEGER, rperiod INTEGER, dkey TEXT, parked TEXT,
+  progress TEXT, ctoken TEXT
 );
 DROP INDEX IF EXISTS jobs_claim;
 DROP INDEX IF EXISTS jobs_leases;
@@ -73,6 +74,7 @@ CREATE INDEX IF NOT EXISTS jobs_wakeups ON jobs (queue, token IS NOT NULL, wake_
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs (queue, idem) WHERE idem IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at, seq) WHERE finished_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS portico_migrations (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS paused_queues (name TEXT PRIMARY KEY, paused_at INTEGER NOT NULL);
 `;
 
 /**
@@ -86,6 +88,14 @@ CREATE TABLE IF NOT EXISTS portico_migrations (name TEXT PRIMARY KEY);
 export const FLOW_COLUMNS: readonly (readonly [name: string, type: string])[] = [
   ["flow", "TEXT"], ["ckey", "TEXT"], ["climit", "INTEGER"], ["rkey", "TEXT"], ["rlimit", "INTEGER"], ["rperiod", "INTEGER"], ["dkey", "TEXT"], ["parked", "TEXT"],
 ];
+
+/**
+ * The operations columns: `progress` the handler's last report (JSON text), `ctoken` the lease
+ * token a RUNNING job had when it was cancelled (its holder's renewal then answers "cancelled").
+ * `paused_queues` (in SCHEMA_SQL) holds the paused queue names; every claim looks its queue up
+ * there by primary key. Added in place to tables made before, like {@link FLOW_COLUMNS}.
+ */
+export const OPS_COLUMNS: readonly (readonly [name: string, type: string])[] = [["progress", "TEXT"], ["ctoken", "TEXT"]];
 
 /**
  * One-time data migrations, in order, each recorded in `portico_migrations` once applied (in the

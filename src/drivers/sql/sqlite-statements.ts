@@ -4,7 +4,7 @@
  * positional `?`, see src/drivers/sqlite/). Every statement walks an index of sqlite-schema.ts.
  */
 import { INSERT_COLUMNS, JSON_COLUMNS, ROW_COLUMNS, maskedColumns } from "./row-codec.ts";
-import { CANCELLABLE, RETRYABLE, SET, SQLITE, heldWhere, render } from "./transitions.ts";
+import { CANCELLABLE, CANCELLABLE_RUNNING, PURGEABLE, RETRYABLE, SET, SQLITE, heldWhere, render } from "./transitions.ts";
 
 /** A whole row as one JSON text column `j` (see ROW_COLUMNS). */
 export const ROW_JSON = `json_array(${ROW_COLUMNS}) AS j`;
@@ -100,7 +100,8 @@ export function claimSql(single: boolean, leases: boolean, typed: boolean): stri
       : ready.replace("SELECT seq, priority, run_at", "SELECT seq");
     // Flow control: while a gated job (a concurrency key or a rate limit) is due in the queue, or a
     // rate window moved on, this plain claim takes nothing and the store runs the gated claim.
-    const guard = `NOT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_ready_gated WHERE queue = ?4 AND token IS NULL AND wake_at IS NOT NULL
+    // A paused queue: one primary-key lookup in paused_queues, in the same statement.
+    const guard = `NOT EXISTS (SELECT 1 FROM paused_queues WHERE name = ?4) AND NOT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_ready_gated WHERE queue = ?4 AND token IS NULL AND wake_at IS NOT NULL
       AND (ckey IS NOT NULL OR rkey IS NOT NULL) AND run_at <= ?1) AND NOT EXISTS (SELECT 1 FROM flow_gates WHERE wake_at <= ?1)${
       leases
         ? ` AND NOT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_wakeups WHERE queue = ?4 AND (token IS NOT NULL) = 1 AND wake_at IS NOT NULL
@@ -123,6 +124,31 @@ export const RETRYING = heldSql(SET.retrying, 3);
 export const FAILED = heldSql(SET.failed, 3);
 export const RELEASE = heldSql(SET.release(SQLITE), 0);
 export const CANCEL = render(SQLITE, `UPDATE jobs SET ${SET.cancel} WHERE id = $2 AND ${CANCELLABLE}`);
+export const CANCEL_RUNNING = render(SQLITE, `UPDATE jobs SET ${SET.cancel} WHERE id = $2 AND ${CANCELLABLE_RUNNING}`);
+/** The lease (seq, token, id) was the one a cancel took from its RUNNING job. */
+export const CANCELLED_UNDER = "SELECT 1 AS x FROM jobs WHERE seq = ?1 AND ctoken = ?2 AND id = ?3 AND status = 'cancelled'";
+export const PROGRESS = heldSql(SET.progress, 1);
+
+// ---------------------------------------------------------------- operations
+
+export const PAUSE = "INSERT INTO paused_queues (name, paused_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+export const RESUME = "DELETE FROM paused_queues WHERE name = ?1";
+export const PAUSED = "SELECT name FROM paused_queues ORDER BY name";
+/** The bulk filter: ?2 status, ?3 queue, ?4 job type, ?5 created before (each NULL for any); ?1 is now. */
+const BULK_WHERE = "(?2 IS NULL OR status = ?2) AND (?3 IS NULL OR queue = ?3) AND (?4 IS NULL OR job_type = ?4) AND (?5 IS NULL OR created_at < ?5)";
+// RETURNING counts rows exactly: a Durable Object's rowsWritten also counts index writes.
+export const BULK_RETRY = render(SQLITE, `UPDATE jobs SET ${SET.retry} WHERE ${RETRYABLE} AND ${BULK_WHERE} RETURNING 1 AS x`);
+export const BULK_CANCEL = render(SQLITE, `UPDATE jobs SET ${SET.cancel} WHERE ${CANCELLABLE_RUNNING} AND ${BULK_WHERE} RETURNING 1 AS x`);
+export const BULK_PURGE = `DELETE FROM jobs WHERE ${PURGEABLE} AND ?1 IS NOT NULL AND ${BULK_WHERE} RETURNING 1 AS x`;
+/**
+ * A page newest first: ?1 the cursor (a seq; the page continues below it), ?2 status, ?3 queue,
+ * ?4 job type, ?5 limit. A walk of the primary key down from the cursor, never an offset.
+ */
+export const PAGE = `SELECT ${ROW_JSON} FROM jobs WHERE seq < ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR queue = ?3)
+  AND (?4 IS NULL OR job_type = ?4) ORDER BY seq DESC LIMIT ?5`;
+/** The job(s) with idempotency key ?1 (in queue ?2, or any queue), through jobs_idem. */
+export const PAGE_BY_KEY = `SELECT ${ROW_JSON} FROM jobs INDEXED BY jobs_idem WHERE idem = ?1 AND idem IS NOT NULL AND (?2 IS NULL OR queue = ?2)
+  AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR job_type = ?4) ORDER BY seq DESC LIMIT ?5`;
 export const RETRY = render(SQLITE, `UPDATE jobs SET ${SET.retry} WHERE id = $2 AND ${RETRYABLE} RETURNING ${ROW_JSON}`);
 
 export const LIST = `SELECT ${ROW_JSON} FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR queue = ?2) AND (?3 IS NULL OR job_type = ?3)
@@ -130,7 +156,7 @@ export const LIST = `SELECT ${ROW_JSON} FROM jobs WHERE (?1 IS NULL OR status = 
 export const STATS = "SELECT queue, status, COUNT(*) AS n FROM jobs GROUP BY queue, status";
 
 /** The earliest wake time and its queue over the queues of `qs` (one row per queue and half: a two-argument min() is NULL when a half is empty). */
-const half = (leased: 0 | 1) => `SELECT name AS queue, ${minWake("qs.name", leased)} AS w FROM qs`;
+const half = (leased: 0 | 1) => `SELECT name AS queue, ${minWake("qs.name", leased)} AS w FROM qs WHERE NOT EXISTS (SELECT 1 FROM paused_queues WHERE paused_queues.name = qs.name)`;
 const pickWake = `SELECT queue, w FROM (${half(0)} UNION ALL ${half(1)}) WHERE w IS NOT NULL ORDER BY w LIMIT 1`;
 /** ?1: the queues as a JSON array. */
 export const WAKE_OF = `WITH qs(name) AS MATERIALIZED (SELECT value FROM json_each(?1)) ${pickWake}`;
@@ -166,7 +192,8 @@ export const FLOW_CANDIDATES = `SELECT j.seq, j.ckey, j.climit, j.rkey, j.rlimit
     AND (ckey IS NOT NULL OR rkey IS NOT NULL) AND run_at <= ?1 ${typed(4)} ORDER BY priority DESC, run_at, seq LIMIT ?3)
   UNION ALL SELECT * FROM (SELECT seq FROM jobs INDEXED BY jobs_wakeups WHERE queue = ?2 AND (token IS NOT NULL) = 1 AND wake_at IS NOT NULL
     AND wake_at <= ?1 ${typed(4)} ORDER BY wake_at LIMIT ?3)
-) AS c JOIN jobs AS j ON j.seq = c.seq ORDER BY j.priority DESC, j.run_at, j.seq LIMIT ?3`;
+) AS c JOIN jobs AS j ON j.seq = c.seq WHERE NOT EXISTS (SELECT 1 FROM paused_queues WHERE name = ?2)
+ORDER BY j.priority DESC, j.run_at, j.seq LIMIT ?3`;
 
 /** RUNNING jobs of key ?1 whose lease is live at ?2: one walk of jobs_key_running. */
 export const KEY_RUNNING = "SELECT count(*) AS n FROM jobs INDEXED BY jobs_key_running WHERE ckey = ?1 AND token IS NOT NULL AND wake_at > ?2";

@@ -6,14 +6,20 @@
  * a bound is crossed (see retention.ts).
  */
 import {
+  InvalidFilterError,
   StorageError,
+  type BulkAction,
+  type BulkFilter,
   type ClaimRequest,
   type ClaimedJob,
   type EnqueueResult,
   type FailureOutcome,
   type Job,
+  type JobPage,
+  type JobProgress,
   type JobStatus,
   type LeaseRef,
+  type PageFilter,
   type ListFilter,
   type QueueStats,
   type RetentionOptions,
@@ -22,7 +28,7 @@ import { debounceInto, foldStats, isGated, rateAllowedAt } from "../../core/tran
 import { RetentionTracker } from "./retention.ts";
 import { ALWAYS, CREATED_AT, IDEM_BIT, RUN_AT, WAKE_AT, filled, flowValues, fromArray, insertValues, only, sortClaimed } from "./row-codec.ts";
 import * as S from "./sqlite-statements.ts";
-import { DATA_MIGRATIONS, FLOW_COLUMNS, SCHEMA_SQL } from "./sqlite-schema.ts";
+import { DATA_MIGRATIONS, FLOW_COLUMNS, OPS_COLUMNS, SCHEMA_SQL } from "./sqlite-schema.ts";
 import { leaseSeq } from "./transitions.ts";
 
 type Row = Record<string, unknown>;
@@ -90,7 +96,7 @@ export class SqliteJobStore {
     // Tables made before flow control get its columns first (the schema's indexes name them).
     const columns = new Set(this.#all("SELECT name FROM pragma_table_info('jobs')").map((r) => r.name as string));
     if (columns.size > 0) {
-      for (const [name, type] of FLOW_COLUMNS) if (!columns.has(name)) db.exec(`ALTER TABLE jobs ADD COLUMN ${name} ${type}`);
+      for (const [name, type] of [...FLOW_COLUMNS, ...OPS_COLUMNS]) if (!columns.has(name)) db.exec(`ALTER TABLE jobs ADD COLUMN ${name} ${type}`);
     }
     db.exec(SCHEMA_SQL);
     const applied = new Set(this.#all("SELECT name FROM portico_migrations").map((r) => r.name as string));
@@ -342,14 +348,14 @@ export class SqliteJobStore {
     });
   }
 
-  extendLease(lease: LeaseRef, leaseMs: number, now: number): boolean {
+  extendLease(lease: LeaseRef, leaseMs: number, now: number): boolean | "cancelled" {
     const expiry = now + leaseMs;
     const seq = leaseSeq(lease);
     if (seq === null) return false;
     // RETURNING the queue, because a lease may also be shortened: claims must then look for
     // expired leases from the new expiry on.
     const [row] = this.#all(S.EXTEND, expiry, seq, lease.token, lease.jobId);
-    if (!row) return false;
+    if (!row) return this.#all(S.CANCELLED_UNDER, seq, lease.token, lease.jobId).length > 0 ? "cancelled" : false;
     const queue = row.queue as string;
     if (!this.#shared) this.#leaseMin.set(queue, Math.min(this.#leaseMinOf(queue), expiry));
     return true;
@@ -374,8 +380,9 @@ export class SqliteJobStore {
     return this.#jobs(S.BY_ID, id)[0] ?? null;
   }
 
-  cancel(id: string, now: number, retention?: RetentionOptions): boolean {
-    const written = this.#run(S.CANCEL, now, id);
+  /** Cancels a waiting job, or with `running` also a RUNNING one (see SET.cancel). */
+  cancel(id: string, now: number, retention?: RetentionOptions, running = false): boolean {
+    const written = this.#run(running ? S.CANCEL_RUNNING : S.CANCEL, now, id);
     if (written > 0) this.#finished(now, retention);
     return written > 0;
   }
@@ -390,7 +397,60 @@ export class SqliteJobStore {
 
   stats(): QueueStats {
     // Folded on null-prototype objects: a queue named "__proto__" must not reach Object.prototype.
-    return foldStats(this.#all(S.STATS).map((r) => [r.queue as string, r.status as JobStatus, Number(r.n)] as const));
+    const paused = this.pausedQueues();
+    return foldStats(this.#all(S.STATS).map((r) => [r.queue as string, r.status as JobStatus, Number(r.n)] as const), paused);
+  }
+
+  /** The paused queue names, sorted. */
+  pausedQueues(): string[] {
+    return this.#all(S.PAUSED).map((r) => r.name as string);
+  }
+
+  /** Pauses or resumes `queueName` for every claim on this database; true when the state changed. */
+  setPaused(queueName: string, paused: boolean, now: number): boolean {
+    return (paused ? this.#run(S.PAUSE, queueName, now) : this.#run(S.RESUME, queueName)) > 0;
+  }
+
+  /** Stores the lease holder's progress; false when the lease is not live. */
+  progress(lease: LeaseRef, value: JobProgress): boolean {
+    return this.#held(S.PROGRESS, lease, JSON.stringify(value));
+  }
+
+  /** One statement applying `action` to every job matching `filter`; the count. An empty filter is refused. */
+  bulk(action: BulkAction, filter: BulkFilter, now: number, retention?: RetentionOptions): number {
+    const { status = null, queueName = null, jobType = null, olderThan } = filter ?? {};
+    if (status === null && queueName === null && jobType === null && olderThan === undefined) {
+      throw new InvalidFilterError("filter", `bulk ${action} needs at least one of status, queueName, jobType, olderThan`);
+    }
+    const sql = action === "retry" ? S.BULK_RETRY : action === "cancel" ? S.BULK_CANCEL : S.BULK_PURGE;
+    const n = this.#all(sql, now, status, queueName, jobType, olderThan === undefined ? null : olderThan.getTime()).length;
+    if (n > 0 && action === "cancel") this.#finished(now, retention);
+    else if (n > 0 && action === "purge") this.#refreshFinished();
+    return n;
+  }
+
+  /** One page, newest first, below `filter.cursor`: a walk of the primary key (or of jobs_idem for a key). */
+  listPage(filter: PageFilter = {}): JobPage {
+    const { jobs, cursors, more } = this.page(filter);
+    return { jobs, nextCursor: more ? cursors[cursors.length - 1]! : null };
+  }
+
+  /** {@link listPage} with the cursor after each job (a Durable Object client merges several objects' pages). */
+  page(filter: PageFilter = {}): { jobs: Job[]; cursors: string[]; more: boolean } {
+    const limit = filter.limit ?? 50;
+    const f = [filter.status ?? null, filter.queueName ?? null, filter.jobType ?? null];
+    let rows: unknown[][];
+    let more = false;
+    if (filter.idempotencyKey !== undefined) {
+      rows = this.#arrays(S.PAGE_BY_KEY, filter.idempotencyKey, f[1], f[0], f[2], limit);
+    } else {
+      const cursor = filter.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(filter.cursor);
+      if (!Number.isSafeInteger(cursor)) throw new InvalidFilterError("cursor", "is not a cursor of this store");
+      rows = this.#arrays(S.PAGE, cursor, ...f, limit + 1);
+      more = rows.length > limit;
+      if (more) rows.length = limit;
+    }
+    return { jobs: rows.map(fromArray), cursors: rows.map((r) => String(r[0])), more };
   }
 
   /** Earliest wake time in these queues (index min per queue), or of every queue when omitted. */

@@ -32,14 +32,23 @@ export const SET = {
   failed: "status = $1, error_message = $2, failed_at = $3, token = NULL, wake_at = NULL",
   /** The released claim hands its attempt back (core's stallsOf counts only lost leases). */
   release: (d: SqlDialect) => `status = 'pending', token = NULL, started_at = NULL, wake_at = run_at, attempts = ${d.greatest("attempts - 1", "0")}`,
-  /** $1 now. */
-  cancel: "status = 'cancelled', token = NULL, wake_at = NULL, finished_at = $1",
+  /**
+   * $1 now. A RUNNING job keeps its lease token in `ctoken`, so the holder's next renewal learns
+   * it was cancelled (rather than merely lost); its complete/fail match nothing (no live token).
+   */
+  cancel: "status = 'cancelled', ctoken = CASE WHEN status = 'running' THEN token END, token = NULL, wake_at = NULL, finished_at = $1",
+  /** $1 the progress (JSON text), written only under the live lease. */
+  progress: "progress = $1",
   /** $1 now: due at once, retries and attempts start over. */
   retry: "status = 'pending', retry_count = 0, attempts = 0, run_at = $1, wake_at = $1",
 } as const;
 
 /** Rows cancel may touch. */
 export const CANCELLABLE = `status IN ${WAITING_SQL}`;
+/** Rows cancel with `running: true` (and bulk cancel) may touch. */
+export const CANCELLABLE_RUNNING = "status IN ('pending','scheduled','retrying','running')";
+/** Rows purge may remove: finished ones only. */
+export const PURGEABLE = "status IN ('completed','failed','dead_letter','cancelled')";
 /** Rows retry may touch. */
 export const RETRYABLE = "status IN ('dead_letter','failed')";
 

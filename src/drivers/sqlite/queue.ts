@@ -5,16 +5,24 @@
  * `BEGIN IMMEDIATE` transaction (one statement inside, in the common case).
  */
 import {
+  ANY_JOB,
+  JobStatus,
   PorticoError,
   StorageError,
+  type BulkAction,
+  type BulkFilter,
   type ClaimRequest,
   type ClaimedJob,
   type EnqueueResult,
   type FailureOutcome,
   type Job,
+  type JobChange,
+  type JobPage,
+  type JobProgress,
   type JobQueue,
   type LeaseRef,
   type ListFilter,
+  type PageFilter,
   type QueueStats,
   type RetentionOptions,
 } from "../../core/index.ts";
@@ -50,6 +58,7 @@ export class SqliteJobQueue implements JobQueue {
   readonly #retention: RetentionOptions | undefined;
   readonly #watchMs: number;
   readonly #listeners = new Set<() => void>();
+  readonly #watchers = new Set<(change: JobChange) => void>();
   #watch: ReturnType<typeof setInterval> | null = null;
   #dataVersionStatement: ReturnType<SqliteDatabase["prepare"]> | null = null;
   #dataVersion = -1;
@@ -90,16 +99,20 @@ export class SqliteJobQueue implements JobQueue {
     return this.#write("claim", () => this.#store.claim(request));
   }
 
-  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
+  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean | "cancelled"> {
     return this.#write("extendLease", () => this.#store.extendLease(lease, leaseMs, now));
   }
 
   async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {
-    return this.#write("complete", () => this.#store.complete(lease, result, now, this.#retention));
+    const ok = this.#write("complete", () => this.#store.complete(lease, result, now, this.#retention));
+    if (ok) this.#changed(lease.jobId, "completed");
+    return ok;
   }
 
   async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
-    return this.#write("fail", () => this.#store.fail(lease, errorMessage, outcome, now));
+    const ok = this.#write("fail", () => this.#store.fail(lease, errorMessage, outcome, now));
+    if (ok) this.#changed(lease.jobId, outcome.status);
+    return ok;
   }
 
   async release(lease: LeaseRef, _now: number): Promise<boolean> {
@@ -112,8 +125,46 @@ export class SqliteJobQueue implements JobQueue {
     return this.#read("get", () => this.#store.get(id));
   }
 
-  async cancel(id: string, now: number): Promise<boolean> {
-    return this.#write("cancel", () => this.#store.cancel(id, now, this.#retention));
+  async cancel(id: string, now: number, options?: { running?: boolean }): Promise<boolean> {
+    const ok = this.#write("cancel", () => this.#store.cancel(id, now, this.#retention, options?.running === true));
+    if (ok) this.#changed(id, "cancelled");
+    return ok;
+  }
+
+  async setPaused(queueName: string, paused: boolean, now: number): Promise<boolean> {
+    const changed = this.#write("setPaused", () => this.#store.setPaused(queueName, paused, now));
+    if (changed && !paused) this.#notify();
+    return changed;
+  }
+
+  async progress(lease: LeaseRef, value: JobProgress, _now: number): Promise<boolean> {
+    const ok = this.#write("progress", () => this.#store.progress(lease, value));
+    if (ok) this.#changed(lease.jobId, "running");
+    return ok;
+  }
+
+  async bulk(action: BulkAction, filter: BulkFilter, now: number): Promise<number> {
+    const n = this.#write("bulk", () => this.#store.bulk(action, filter, now, this.#retention));
+    if (n > 0 && action === "retry") this.#notify();
+    return n;
+  }
+
+  async listPage(filter?: PageFilter): Promise<JobPage> {
+    return this.#read("listPage", () => this.#store.listPage(filter));
+  }
+
+  /**
+   * This queue's own finishes, cancels and progress reports, at once; another process's commits
+   * within `watchIntervalMs` as a change of {@link ANY_JOB} (`PRAGMA data_version` tells only that
+   * the file changed, not which job), so a waiter re-reads its job.
+   */
+  watch(listener: (change: JobChange) => void): () => void {
+    this.#watchers.add(listener);
+    this.#startWatch();
+    return () => {
+      this.#watchers.delete(listener);
+      this.#maybeStopWatch();
+    };
   }
 
   async retry(id: string, now: number): Promise<Job | null> {
@@ -137,15 +188,10 @@ export class SqliteJobQueue implements JobQueue {
   /** Wakes `listener` on this queue's own enqueues at once, and on other processes' commits within `watchIntervalMs`. */
   subscribe(listener: () => void): () => void {
     this.#listeners.add(listener);
-    if (this.#watch === null && this.#watchMs > 0 && !this.#closed) {
-      this.#dataVersion = this.#readDataVersion();
-      this.#watch = setInterval(() => this.#poll(), this.#watchMs);
-      // A watcher must not keep a process alive on its own (Node, Bun; Deno has no unref on ids).
-      (this.#watch as { unref?: () => void }).unref?.();
-    }
+    this.#startWatch();
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) this.#stopWatch();
+      this.#maybeStopWatch();
     };
   }
 
@@ -153,6 +199,7 @@ export class SqliteJobQueue implements JobQueue {
   async close(): Promise<void> {
     this.#closed = true;
     this.#listeners.clear();
+    this.#watchers.clear();
     this.#stopWatch();
   }
 
@@ -178,6 +225,10 @@ export class SqliteJobQueue implements JobQueue {
     if (this.#closed) throw new StorageError(`SqliteJobQueue.${op}: the queue is closed`);
   }
 
+  #changed(jobId: string, status: JobChange["status"]): void {
+    for (const w of this.#watchers) w({ jobId, status });
+  }
+
   #notify(): void {
     for (const listener of this.#listeners) listener();
   }
@@ -199,7 +250,21 @@ export class SqliteJobQueue implements JobQueue {
     if (version !== this.#dataVersion) {
       this.#dataVersion = version;
       this.#notify();
+      for (const w of this.#watchers) w({ jobId: ANY_JOB, status: JobStatus.RUNNING });
     }
+  }
+
+  #startWatch(): void {
+    if (this.#watch === null && this.#watchMs > 0 && !this.#closed) {
+      this.#dataVersion = this.#readDataVersion();
+      this.#watch = setInterval(() => this.#poll(), this.#watchMs);
+      // A watcher must not keep a process alive on its own (Node, Bun; Deno has no unref on ids).
+      (this.#watch as { unref?: () => void }).unref?.();
+    }
+  }
+
+  #maybeStopWatch(): void {
+    if (this.#listeners.size === 0 && this.#watchers.size === 0) this.#stopWatch();
   }
 
   #stopWatch(): void {
