@@ -7,7 +7,12 @@
  */
 import { expect, test } from "vitest";
 import { JobService, JobStatus, WorkerManager, silentLogger, type JobHandler, type JobQueue, type LeaseRef } from "../../src/core/index.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
+import { SqliteJobQueue, type SqliteDatabase } from "../../src/drivers/sqlite/index.ts";
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20261122);
 const JOBS = 10_000;
@@ -44,7 +49,7 @@ interface Ledger {
  * One worker's view of the store. Claims are remembered by token; the results of attempts the
  * handler marked as abandoned are dropped (the worker "died" before writing them).
  */
-function dyingHandle(queue: MemoryJobQueue, doomed: Set<string>): JobQueue {
+function dyingHandle(queue: JobQueue, doomed: Set<string>): JobQueue {
   const attemptOf = new Map<string, string>();
   const dropped = (lease: LeaseRef): boolean => {
     const key = attemptOf.get(lease.token);
@@ -69,7 +74,7 @@ function dyingHandle(queue: MemoryJobQueue, doomed: Set<string>): JobQueue {
     list: (filter) => queue.list(filter),
     stats: () => queue.stats(),
     nextWakeAt: (queues, now) => queue.nextWakeAt(queues, now),
-    subscribe: (listener) => queue.subscribe(listener),
+    subscribe: (listener) => queue.subscribe?.(listener) ?? (() => {}),
     close: async () => {},
   };
 }
@@ -170,3 +175,97 @@ test(`chaos soak: ${JOBS} jobs, ${WORKERS} workers x ${CONCURRENCY}, random thro
   expect(ledger.abandoned.size).toBeGreaterThan(50);
   expect(ledger.runs.reduce((a, b) => a + b, 0)).toBeGreaterThan(JOBS * 1.15);
 }, 60_000);
+
+const KEYED_JOBS = 1_500;
+const KEYS = 15;
+/** Key k allows 1, 2 or 3 running jobs. */
+const limitOf = (k: number) => 1 + (k % 3);
+
+/**
+ * Keyed chaos: the same random throws and dead workers, every job with one of 15 concurrency keys
+ * (limits 1 to 3) on one store. From the handlers' own start and end records, no key ever has more
+ * jobs running than its limit, while dead workers' leases expire and their jobs move on.
+ */
+async function keyedSoak(handles: JobQueue[], stats: () => ReturnType<JobQueue["stats"]>): Promise<void> {
+  const service = new JobService({ queue: handles[0]! });
+  const doomed = new Set<string>();
+  const running = new Array<number>(KEYS).fill(0);
+  const violations: string[] = [];
+  let abandoned = 0;
+  let starts = 0;
+  const handler: JobHandler<{ i: number; k: number }> = {
+    jobType: "keyed-chaos",
+    async handle(job) {
+      const { i, k } = job.payload;
+      const attempt = job.attempts;
+      starts++;
+      if (++running[k]! > limitOf(k)) violations.push(`key ${k}: ${running[k]} running, limit ${limitOf(k)} (job ${i} attempt ${attempt})`);
+      try {
+        if (roll(i, attempt, 3) < P_ABANDON * 2) {
+          doomed.add(`${job.id}#${attempt}`);
+          abandoned++;
+        }
+        await new Promise((resolve) => setTimeout(resolve, roll(i, attempt, 4) < 0.5 ? 0 : 1));
+        if (roll(i, attempt, 5) < P_THROW) throw new Error(`chaos: job ${i} attempt ${attempt}`);
+        return { success: true };
+      } finally {
+        running[k]!--;
+      }
+    },
+  };
+  for (let start = 0; start < KEYED_JOBS; start += 500) {
+    await service.createJobs(
+      Array.from({ length: Math.min(500, KEYED_JOBS - start) }, (_, n) => {
+        const i = start + n;
+        const k = i % KEYS;
+        return { jobType: "keyed-chaos", payload: { i, k }, options: { maxRetries: MAX_RETRIES, concurrencyKey: `key-${k}`, concurrencyLimit: limitOf(k) } };
+      }),
+    );
+  }
+  const workers = handles.map(
+    (queue, w) =>
+      new WorkerManager({
+        queue: dyingHandle(queue, doomed),
+        handlers: [handler],
+        concurrency: CONCURRENCY,
+        leaseMs: 300,
+        backoff: { type: "exponential", baseMs: 1, maxMs: 8 },
+        pollIntervalMs: 20,
+        logger: silentLogger,
+        workerId: `keyed-${w}`,
+      }),
+  );
+  await Promise.all(workers.map((w) => w.start()));
+  try {
+    for (;;) {
+      const { byStatus } = await stats();
+      if (byStatus.completed + byStatus.dead_letter === KEYED_JOBS) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.stop({ timeoutMs: 1_000 })));
+  }
+  expect(violations.slice(0, 10)).toEqual([]);
+  // The chaos really happened: dead workers' leases had to expire, and jobs were retried.
+  expect(abandoned).toBeGreaterThan(20);
+  expect(starts).toBeGreaterThan(KEYED_JOBS * 1.15);
+}
+
+test(`keyed chaos soak on memory: ${KEYED_JOBS} jobs over ${KEYS} keys, ${WORKERS} workers x ${CONCURRENCY}, no key over its limit (seed ${SEED})`, async () => {
+  const queue = new MemoryJobQueue({ retention: { maxCount: KEYED_JOBS * 2 } });
+  await keyedSoak(Array.from({ length: WORKERS }, () => queue), () => queue.stats());
+}, 120_000);
+
+test(`keyed chaos soak on a SQLite file: two connections, no key over its limit (seed ${SEED})`, async () => {
+  const Database = createRequire(import.meta.url)("better-sqlite3") as new (path: string) => SqliteDatabase;
+  const dir = mkdtempSync(join(tmpdir(), "portico-keyed-chaos-"));
+  const dbs = [0, 1].map(() => new Database(join(dir, "jobs.sqlite")));
+  const queues = dbs.map((database) => new SqliteJobQueue({ database }, { retention: { maxCount: KEYED_JOBS * 2 } }));
+  try {
+    await keyedSoak(queues, () => queues[0]!.stats());
+  } finally {
+    for (const q of queues) await q.close();
+    for (const db of dbs) db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
