@@ -31,6 +31,7 @@ export function postgresConformance(url: string, extra: Partial<PostgresJobQueue
   const fresh = (retention?: RetentionOptions) => make(`t_${crypto.randomUUID().replace(/-/g, "")}`, retention);
   return {
     createQueue: () => fresh(),
+    operations: true,
     createQueueWithRetention: (retention) => fresh(retention),
     openSecondHandle: (queue) => make(schemas.get(queue)!),
     disposeQueue: async (queue) => {

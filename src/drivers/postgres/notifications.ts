@@ -10,14 +10,15 @@ import type { Sql } from "postgres";
 export class Notifications {
   readonly #sql: Sql;
   readonly #channel: string;
-  readonly #wake: () => void;
+  /** Called with each notification's payload, and with none after each (re)listen. */
+  readonly #wake: (payload?: string) => void;
   #unlisten: (() => Promise<void>) | null = null;
   #active = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #attempt = 0;
   #pending: Promise<void> | null = null;
 
-  constructor(sql: Sql, channel: string, wake: () => void) {
+  constructor(sql: Sql, channel: string, wake: (payload?: string) => void) {
     this.#sql = sql;
     this.#channel = channel;
     this.#wake = wake;
@@ -50,7 +51,7 @@ export class Notifications {
 
   #listen(): void {
     this.#pending = this.#sql
-      .listen(this.#channel, () => this.#wake(), () => this.#wake())
+      .listen(this.#channel, (payload) => this.#wake(payload), () => this.#wake())
       .then(async (meta) => {
         this.#attempt = 0;
         if (this.#active) this.#unlisten = meta.unlisten;

@@ -6,24 +6,32 @@
  */
 import postgres, { type Sql } from "postgres";
 import {
+  ANY_JOB,
+  InvalidFilterError,
+  JobStatus,
   PorticoError,
   StorageError,
+  type BulkAction,
+  type BulkFilter,
   type ClaimRequest,
   type ClaimedJob,
   type EnqueueResult,
   type FailureOutcome,
   type Job,
+  type JobChange,
+  type JobPage,
+  type JobProgress,
   type JobQueue,
-  type JobStatus,
   type LeaseRef,
   type ListFilter,
+  type PageFilter,
   type QueueStats,
   type RetentionOptions,
 } from "../../core/index.ts";
 import { INSERT_COLUMNS, flowValues, fromArray, insertValues, sortClaimed } from "../sql/row-codec.ts";
 import { debounceInto, isGated, rateAllowedAt } from "../../core/transitions.ts";
 import { quoteIdent } from "../sql/pg-schema.ts";
-import { pgStatements, type PgLeaseClock, type PgStatements } from "../sql/pg-statements.ts";
+import { DONE_PREFIX, pgStatements, type PgLeaseClock, type PgStatements } from "../sql/pg-statements.ts";
 import { RetentionTracker } from "../sql/retention.ts";
 import { foldStats } from "../../core/transitions.ts";
 import { leaseSeq } from "../sql/transitions.ts";
@@ -87,6 +95,7 @@ export class PostgresJobQueue implements JobQueue {
   readonly #channel: string;
   readonly #prepare: boolean;
   readonly #listeners = new Set<() => void>();
+  readonly #watchers = new Set<(change: JobChange) => void>();
   readonly #notifications: Notifications | null;
   /** Lease tokens: `<random per queue>-<claim counter>.<seq>` (the trailing seq finds the row by its primary key). */
   readonly #tokenPrefix = crypto.randomUUID();
@@ -122,7 +131,7 @@ export class PostgresJobQueue implements JobQueue {
     this.#q = pgStatements(quoteIdent(schema), clock);
     this.#channel = `portico_jobs:${schema}`;
     this.#prepare = (this.#sql.options as { prepare?: boolean } | undefined)?.prepare !== false;
-    this.#notifications = options.listen === false ? null : new Notifications(this.#sql, this.#channel, () => this.#notify());
+    this.#notifications = options.listen === false ? null : new Notifications(this.#sql, this.#channel, (payload) => this.#heard(payload));
     // Open (migrate) at once, so the first call finds it done; a failure is reported by that call.
     this.ready().catch(() => {});
   }
@@ -317,19 +326,24 @@ export class PostgresJobQueue implements JobQueue {
     }
   }
 
-  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
+  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean | "cancelled"> {
     const seq = leaseSeq(lease);
     if (seq === null) return false;
     const params: unknown[] = [leaseMs, seq, lease.token, lease.jobId];
     if (this.#clock === "caller") params.push(now);
-    return (await this.#run("extendLease", this.#q.extend, params)).count > 0;
+    if ((await this.#run("extendLease", this.#q.extend, params)).count > 0) return true;
+    // Refused: a cancel may have taken the job from this very lease (rare, so a second read).
+    return (await this.#run("extendLease", this.#q.cancelledUnder, [seq, lease.token, lease.jobId])).length > 0 ? "cancelled" : false;
   }
 
   async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {
     const seq = leaseSeq(lease);
     if (seq === null) return false;
     const ok = await this.#completions.push({ s: seq, t: lease.token, i: lease.jobId, n: now, r: JSON.stringify(result === undefined ? null : result) });
-    if (ok) await this.#finished(now);
+    if (ok) {
+      this.#changed(lease.jobId, JobStatus.COMPLETED);
+      await this.#finished(now);
+    }
     return ok;
   }
 
@@ -340,15 +354,19 @@ export class PostgresJobQueue implements JobQueue {
   async #completeBatch(batch: Completion[]): Promise<boolean[]> {
     if (batch.length === 1) {
       const c = batch[0]!;
-      return [(await this.#run("complete", this.#q.complete, [c.n, c.r, c.s, c.t, c.i])).count > 0];
+      return [(await this.#run("complete", this.#q.complete, [c.n, c.r, c.s, c.t, c.i, this.#channel])).length > 0];
     }
-    const done = new Set((await this.#run("complete", this.#q.completeMany, [JSON.stringify(batch)])).map((r) => `${r.s}|${r.t}`));
+    const done = new Set((await this.#run("complete", this.#q.completeMany, [JSON.stringify(batch), this.#channel])).map((r) => `${r.s}|${r.t}`));
     return batch.map((c) => done.delete(`${c.s}|${c.t}`));
   }
 
   async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
     if (outcome.status === "retrying") return this.#held("fail", this.#q.retrying, lease, [errorMessage, now, outcome.retryAt]);
-    return this.#held("fail", this.#q.failed, lease, [outcome.status, errorMessage, now]);
+    const seq = leaseSeq(lease);
+    if (seq === null) return false;
+    const ok = (await this.#run("fail", this.#q.failed, [outcome.status, errorMessage, now, seq, lease.token, lease.jobId, this.#channel])).length > 0;
+    if (ok) this.#changed(lease.jobId, outcome.status);
+    return ok;
   }
 
   async release(lease: LeaseRef, _now: number): Promise<boolean> {
@@ -365,10 +383,78 @@ export class PostgresJobQueue implements JobQueue {
     return r ? fromArray((r as { j: unknown[] }).j) : null;
   }
 
-  async cancel(id: string, now: number): Promise<boolean> {
-    const ok = (await this.#run("cancel", this.#q.cancel, [now, id])).count > 0;
-    if (ok) await this.#finished(now);
+  async cancel(id: string, now: number, options?: { running?: boolean }): Promise<boolean> {
+    const text = options?.running === true ? this.#q.cancelRunning : this.#q.cancel;
+    const ok = (await this.#run("cancel", text, [now, id, this.#channel])).length > 0;
+    if (ok) {
+      this.#changed(id, JobStatus.CANCELLED);
+      await this.#finished(now);
+    }
     return ok;
+  }
+
+  /** A row in the schema's paused_queues: every claim of every process reads it by primary key. */
+  async setPaused(queueName: string, paused: boolean, now: number): Promise<boolean> {
+    if (paused) return (await this.#run("setPaused", this.#q.pause, [queueName, now])).count > 0;
+    const [r] = await this.#run("setPaused", this.#q.resume, [queueName, this.#channel]);
+    const changed = (r as { c: number }).c > 0;
+    if (changed) this.#notify();
+    return changed;
+  }
+
+  async progress(lease: LeaseRef, value: JobProgress, _now: number): Promise<boolean> {
+    const ok = await this.#held("progress", this.#q.progress, lease, [JSON.stringify(value)]);
+    if (ok) this.#changed(lease.jobId, JobStatus.RUNNING);
+    return ok;
+  }
+
+  /** One statement per action; an empty filter is refused. */
+  async bulk(action: BulkAction, filter: BulkFilter, now: number): Promise<number> {
+    const { status = null, queueName = null, jobType = null, olderThan } = filter ?? {};
+    if (status === null && queueName === null && jobType === null && olderThan === undefined) {
+      throw new InvalidFilterError("filter", `bulk ${action} needs at least one of status, queueName, jobType, olderThan`);
+    }
+    const params: unknown[] = [now, status, queueName, jobType, olderThan === undefined ? null : olderThan.getTime()];
+    const text = action === "retry" ? this.#q.bulkRetry : action === "cancel" ? this.#q.bulkCancel : this.#q.bulkPurge;
+    if (action !== "purge") params.push(this.#channel);
+    const [r] = await this.#run("bulk", text, params);
+    const n = Number((r as { c: number }).c);
+    if (n > 0 && action === "retry") this.#notify();
+    if (n > 0 && action === "cancel") {
+      this.#changed(ANY_JOB, JobStatus.CANCELLED);
+      await this.#finished(now);
+    }
+    if (n > 0 && action === "purge") await this.#refresh().catch(() => {});
+    return n;
+  }
+
+  /** Newest first below the cursor: a walk of the primary key (of jobs_idem for a key), never an offset. */
+  async listPage(filter: PageFilter = {}): Promise<JobPage> {
+    const limit = filter.limit ?? 50;
+    const f = [filter.status ?? null, filter.queueName ?? null, filter.jobType ?? null];
+    if (filter.idempotencyKey !== undefined) {
+      const rows = await this.#run("listPage", this.#q.pageByKey, [filter.idempotencyKey, f[1], f[0], f[2], limit]);
+      return { jobs: rows.map((r) => fromArray((r as { j: unknown[] }).j)), nextCursor: null };
+    }
+    const cursor = filter.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(filter.cursor);
+    if (!Number.isSafeInteger(cursor)) throw new InvalidFilterError("cursor", "is not a cursor of this store");
+    const rows = (await this.#run("listPage", this.#q.page, [cursor, ...f, limit + 1])).map((r) => (r as { j: unknown[] }).j);
+    const more = rows.length > limit;
+    if (more) rows.length = limit;
+    return { jobs: rows.map(fromArray), nextCursor: more ? String(rows[rows.length - 1]![0]) : null };
+  }
+
+  /**
+   * This process's finishes, cancels and progress at once, and every other process's finishes
+   * through the NOTIFY their statements send on the queue's channel (the same LISTEN as subscribe).
+   */
+  watch(listener: (change: JobChange) => void): () => void {
+    this.#watchers.add(listener);
+    if (!this.#closed) this.#notifications?.start();
+    return () => {
+      this.#watchers.delete(listener);
+      if (this.#listeners.size === 0 && this.#watchers.size === 0) void this.#notifications?.stop();
+    };
   }
 
   async retry(id: string, now: number): Promise<Job | null> {
@@ -386,7 +472,8 @@ export class PostgresJobQueue implements JobQueue {
   async stats(): Promise<QueueStats> {
     const rows = (await this.#run("stats", this.#q.stats, [])) as unknown as { queue: string; status: JobStatus; n: number }[];
     // Prototype-less counters: a queue named "__proto__" or "constructor" is an ordinary key.
-    return foldStats(rows.map((r) => [r.queue, r.status, Number(r.n)] as const));
+    const paused = (await this.#run("stats", this.#q.paused, [])).map((r) => r.name as string);
+    return foldStats(rows.map((r) => [r.queue, r.status, Number(r.n)] as const), paused);
   }
 
   async nextWakeAt(queues: readonly string[], now: number): Promise<number | null> {
@@ -407,7 +494,7 @@ export class PostgresJobQueue implements JobQueue {
     if (!this.#closed) this.#notifications?.start();
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) void this.#notifications?.stop();
+      if (this.#listeners.size === 0 && this.#watchers.size === 0) void this.#notifications?.stop();
     };
   }
 
@@ -416,6 +503,7 @@ export class PostgresJobQueue implements JobQueue {
     if (this.#closed) return;
     this.#closed = true;
     this.#listeners.clear();
+    this.#watchers.clear();
     await this.#notifications?.stop();
     await this.#opening?.catch(() => {});
     if (this.#owned) await this.#sql.end({ timeout: 5 });
@@ -467,5 +555,24 @@ export class PostgresJobQueue implements JobQueue {
 
   #notify(): void {
     for (const listener of this.#listeners) listener();
+  }
+
+  #changed(jobId: string, status: JobStatus): void {
+    for (const w of this.#watchers) w({ jobId, status });
+  }
+
+  /**
+   * A notification on the channel: a finish (`d:<id>`) wakes waiters only; anything else (an
+   * enqueue, a retry, a resume, or a (re)listen, which may have missed some) wakes workers, and
+   * after a (re)listen waiters too.
+   */
+  #heard(payload: string | undefined): void {
+    if (payload !== undefined && payload.startsWith(DONE_PREFIX)) {
+      const id = payload.slice(DONE_PREFIX.length);
+      this.#changed(id === "*" ? ANY_JOB : id, JobStatus.COMPLETED);
+      return;
+    }
+    this.#notify();
+    if (payload === undefined) this.#changed(ANY_JOB, JobStatus.RUNNING);
   }
 }

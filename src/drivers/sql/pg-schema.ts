@@ -85,6 +85,16 @@ CREATE TRIGGER jobs_slot_freed AFTER UPDATE OF token ON ${s}.jobs FOR EACH ROW
   WHEN (OLD.token IS NOT NULL AND NEW.token IS NULL AND OLD.ckey IS NOT NULL AND NEW.parked IS NULL) EXECUTE FUNCTION ${s}.jobs_slot_freed();
 `,
   },
+  {
+    // Operations (see sqlite-schema.ts's OPS_COLUMNS): the handler's progress, the lease token a
+    // cancel took from a RUNNING job (its holder's renewal answers "cancelled"), and the paused
+    // queues, which every claim looks up by primary key.
+    version: 3,
+    sql: (s) => `
+ALTER TABLE ${s}.jobs ADD COLUMN progress text, ADD COLUMN ctoken text;
+CREATE TABLE ${s}.paused_queues (name text PRIMARY KEY, paused_at bigint NOT NULL);
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

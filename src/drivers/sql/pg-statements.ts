@@ -9,7 +9,7 @@
  * (an injectable test clock drives expiry). Due times stay the caller's either way.
  */
 import { INSERT_COLUMNS, ROW_COLUMNS } from "./row-codec.ts";
-import { CANCELLABLE, POSTGRES, RETRYABLE, SET, heldWhere } from "./transitions.ts";
+import { CANCELLABLE, CANCELLABLE_RUNNING, POSTGRES, PURGEABLE, RETRYABLE, SET, heldWhere } from "./transitions.ts";
 
 export type PgLeaseClock = "database" | "caller";
 
@@ -21,12 +21,19 @@ const row = (alias?: string) => `json_build_array(${alias ? ROW_COLUMNS.split(",
 /** Notifies `channel` (the parameter `$n`) once when the CTE `u` produced a row. */
 const notifyOnce = (n: number) => `n AS (SELECT pg_notify($${n}, '') FROM (SELECT 1 FROM u LIMIT 1) AS one)`;
 
+/** The payload of a finish notification (a waitForJob in any process wakes); `d:*` stands for any job. */
+export const DONE_PREFIX = "d:";
+
+/** The bulk filter: $2 status, $3 queue, $4 job type, $5 created before (each NULL for any). */
+const BULK_WHERE = "($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR queue = $3) AND ($4::text IS NULL OR job_type = $4) AND ($5::bigint IS NULL OR created_at < $5)";
+
 /** A string as an SQL literal. */
 const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
 
 /** Every statement of one queue, for the quoted schema `s`. */
 export function pgStatements(s: string, clock: PgLeaseClock) {
   const jobs = `${s}.jobs`;
+  const paused = `${s}.paused_queues`;
   const cols = INSERT_COLUMNS.join(", ");
   /** The lease clock: the database's, or the caller's `now` bound as `$n`. */
   const leaseNow = (n: number) => (clock === "database" ? DB_NOW : `$${n}::bigint`);
@@ -47,10 +54,11 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
      * waited for); the two are merged (at most 2 x limit rows) and the first `limit` taken.
      */
     claim: `WITH ready AS (
-        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL
+        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = $4) AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL
         AND run_at <= $1 ORDER BY priority DESC, run_at, seq LIMIT $5 FOR UPDATE SKIP LOCKED),
       expired AS (
-        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND token IS NOT NULL AND wake_at <= ${leaseNow(1)} AND ckey IS NULL AND rkey IS NULL
+        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = $4) AND token IS NOT NULL
+        AND wake_at <= ${leaseNow(1)} AND ckey IS NULL AND rkey IS NULL
         ORDER BY wake_at LIMIT $5 FOR UPDATE SKIP LOCKED),
       picked AS (SELECT seq FROM (SELECT * FROM ready UNION ALL SELECT * FROM expired) AS c ORDER BY priority DESC, run_at, seq LIMIT $5)
       UPDATE ${jobs} AS t SET status = 'running', started_at = $1, attempts = t.attempts + 1, token = $2 || '.' || t.seq, wake_at = ${leaseNow(1)} + $3
@@ -61,22 +69,51 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
       RETURNING ${row("t")}`,
     /** $1 leaseMs, $2.. the lease (and $5 now with the caller's clock). */
     extend: `UPDATE ${jobs} SET wake_at = ${leaseNow(5)} + $1 WHERE ${heldWhere(2)}`,
-    complete: `UPDATE ${jobs} SET ${SET.complete} WHERE ${heldWhere(3)}`,
+    /** $1 now, $2 result, $3.. the lease, $6 the channel (the finish is notified for waitForJob). */
+    complete: `WITH u AS (UPDATE ${jobs} SET ${SET.complete} WHERE ${heldWhere(3)} RETURNING id) SELECT pg_notify($6, '${DONE_PREFIX}' || id) FROM u`,
     /**
      * Many completions in one statement: $1 a JSON array of {s, t, i, n, r} (seq, token, id, now,
      * result). Each row is checked exactly as by `complete`; it returns the (seq, token) pairs
      * that held a live lease.
      */
-    completeMany: `UPDATE ${jobs} AS t SET ${SET.complete.replace(/\$1/g, "v.n").replace(/\$2/g, "v.r")}
+    completeMany: `WITH u AS (UPDATE ${jobs} AS t SET ${SET.complete.replace(/\$1/g, "v.n").replace(/\$2/g, "v.r")}
       FROM json_to_recordset($1::text::json) AS v(s bigint, t text, i text, n bigint, r text)
-      WHERE t.seq = v.s AND t.token = v.t AND t.id = v.i AND t.status = 'running' RETURNING v.s::float8 AS s, v.t`,
+      WHERE t.seq = v.s AND t.token = v.t AND t.id = v.i AND t.status = 'running' RETURNING v.s::float8 AS s, v.t, t.id)
+      SELECT s, t, pg_notify($2, '${DONE_PREFIX}' || id) AS n FROM u`,
     retrying: `UPDATE ${jobs} SET ${SET.retrying} WHERE ${heldWhere(4)}`,
-    failed: `UPDATE ${jobs} SET ${SET.failed} WHERE ${heldWhere(4)}`,
+    /** $1 status, $2 error, $3 now, $4.. the lease, $7 the channel. */
+    failed: `WITH u AS (UPDATE ${jobs} SET ${SET.failed} WHERE ${heldWhere(4)} RETURNING id) SELECT pg_notify($7, '${DONE_PREFIX}' || id) FROM u`,
     /** $1.. the lease, $4 the channel: the job is claimable again. */
     release: `WITH u AS (UPDATE ${jobs} SET ${SET.release(POSTGRES)} WHERE ${heldWhere(1)} RETURNING 1), ${notifyOnce(4)}
       SELECT (SELECT count(*) FROM u)::int AS changed, (SELECT count(*) FROM n)::int AS notified`,
     get: `SELECT ${row()} FROM ${jobs} WHERE id = $1`,
-    cancel: `UPDATE ${jobs} SET ${SET.cancel} WHERE id = $2 AND ${CANCELLABLE}`,
+    /** $1 now, $2 id, $3 the channel. */
+    cancel: `WITH u AS (UPDATE ${jobs} SET ${SET.cancel} WHERE id = $2 AND ${CANCELLABLE} RETURNING id) SELECT pg_notify($3, '${DONE_PREFIX}' || id) FROM u`,
+    cancelRunning: `WITH u AS (UPDATE ${jobs} SET ${SET.cancel} WHERE id = $2 AND ${CANCELLABLE_RUNNING} RETURNING id) SELECT pg_notify($3, '${DONE_PREFIX}' || id) FROM u`,
+    /** $1.. the lease: it is the one a cancel took from its RUNNING job. */
+    cancelledUnder: `SELECT 1 AS x FROM ${jobs} WHERE seq = $1 AND ctoken = $2 AND id = $3 AND status = 'cancelled'`,
+    /** $1 the progress (JSON text), $2.. the lease. */
+    progress: `UPDATE ${jobs} SET ${SET.progress} WHERE ${heldWhere(2)}`,
+    /** $1 queue, $2 now. */
+    pause: `INSERT INTO ${paused} (name, paused_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+    /** $1 queue, $2 the channel: its jobs are claimable again. */
+    resume: `WITH u AS (DELETE FROM ${paused} WHERE name = $1 RETURNING 1), ${notifyOnce(2)}
+      SELECT (SELECT count(*) FROM u)::int AS c, (SELECT count(*) FROM n)::int AS notified`,
+    paused: `SELECT name FROM ${paused} ORDER BY name`,
+    /** $1 now, $2..$5 the filter, $6 the channel (retried jobs wake workers). */
+    bulkRetry: `WITH u AS (UPDATE ${jobs} SET ${SET.retry} WHERE ${RETRYABLE} AND ${BULK_WHERE} RETURNING 1), ${notifyOnce(6)}
+      SELECT (SELECT count(*) FROM u)::int AS c, (SELECT count(*) FROM n)::int AS notified`,
+    /** As bulkRetry; one finish notification for any job (waiters re-read theirs). */
+    bulkCancel: `WITH u AS (UPDATE ${jobs} SET ${SET.cancel} WHERE ${CANCELLABLE_RUNNING} AND ${BULK_WHERE} RETURNING 1),
+      n AS (SELECT pg_notify($6, '${DONE_PREFIX}*') FROM (SELECT 1 FROM u LIMIT 1) AS one)
+      SELECT (SELECT count(*) FROM u)::int AS c, (SELECT count(*) FROM n)::int AS notified`,
+    bulkPurge: `WITH u AS (DELETE FROM ${jobs} WHERE ${PURGEABLE} AND $1::bigint IS NOT NULL AND ${BULK_WHERE} RETURNING 1) SELECT count(*)::int AS c FROM u`,
+    /** A page newest first below cursor $1 (a seq): $2 status, $3 queue, $4 job type, $5 limit. A walk of the primary key, never an offset. */
+    page: `SELECT ${row()} FROM ${jobs} WHERE seq < $1::bigint AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR queue = $3)
+      AND ($4::text IS NULL OR job_type = $4) ORDER BY seq DESC LIMIT $5`,
+    /** The jobs with idempotency key $1 ($2 queue or any, $3 status, $4 type), through jobs_idem. */
+    pageByKey: `SELECT ${row()} FROM ${jobs} WHERE idem = $1 AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR status = $3)
+      AND ($4::text IS NULL OR job_type = $4) ORDER BY seq DESC LIMIT $5`,
     /** $1 now, $2 id, $3 the channel. */
     retry: `WITH u AS (UPDATE ${jobs} SET ${SET.retry} WHERE id = $2 AND ${RETRYABLE} RETURNING ${row()}), ${notifyOnce(3)}
       SELECT j, (SELECT count(*) FROM n)::int AS notified FROM u`,
@@ -89,9 +126,10 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
      */
     nextWake: `SELECT min(w)::float8 AS w FROM (
         SELECT (SELECT min(wake_at) FROM ${jobs} WHERE queue = q.name AND token IS NULL AND wake_at IS NOT NULL) AS w FROM json_array_elements_text($1::text::json) AS q(name)
+          WHERE NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = q.name)
         UNION ALL
         SELECT (SELECT min(wake_at) FROM ${jobs} WHERE queue = q.name AND token IS NOT NULL) - ${clock === "database" ? DB_NOW : "$2::bigint"} + $2::bigint
-        FROM json_array_elements_text($1::text::json) AS q(name)) AS x`,
+        FROM json_array_elements_text($1::text::json) AS q(name) WHERE NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = q.name)) AS x`,
     // ---------------------------------------------------------------- flow control (gated claims run in a transaction under flowLock)
     /** Serializes gated claims and flow enqueues of this schema, so no two take a key's last slot. */
     flowLock: `SELECT pg_advisory_xact_lock(hashtext(${lit(s)} || ':flow'))`,
@@ -99,7 +137,7 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
     flowUsed: `INSERT INTO ${s}.flow_used (used) VALUES (true) ON CONFLICT DO NOTHING`,
     /** $1 now (caller), $2 queue, $3 limit (and $4 the caller's now with the caller's lease clock). */
     flowCandidates: `SELECT j.seq::float8 AS seq, j.ckey, j.climit::float8 AS climit, j.rkey, j.rlimit::float8 AS rlimit, j.rperiod::float8 AS rperiod FROM ${jobs} AS j
-      WHERE j.seq IN (
+      WHERE NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = $2) AND j.seq IN (
         (SELECT seq FROM ${jobs} WHERE queue = $2 AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL AND run_at <= $1
           ORDER BY priority DESC, run_at, seq LIMIT $3)
         UNION ALL (SELECT seq FROM ${jobs} WHERE queue = $2 AND token IS NULL AND wake_at IS NOT NULL AND (ckey IS NOT NULL OR rkey IS NOT NULL) AND run_at <= $1
