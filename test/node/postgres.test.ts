@@ -131,6 +131,42 @@ test("a claim over a backlog walks jobs_ready and jobs_leases, never the table",
   expect(plan).not.toMatch(/Seq Scan on jobs/);
 });
 
+test("right after a bulk load (no statistics yet) the claim still walks jobs_ready: no sort over the table, a bounded number of rows read", async () => {
+  const schema = freshSchema();
+  const q = queueOn(schema);
+  await q.ready();
+  // No ANALYZE, by hand or by autovacuum, between the load and the claim.
+  await admin.unsafe(`ALTER TABLE "${schema}".jobs SET (autovacuum_enabled = false)`);
+  const at = new Date(1_000);
+  const jobs = Array.from({ length: 100_000 }, () => makeJob({ runAt: at, createdAt: at }));
+  for (let i = 0; i < jobs.length; i += 2_000) await q.enqueue(jobs.slice(i, i + 2_000));
+  expect((await admin`SELECT count(*)::int AS n FROM pg_stats WHERE schemaname = ${schema} AND tablename = 'jobs'`)[0]!.n).toBe(0);
+  const { pgStatements } = await import("../../src/drivers/sql/pg-statements.ts");
+  const statements = pgStatements(`"${schema}"`, "database");
+  const explain = (settings: boolean) =>
+    admin.begin(async (tx) => {
+      if (settings) await tx.unsafe(statements.planSettings);
+      const [r] = await tx.unsafe(`EXPLAIN (ANALYZE, FORMAT JSON) ${statements.claim}`, [10_000, "x", 60_000, "default", 50] as never[]);
+      await tx`ROLLBACK AND CHAIN`;
+      return (r!["QUERY PLAN"] as { Plan: PlanNode }[])[0]!.Plan;
+    });
+  type PlanNode = { "Node Type": string; "Relation Name"?: string; "Actual Rows": number; "Actual Loops": number; Plans?: PlanNode[] };
+  const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
+  const sortsOverJobs = (plan: PlanNode) => nodes(plan).filter((n) => n["Node Type"] === "Sort" && nodes(n).some((c) => c["Relation Name"] === "jobs"));
+  const rowsFromJobs = (plan: PlanNode) =>
+    nodes(plan).filter((n) => n["Relation Name"] === "jobs").reduce((sum, n) => sum + n["Actual Rows"] * n["Actual Loops"], 0);
+  // The queue's claim runs with its plan settings: at most limit rows from each walk, and the updates.
+  const plan = await explain(true);
+  expect(sortsOverJobs(plan)).toEqual([]);
+  expect(rowsFromJobs(plan)).toBeLessThanOrEqual(3 * 50);
+  // Without them this planner sorts every waiting row (the bug this guards against).
+  const unguarded = await explain(false);
+  expect(sortsOverJobs(unguarded).length + (rowsFromJobs(unguarded) > 1_000 ? 1 : 0)).toBeGreaterThan(0);
+  // And the queue itself claims in claim order from the loaded table.
+  const claimed = await q.claim({ queues: ["default"], limit: 50, leaseMs: 60_000, workerId: "w", now: 10_000 });
+  expect(claimed.map((c) => c.jobId)).toEqual(jobs.slice(0, 50).map((j) => j.id));
+}, 120_000);
+
 test("an unreachable server is a StorageError naming the operation; bad options are refused naming the field", async () => {
   const dead = new PostgresJobQueue({ url: "postgres://postgres@127.0.0.1:1/postgres" }, { schema: freshSchema() });
   open.push(dead);
