@@ -7,7 +7,7 @@
  */
 import type { BackoffOptions } from "./backoff.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import { JobCancelledError, JobValidationError, PorticoError, UnsupportedOperationError, type ValidationIssue } from "./errors.ts";
+import { JobCancelledError, JobValidationError, PorticoError, type ValidationIssue } from "./errors.ts";
 import { JobEventType } from "./events.ts";
 import { JobStalledError, DEFAULT_MAX_STALLS, failureOutcome, stallsOf } from "./failure.ts";
 import { handlerMap, type HandlerList } from "./handlers.ts";
@@ -240,8 +240,8 @@ export class JobRunner {
         const stored = checkProgress(value, issues);
         if (issues.length) throw new JobValidationError(job.jobType, issues);
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new JobAbortedError("lease_lost");
-        if (!this.#store.progress) throw new UnsupportedOperationError("progress");
-        if (!(await this.#store.progress(claim, stored, this.#clock()))) throw new JobAbortedError("lease_lost");
+        // A store without progress (not yet every one) still gets the event, so handlers stay portable.
+        if (this.#store.progress && !(await this.#store.progress(claim, stored, this.#clock()))) throw new JobAbortedError("lease_lost");
         this.#emit(JobEventType.PROGRESS, { job: { ...job, progress: stored }, result: stored });
       },
     };
