@@ -1,4 +1,4 @@
-/** Events a WorkerManager dispatches on itself (it is an EventTarget). */
+/** Events a WorkerManager and a JobService dispatch on themselves (each is an EventTarget). */
 import type { Job } from "./job.ts";
 
 /** Names of the job lifecycle events. */
@@ -34,12 +34,13 @@ export class JobEvent extends Event {
 /** Event name -> event class, for typed listeners on a WorkerManager. */
 export type JobEventMap = { [K in JobEventType]: JobEvent };
 
-/** A listener for event `K`: a function or an object with handleEvent, given the typed event. */
-export type JobEventListener<K extends keyof JobEventMap> =
-  | ((event: JobEventMap[K]) => void)
-  | { handleEvent(event: JobEventMap[K]): void };
+/** A listener for an event of class `E`: a function or an object with handleEvent. */
+export type TypedEventListener<E extends Event> = ((event: E) => void) | { handleEvent(event: E): void };
 
-/** Options of {@link JobEventTarget.addEventListener} (the DOM's AddEventListenerOptions). */
+/** A listener for WorkerManager event `K`, given the typed event. */
+export type JobEventListener<K extends keyof JobEventMap> = TypedEventListener<JobEventMap[K]>;
+
+/** Options of {@link TypedEventTarget.addEventListener} (the DOM's AddEventListenerOptions). */
 export interface JobEventListenerOptions {
   capture?: boolean;
   once?: boolean;
@@ -48,17 +49,20 @@ export interface JobEventListenerOptions {
 }
 
 /**
- * An EventTarget whose listeners are typed by {@link JobEventMap}: `job:completed` gives a
- * JobEvent, and a misspelt event name does not compile.
+ * An EventTarget whose listeners are typed by an event map `M` (name -> event class): a listener
+ * gets the event's own class, and a misspelt event name does not compile.
  */
-export interface JobEventTarget {
-  addEventListener<K extends keyof JobEventMap>(type: K, listener: JobEventListener<K> | null, options?: boolean | JobEventListenerOptions): void;
-  removeEventListener<K extends keyof JobEventMap>(type: K, listener: JobEventListener<K> | null, options?: boolean | { capture?: boolean }): void;
+export interface TypedEventTarget<M extends { [K in keyof M]: Event }> {
+  addEventListener<K extends keyof M & string>(type: K, listener: TypedEventListener<M[K]> | null, options?: boolean | JobEventListenerOptions): void;
+  removeEventListener<K extends keyof M & string>(type: K, listener: TypedEventListener<M[K]> | null, options?: boolean | { capture?: boolean }): void;
   dispatchEvent(event: Event): boolean;
 }
 
+/** The WorkerManager's typed EventTarget: `job:completed` gives a JobEvent. */
+export type JobEventTarget = TypedEventTarget<JobEventMap>;
+
 /**
- * The runtime's own EventTarget under the typed interface. A cast, because each runtime's
+ * The runtime's own EventTarget under a typed interface. A cast, because each runtime's
  * EventTarget typing takes any string, and a subclass may only narrow what its base declares.
  */
 export const JobEventTarget: new () => JobEventTarget = EventTarget as unknown as new () => JobEventTarget;
@@ -79,3 +83,16 @@ export class QueueEvent extends Event {
     this.queueName = queueName;
   }
 }
+
+/** Event name -> event class of the events JobService dispatches. */
+export type JobServiceEventMap = {
+  [JobEventType.CANCELLED]: JobEvent;
+  [QueueEventType.PAUSED]: QueueEvent;
+  [QueueEventType.RESUMED]: QueueEvent;
+};
+
+/** JobService's typed EventTarget: `queue:paused` gives a QueueEvent, `job:cancelled` a JobEvent. */
+export type JobServiceEventTarget = TypedEventTarget<JobServiceEventMap>;
+
+/** The runtime's EventTarget typed by {@link JobServiceEventMap} (a cast, as {@link JobEventTarget}). */
+export const JobServiceEventTarget: new () => JobServiceEventTarget = EventTarget as unknown as new () => JobServiceEventTarget;

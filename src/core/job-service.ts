@@ -10,7 +10,7 @@ import {
   UnsupportedOperationError,
   type ValidationIssue,
 } from "./errors.ts";
-import { JobEvent, JobEventType, QueueEvent, QueueEventType } from "./events.ts";
+import { JobEvent, JobEventType, JobServiceEventTarget, QueueEvent, QueueEventType } from "./events.ts";
 import { JOB_STATUSES, JobStatus, NAME_PATTERN, NAME_RULE, isFinished, isWaiting, type CreateJobOptions, type Debounce, type Job, type QueueStats, type RateLimit } from "./job.ts";
 import { handlerMap, type HandlerList } from "./handlers.ts";
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES, cloneJson, type JsonLimits } from "./json.ts";
@@ -90,7 +90,7 @@ const WAIT_POLL_MIN_MS = 10;
  * {@link NAME_PATTERN}; payload and metadata are at most `maxPayloadBytes` of JSON (1 MiB) and
  * `maxDepth` levels deep (256).
  */
-export class JobService<const H extends HandlerList | undefined = any> extends EventTarget implements JobCreator {
+export class JobService<const H extends HandlerList | undefined = any> extends JobServiceEventTarget implements JobCreator {
   readonly queue: JobQueue;
   readonly #knownTypes: Set<string> | null;
   readonly #schemas: Record<string, StandardSchemaV1>;

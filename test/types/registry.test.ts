@@ -8,6 +8,8 @@ import {
   JobEvent,
   JobEventType,
   JobService,
+  QueueEvent,
+  QueueEventType,
   WorkerManager,
   type Job,
   type JobCreator,
@@ -170,5 +172,31 @@ describe("typed event listeners on WorkerManager", () => {
 
   test("WorkerManager is still an EventTarget", () => typeOnly(() => {
     expectTypeOf(w).toMatchTypeOf<EventTarget>();
+  }));
+});
+
+describe("typed event listeners on JobService", () => {
+  const s = new JobService({ queue, handlers: [add] });
+
+  test("queue events give a QueueEvent, job:cancelled a JobEvent", () => typeOnly(() => {
+    s.addEventListener("queue:paused", (e) => {
+      expectTypeOf(e).toEqualTypeOf<QueueEvent>();
+      expectTypeOf(e.queueName).toEqualTypeOf<string>();
+    });
+    s.addEventListener(QueueEventType.RESUMED, { handleEvent: (e) => expectTypeOf(e).toEqualTypeOf<QueueEvent>() });
+    s.addEventListener("job:cancelled", (e) => expectTypeOf(e.job).toEqualTypeOf<Job>());
+  }));
+
+  test("an event JobService never dispatches does not compile", () => typeOnly(() => {
+    // @ts-expect-error: dispatched by WorkerManager, not JobService
+    s.addEventListener("job:completed", () => {});
+    // @ts-expect-error: misspelt event name
+    s.addEventListener("queue:pause", () => {});
+    // @ts-expect-error: misspelt event name
+    s.removeEventListener("queue:resume", null);
+  }));
+
+  test("JobService is still an EventTarget", () => typeOnly(() => {
+    expectTypeOf(s).toMatchTypeOf<EventTarget>();
   }));
 });
