@@ -6,6 +6,10 @@ set -euo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
 cd "$(dirname "$0")/.."
 
+# Each section header says how long the run has taken so far, so a slow step shows in the log.
+started=$SECONDS
+section() { echo "== $1 (at $((SECONDS - started)) s)"; }
+
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     echo "== installing chromium (apt-get) for the browser tests"
@@ -18,7 +22,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 [ -d node_modules ] || npm ci
 
-echo "== postgresql (a throwaway cluster for this run)"
+section "postgresql (a throwaway cluster for this run)"
 # No fsync: the tests kill clients and restart the server cleanly, never the machine, and waiting
 # for the disk on every commit would only slow them (the benchmark keeps full durability).
 pg=$(PORTICO_PG_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off" bash scripts/pg-cluster.sh start)
@@ -32,33 +36,33 @@ echo "$PORTICO_TEST_PG_URL"
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
 export DENO_DIR="$PWD/.deno" DENO_NO_UPDATE_CHECK=1 DENO_CERT=/etc/ssl/certs/ca-certificates.crt
 
-echo "== typecheck"
+section "typecheck"
 npm run --silent typecheck
 
-echo "== entry points (entry-points.json vs package.json, deno.json, tsconfig paths, README; peers vs imports)"
+section "entry points (entry-points.json vs package.json, deno.json, tsconfig paths, README; peers vs imports)"
 node scripts/entry-points.mjs
 
-echo "== build"
+section "build"
 npm run --silent build
 node scripts/check-dist.mjs
 
 results="$PWD/test-results"
 rm -rf "$results" && mkdir -p "$results"
 
-echo "== vitest (node, types, workerd, chromium, package projects)"
+section "vitest (node, types, workerd, chromium, package projects)"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json"
 
-echo "== deno publish --dry-run (JSR: slow types, the deno.json export map, every import resolvable)"
+section "deno publish --dry-run (JSR: slow types, the deno.json export map, every import resolvable)"
 if ! npx deno publish --dry-run --allow-dirty >"$results/deno-publish.txt" 2>&1; then
   cat "$results/deno-publish.txt" >&2
   exit 1
 fi
 grep -a "Dry run complete" "$results/deno-publish.txt"
 
-echo "== deno"
+section "deno"
 npx deno test --allow-all --quiet test/deno/ 2>&1 | tee "$results/deno.txt"
 
-echo "== bun"
+section "bun"
 npx bun test test/bun/ 2>&1 | tee "$results/bun.txt"
 
 # One closing line over every runner (each runner above already failed the script on any failure).
@@ -76,3 +80,4 @@ console.log(`vitest ${v.numPassedTests}, deno ${deno ? deno[1] : 0}, bun ${bunPa
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
 ' "$results"
+echo "== done in $((SECONDS - started)) s"
