@@ -247,6 +247,8 @@ export class JobIndex {
     if (!e || !T.canCancel(e.job, options.running === true)) return false;
     this.#onTouch?.(e);
     this.#apply(e, () => T.cancel(e));
+    // A cancelled RUNNING job gives its key's slot back.
+    this.#gates.settled(e);
     this.#settle(e, now);
     return true;
   }

@@ -184,6 +184,10 @@ async function openJob(id) {
   add("attempts", job.attempts + " (retries " + job.retryCount + " of " + job.maxRetries + ")");
   add("lease holder", job.status === "running" ? job.leasedBy : null);
   add("idempotency key", job.idempotencyKey); add("created by", job.createdBy);
+  // Flow control (docs/flow-control.md): the keys that may hold a waiting job back.
+  if (job.concurrencyKey) add("concurrency key", job.concurrencyKey + " (at most " + job.concurrencyLimit + " running)");
+  if (job.rateLimit) add("rate limit", job.rateLimit.key + " (" + job.rateLimit.limit + " per " + job.rateLimit.periodMs + " ms)");
+  if (job.debounce) add("debounce key", job.debounce.key);
   add("created", fmt(job.createdAt)); add("due", fmt(job.runAt)); add("started", fmt(job.startedAt));
   add("completed", fmt(job.completedAt)); add("failed", fmt(job.failedAt));
   add("error", job.errorMessage);

@@ -104,6 +104,7 @@ export class MemoryJobQueue implements JobQueue {
       this.#changed(id, "cancelled");
       this.#index.prune(now);
     }
+    if (this.#index.takeUnparked()) this.#notify();
     return ok;
   }
 

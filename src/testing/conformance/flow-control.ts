@@ -86,6 +86,18 @@ export function flowControlSection(suite: ConformanceSuite): void {
     assertDeepEqual(ids(await q.claim(req(5, T + 12))), [busy[1]!.id], "the busy key's next job, in order");
   });
 
+  it("flow control: cancelling a RUNNING job of a key (where the store supports it) frees its slot", async (q) => {
+    const jobs = [keyed("cx"), keyed("cx")];
+    await q.enqueue(jobs);
+    const [first] = await q.claim(req(1, T));
+    assertEqual(first?.jobId, jobs[0]!.id, "first claimed");
+    assertEqual((await q.claim(req(5, T + 1))).length, 0, "key busy");
+    const cancelled = await q.cancel(first!.jobId, T + 2, { running: true });
+    // A store without cancel of running jobs refuses it, and the job keeps its slot.
+    const next = await q.claim(req(5, T + 3));
+    assertDeepEqual(ids(next), cancelled ? [jobs[1]!.id] : [], cancelled ? "the slot went to the next job" : "slot still held");
+  });
+
   withConsumers("an expired lease frees its key's slot", async (a, b) => {
     const jobs = [keyed("exp"), keyed("exp")];
     await a.enqueue(jobs);
