@@ -120,7 +120,7 @@ test("a version-2 database is upgraded: attempts that counted released claims no
   expect((await q.get("released-4-times"))?.attempts).toBe(0);
   expect((await q.get("retried-once"))?.attempts).toBe(1);
   const check = await openDB(dbName);
-  expect(check.version).toBe(4);
+  expect(check.version).toBe(SCHEMA_VERSION);
   check.close();
 });
 
@@ -237,4 +237,69 @@ test("lease calls made together commit together, and one bad result fails only i
   // The refused call left b's lease intact.
   expect(await q.complete(b!, "fine", now + 3)).toBe(true);
   expect((await q.stats()).byStatus.completed).toBe(2);
+});
+
+test("a version-4 database is upgraded in place for the operations: its jobs are paged newest first, and a pause holds", async () => {
+  const dbName = `upgrade-v5-${crypto.randomUUID()}`;
+  const v4 = await openDB(dbName, 4, {
+    upgrade: (db, _o, _n, tx) => {
+      for (let v = 1; v <= 4; v++) MIGRATIONS[v]!(db, tx as never);
+    },
+  });
+  const base = (await service(queue(`scratch-${crypto.randomUUID()}`)).createJobs([{ jobType: "old", payload: 1 }]))[0]!;
+  for (const [i, id] of ["older", "newer"].entries()) {
+    const row: JobRow = { job: { ...base, id, idempotencyKey: null }, seq: i + 1, token: null, leaseExpiresAt: 0 };
+    markReady(row);
+    await v4.put(JOBS, row);
+  }
+  v4.close();
+
+  const q = queue(dbName);
+  const page = await q.listPage({ limit: 1 });
+  expect(page.jobs.map((j) => j.id)).toEqual(["newer"]);
+  expect((await q.listPage({ limit: 1, cursor: page.nextCursor! })).jobs.map((j) => j.id)).toEqual(["older"]);
+  expect(await q.setPaused("default", true, Date.now())).toBe(true);
+  expect(await q.claim({ queues: ["default"], limit: 10, leaseMs: 1_000, workerId: "w", now: Date.now() })).toEqual([]);
+  expect((await q.stats()).paused).toEqual(["default"]);
+  const check = await openDB(dbName);
+  expect(check.version).toBe(SCHEMA_VERSION);
+  expect([...check.objectStoreNames]).toContain("paused");
+  check.close();
+});
+
+test("watch hears job changes made through another handle (BroadcastChannel), so waitForJob resolves when another tab runs the job", async () => {
+  const dbName = `watch-${crypto.randomUUID()}`;
+  const waiter = queue(dbName);
+  const runner = queue(dbName);
+  const heard: string[] = [];
+  const off = waiter.watch((change) => heard.push(`${change.jobId}:${change.status}`));
+  const job = await service(waiter).createJob("t", { n: 1 });
+  // The waiter's safety read comes only after 30 s: the test's timeout fails it unless the change arrives.
+  const waiting = service(waiter).waitForJob(job.id);
+  const handler: JobHandler = { jobType: "t", handle: async () => ({ success: true, resultData: { done: 1 } }) };
+  const worker = new WorkerManager({ queue: runner, handlers: [handler], workerId: "other-tab", logger: silentLogger });
+  await worker.start();
+  try {
+    const finished = await waiting;
+    expect(finished.status).toBe("completed");
+    expect(finished.result).toEqual({ done: 1 });
+    expect(heard).toContain(`${job.id}:completed`);
+  } finally {
+    off();
+    await worker.stop();
+  }
+});
+
+test("a job cancelled through one handle while another handle runs it: the holder's renewal answers cancelled", async () => {
+  const dbName = `cancel-${crypto.randomUUID()}`;
+  const a = queue(dbName);
+  const b = queue(dbName);
+  const job = await service(a).createJob("t", {});
+  const now = Date.now();
+  const [held] = await b.claim({ queues: ["default"], limit: 1, leaseMs: 10_000, workerId: "b", now });
+  expect(held?.jobId).toBe(job.id);
+  expect(await a.cancel(job.id, now + 1, { running: true })).toBe(true);
+  expect(await b.extendLease(held!, 10_000, now + 2)).toBe("cancelled");
+  expect(await b.complete(held!, "late", now + 3)).toBe(false);
+  expect((await a.get(job.id))?.status).toBe("cancelled");
 });

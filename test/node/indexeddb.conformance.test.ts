@@ -11,6 +11,7 @@ const fresh = (retention?: RetentionOptions) => new IndexedDBJobQueue({ dbName: 
 runQueueConformance({
   name: "indexeddb (fake-indexeddb)",
   test,
+  operations: true,
   createQueue: async () => fresh(),
   createQueueWithRetention: async (retention) => fresh(retention),
   openSecondHandle: async (q) => new IndexedDBJobQueue({ dbName: (q as IndexedDBJobQueue).dbName }),

@@ -7,11 +7,13 @@
  */
 
 /** What one call of a batch came to: its boolean answer, or the error only it failed with. */
-export type OpResult = boolean | { error: unknown };
+export type OpResult = OpAnswer | { error: unknown };
+/** A call's answer: done or refused, or "cancelled" (a renewal of a lease whose job was cancelled). */
+export type OpAnswer = boolean | "cancelled";
 
 interface Pending<Op> {
   op: Op;
-  resolve: (ok: boolean) => void;
+  resolve: (ok: OpAnswer) => void;
   reject: (error: unknown) => void;
 }
 
@@ -32,8 +34,8 @@ export class GroupCommit<Op> {
   }
 
   /** Queues a call for the next batch. */
-  submit(op: Op): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
+  submit(op: Op): Promise<OpAnswer> {
+    return new Promise<OpAnswer>((resolve, reject) => {
       this.#queue.push({ op, resolve, reject });
       this.#flush ??= this.#run();
     });
@@ -49,7 +51,7 @@ export class GroupCommit<Op> {
       );
       batch.forEach((p, i) => {
         const r = settled[i]!;
-        if (typeof r === "boolean") p.resolve(r);
+        if (typeof r === "boolean" || r === "cancelled") p.resolve(r);
         else p.reject(this.#toError(r.error, p.op));
       });
     }

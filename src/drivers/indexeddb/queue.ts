@@ -14,8 +14,15 @@ import {
   type ClaimedJob,
   type EnqueueResult,
   type FailureOutcome,
+  isFinished,
+  type BulkAction,
+  type BulkFilter,
   type Job,
+  type JobChange,
+  type JobPage,
+  type JobProgress,
   type JobQueue,
+  type PageFilter,
   type LeaseRef,
   type ListFilter,
   type QueueStats,
@@ -33,8 +40,13 @@ import {
   KEY_RUNNING_INDEX,
   PARKED_INDEX,
   IDEMPOTENCY_INDEX,
+  IDEM_KEY_INDEX,
   JOBS,
   META,
+  PAUSED,
+  QUEUE_SEQ_INDEX,
+  SEQ_INDEX,
+  STATUS_SEQ_INDEX,
   QUEUE_STATUS_INDEX,
   READY_INDEX,
   STATUS_INDEX,
@@ -49,7 +61,7 @@ import {
   type JobRow,
   type RateGate,
 } from "./schema.ts";
-import { WakeSignal } from "./wake.ts";
+import { ChangeFeed, WakeSignal } from "./wake.ts";
 
 /** Options of {@link IndexedDBJobQueue}. */
 export interface IndexedDBJobQueueOptions {
@@ -77,6 +89,8 @@ interface LeaseOp {
   change: (row: JobRow) => void;
   /** Set for calls that finish the job: retention runs at this time. */
   pruneAt: number | undefined;
+  /** A renewal: answers "cancelled" when the job was cancelled under this lease. */
+  renewal?: boolean;
 }
 
 /**
@@ -105,6 +119,7 @@ export class IndexedDBJobQueue implements JobQueue {
   readonly dbName: string;
   readonly #retention: Required<RetentionOptions>;
   readonly #wake: WakeSignal;
+  readonly #changes: ChangeFeed<JobChange>;
   readonly #db: Connection;
   readonly #leaseOps: GroupCommit<LeaseOp>;
   readonly #onEnqueue: IndexedDBJobQueueOptions["onEnqueue"];
@@ -121,6 +136,7 @@ export class IndexedDBJobQueue implements JobQueue {
       (error, op) => toStorageError(error, this.dbName, op.action),
     );
     this.#wake = new WakeSignal(`portico-jobs:${dbName}`);
+    this.#changes = new ChangeFeed(`portico-jobs:${dbName}:changes`);
     if (options.onEnqueue !== undefined && typeof options.onEnqueue !== "function") throw new StorageError("IndexedDBJobQueue: options.onEnqueue must be a function");
     this.#onEnqueue = options.onEnqueue;
   }
@@ -211,14 +227,17 @@ export class IndexedDBJobQueue implements JobQueue {
   async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
     const { now, leaseMs, limit } = request;
     if (limit <= 0 || request.queues.length === 0) return [];
-    return this.#db.write("claim jobs", [JOBS, FLOW], async (tx) => {
+    return this.#db.write("claim jobs", [JOBS, FLOW, PAUSED], async (tx) => {
       const store = tx.objectStore(JOBS);
+      const paused = tx.objectStore(PAUSED);
       const ready = store.index(READY_INDEX);
       const timed = store.index(TIMED_INDEX);
       const out: ClaimedJob[] = [];
       const flow = new ClaimGates(tx, now);
       await flow.openDueGates();
       for (const queueName of request.queues) {
+        // A paused queue (paused in any tab: the record is in this transaction) is skipped.
+        if ((await paused.getKey(queueName)) !== undefined) continue;
         // Move jobs whose time has come (due schedules, retries, expired leases) into the ready
         // index; an expired job stays RUNNING with its old token until someone claims it.
         const due = IDBKeyRange.bound([queueName], [queueName, now, MAX_KEY]);
@@ -261,15 +280,21 @@ export class IndexedDBJobQueue implements JobQueue {
     });
   }
 
-  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean> {
-    return this.#withLease("extend a lease", lease, (row) => {
-      T.extendLease(row, now, leaseMs);
-      markTimed(row, row.leaseExpiresAt);
+  async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean | "cancelled"> {
+    return this.#leaseOps.submit({
+      action: "extend a lease",
+      lease,
+      change: (row) => {
+        T.extendLease(row, now, leaseMs);
+        markTimed(row, row.leaseExpiresAt);
+      },
+      pruneAt: undefined,
+      renewal: true,
     });
   }
 
   async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {
-    return this.#withLease(
+    const ok = await this.#withLease(
       "complete a job",
       lease,
       (row) => {
@@ -278,6 +303,8 @@ export class IndexedDBJobQueue implements JobQueue {
       },
       now,
     );
+    if (ok) this.#changes.publish({ jobId: lease.jobId, status: JobStatus.COMPLETED });
+    return ok;
   }
 
   async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
@@ -287,6 +314,7 @@ export class IndexedDBJobQueue implements JobQueue {
       else this.#settle(row, now);
     });
     if (ok && outcome.status === JobStatus.RETRYING) this.#wake.notify();
+    if (ok) this.#changes.publish({ jobId: lease.jobId, status: outcome.status });
     return ok;
   }
 
@@ -304,17 +332,23 @@ export class IndexedDBJobQueue implements JobQueue {
     return row ? rowToJob(row) : null;
   }
 
-  async cancel(id: string, now: number): Promise<boolean> {
-    return this.#db.write("cancel a job", [JOBS, META], async (tx) => {
+  async cancel(id: string, now: number, options: { running?: boolean } = {}): Promise<boolean> {
+    const running = options.running === true;
+    const ok = await this.#db.write("cancel a job", [JOBS, META], async (tx) => {
       const store = tx.objectStore(JOBS);
       const row = (await store.get(id)) as JobRow | undefined;
-      if (!row || !T.canCancel(row.job)) return false;
+      if (!row || !T.canCancel(row.job, running)) return false;
+      const key = row.job.status === JobStatus.RUNNING ? row.job.concurrencyKey : undefined;
       T.cancel(row);
       this.#settle(row, now);
       quiet(store.put(row));
+      // A running job held a slot of its concurrency key: the next parked job may start.
+      if (key !== undefined) await unpark(store, `c${key}`, 1);
       await this.#prune(tx, now, 1);
       return true;
     });
+    if (ok) this.#changes.publish({ jobId: id, status: JobStatus.CANCELLED });
+    return ok;
   }
 
   async retry(id: string, now: number): Promise<Job | null> {
@@ -360,24 +394,31 @@ export class IndexedDBJobQueue implements JobQueue {
 
   async stats(): Promise<QueueStats> {
     return this.#db.read("count jobs", async (db) => {
-      const index = db.transaction(JOBS, "readonly").objectStore(JOBS).index(QUEUE_STATUS_INDEX);
+      const tx = db.transaction([JOBS, PAUSED], "readonly");
+      const index = tx.objectStore(JOBS).index(QUEUE_STATUS_INDEX);
+      const paused = (await tx.objectStore(PAUSED).getAllKeys()) as string[];
       // One key per distinct (queue, status) pair, then a native count of each.
       const pairs: [string, JobStatus][] = [];
       for (let c = await index.openKeyCursor(null, "nextunique"); c; c = await c.continue()) pairs.push(c.key as [string, JobStatus]);
       const counts = await Promise.all(pairs.map((p) => index.count(IDBKeyRange.only(p))));
-      return T.foldStats(pairs.map(([queueName, status], i) => [queueName, status, counts[i]!] as const));
+      return T.foldStats(
+        pairs.map(([queueName, status], i) => [queueName, status, counts[i]!] as const),
+        paused,
+      );
     });
   }
 
   async nextWakeAt(queues: readonly string[], now: number): Promise<number | null> {
     if (queues.length === 0) return null;
     return this.#db.read("look for due jobs", async (db) => {
-      const tx = db.transaction([JOBS, FLOW], "readonly");
+      const tx = db.transaction([JOBS, FLOW, PAUSED], "readonly");
       const store = tx.objectStore(JOBS);
       const ready = store.index(READY_INDEX);
       const timed = store.index(TIMED_INDEX);
+      const paused = tx.objectStore(PAUSED);
       let best: number | null = null;
       for (const q of queues) {
+        if ((await paused.getKey(q)) !== undefined) continue;
         if (await ready.openKeyCursor(IDBKeyRange.bound([q], [q, MAX_KEY]))) return now;
         // The first key of the queue's timed range is its earliest wake-up.
         const first = await timed.openKeyCursor(IDBKeyRange.bound([q], [q, MAX_KEY]));
@@ -401,7 +442,150 @@ export class IndexedDBJobQueue implements JobQueue {
     return this.#wake.subscribe(listener);
   }
 
+  /** Pauses or resumes `queueName` for every tab's claims: one record in the paused store. */
+  async setPaused(queueName: string, paused: boolean, now: number): Promise<boolean> {
+    if (typeof queueName !== "string" || queueName.length === 0) throw new StorageError("IndexedDBJobQueue.setPaused: queueName must be a non-empty string");
+    const changed = await this.#db.write(paused ? "pause a queue" : "resume a queue", [PAUSED], async (tx) => {
+      const store = tx.objectStore(PAUSED);
+      const was = (await store.getKey(queueName)) !== undefined;
+      if (was === paused) return false;
+      if (paused) quiet(store.put(now, queueName));
+      else quiet(store.delete(queueName));
+      return true;
+    });
+    if (changed && !paused) this.#wake.notify();
+    return changed;
+  }
+
+  /** Stores the holder's progress on the job; false when the lease was lost. Group-committed. */
+  async progress(lease: LeaseRef, value: JobProgress, _now: number): Promise<boolean> {
+    const ok = await this.#withLease("report progress", lease, (row) => T.progress(row, value));
+    if (ok) this.#changes.publish({ jobId: lease.jobId, status: JobStatus.RUNNING });
+    return ok;
+  }
+
+  /**
+   * Applies `action` to every job matching `filter` in one readwrite transaction, walking the
+   * narrowest index for the filter (bulk actions are rare and operator-driven); returns the count.
+   */
+  async bulk(action: BulkAction, filter: BulkFilter, now: number): Promise<number> {
+    if (action !== "retry" && action !== "cancel" && action !== "purge") throw new StorageError(`IndexedDBJobQueue.bulk: unknown action ${String(action)}`);
+    const { status, queueName, jobType } = filter;
+    const before = filter.olderThan?.getTime();
+    if (status === undefined && queueName === undefined && jobType === undefined && before === undefined) {
+      throw new StorageError("IndexedDBJobQueue.bulk: the filter is empty (set status, queueName, jobType or olderThan)");
+    }
+    const changed: JobChange[] = [];
+    const count = await this.#db.write(`${action} jobs`, [JOBS, META], async (tx) => {
+      const store = tx.objectStore(JOBS);
+      let source: { openCursor: typeof store.openCursor } = store;
+      let range: IDBKeyRange | undefined;
+      if (queueName !== undefined) {
+        source = store.index(QUEUE_STATUS_INDEX);
+        range = status !== undefined ? IDBKeyRange.only([queueName, status]) : IDBKeyRange.bound([queueName], [queueName, MAX_KEY]);
+      } else if (status !== undefined) {
+        source = store.index(STATUS_INDEX);
+        range = IDBKeyRange.only(status);
+      }
+      let n = 0;
+      let cancelled = 0;
+      let purgedFinished = 0;
+      const freed: string[] = [];
+      for (let c = await source.openCursor(range); c; c = await c.continue()) {
+        const row = c.value as JobRow;
+        const j = row.job;
+        if (status !== undefined && j.status !== status) continue;
+        if (jobType !== undefined && j.jobType !== jobType) continue;
+        if (before !== undefined && !(j.createdAt.getTime() < before)) continue;
+        if (action === "retry") {
+          if (!T.canRedrive(j)) continue;
+          T.redrive(row, now);
+          markReady(row);
+          quiet(c.update(row));
+        } else if (action === "cancel") {
+          if (!T.canCancel(j, true)) continue;
+          if (j.status === JobStatus.RUNNING && j.concurrencyKey !== undefined) freed.push(j.concurrencyKey);
+          T.cancel(row);
+          this.#settle(row, now);
+          quiet(c.update(row));
+          cancelled++;
+        } else {
+          if (!isFinished(j.status)) continue;
+          if (row.finished) purgedFinished++;
+          quiet(c.delete());
+        }
+        changed.push({ jobId: j.id, status: j.status });
+        n++;
+      }
+      for (const key of freed) await unpark(store, `c${key}`, 1);
+      if (cancelled > 0) await this.#prune(tx, now, cancelled);
+      if (purgedFinished > 0) {
+        // Purged rows left the finished index: the retention counter follows.
+        const meta = tx.objectStore(META);
+        const counters = ((await meta.get(COUNTERS_KEY)) as Counters | undefined) ?? { finished: 0 };
+        quiet(meta.put({ ...counters, finished: Math.max(0, counters.finished - purgedFinished) } satisfies Counters, COUNTERS_KEY));
+      }
+      return n;
+    });
+    if (action === "retry" && count > 0) this.#wake.notify();
+    if (action !== "retry") for (const change of changed) this.#changes.publish(change);
+    return count;
+  }
+
+  /**
+   * One page newest first (by insertion seq, through an index ending at the cursor): the cursor
+   * is the seq of the page's last job, so removals between pages skip nothing.
+   */
+  async listPage(filter: PageFilter = {}): Promise<JobPage> {
+    const limit = filter.limit ?? 50;
+    if (!Number.isInteger(limit) || limit <= 0) throw new StorageError("IndexedDBJobQueue.listPage: limit must be a positive integer");
+    const after = filter.cursor === undefined ? undefined : Number(filter.cursor);
+    if (after !== undefined && !Number.isFinite(after)) throw new StorageError("IndexedDBJobQueue.listPage: cursor is not one this store returned");
+    const { status, queueName, jobType, idempotencyKey } = filter;
+    const matches = (j: Job) =>
+      (status === undefined || j.status === status) &&
+      (queueName === undefined || j.queueName === queueName) &&
+      (jobType === undefined || j.jobType === jobType) &&
+      (idempotencyKey === undefined || j.idempotencyKey === idempotencyKey);
+    return this.#db.read("list a page of jobs", async (db) => {
+      const store = db.transaction(JOBS, "readonly").objectStore(JOBS);
+      if (idempotencyKey !== undefined) {
+        const rows = (await store.index(IDEM_KEY_INDEX).getAll(IDBKeyRange.only(idempotencyKey))) as JobRow[];
+        const jobs = rows.filter((r) => matches(r.job) && (after === undefined || r.seq < after)).sort((a, b) => b.seq - a.seq);
+        const page = jobs.slice(0, limit);
+        return { jobs: page.map(rowToJob), nextCursor: jobs.length > limit ? String(page[page.length - 1]!.seq) : null };
+      }
+      // The index whose prefix is the filter: [queue, seq], [status, seq] or seq alone.
+      let source: { openCursor: typeof store.openCursor } = store.index(SEQ_INDEX);
+      let range: IDBKeyRange | undefined = after === undefined ? undefined : IDBKeyRange.upperBound(after, true);
+      const prefix = queueName ?? status;
+      if (prefix !== undefined) {
+        source = store.index(queueName !== undefined ? QUEUE_SEQ_INDEX : STATUS_SEQ_INDEX);
+        range = after === undefined ? IDBKeyRange.bound([prefix], [prefix, MAX_KEY]) : IDBKeyRange.bound([prefix], [prefix, after], false, true);
+      }
+      const jobs: Job[] = [];
+      let last = 0;
+      for (let c = await source.openCursor(range, "prev"); c; c = await c.continue()) {
+        const row = c.value as JobRow;
+        if (!matches(row.job)) continue;
+        if (jobs.length === limit) return { jobs, nextCursor: String(last) };
+        jobs.push(rowToJob(row));
+        last = row.seq;
+      }
+      return { jobs, nextCursor: null };
+    });
+  }
+
+  /**
+   * Calls `listener` on job changes made through this handle or any other handle of the same
+   * database (other tabs hear them over a BroadcastChannel): finishes, cancels, progress.
+   */
+  watch(listener: (change: JobChange) => void): () => void {
+    return this.#changes.subscribe(listener);
+  }
+
   async close(): Promise<void> {
+    this.#changes.close();
     this.#wake.close();
     await this.#db.close();
   }
@@ -415,8 +599,8 @@ export class IndexedDBJobQueue implements JobQueue {
   }
 
   /** Applies `change` to the job if `lease` still holds it; false (and no change) otherwise. Group-committed. */
-  #withLease(action: string, lease: LeaseRef, change: (row: JobRow) => void, pruneAt?: number): Promise<boolean> {
-    return this.#leaseOps.submit({ action, lease, change, pruneAt });
+  async #withLease(action: string, lease: LeaseRef, change: (row: JobRow) => void, pruneAt?: number): Promise<boolean> {
+    return (await this.#leaseOps.submit({ action, lease, change, pruneAt })) === true;
   }
 
   async #runLeaseOps(batch: LeaseOp[]): Promise<OpResult[]> {
@@ -435,7 +619,7 @@ export class IndexedDBJobQueue implements JobQueue {
       for (const op of batch) {
         const row = rows.get(op.lease.jobId);
         if (!T.holdsLease(row, op.lease)) {
-          results.push(false);
+          results.push(op.renewal === true && T.cancelledUnder(row, op.lease) ? "cancelled" : false);
           continue;
         }
         const before: JobRow = { ...row, job: { ...row.job } };

@@ -43,6 +43,17 @@ export const FLOW = "flow";
 /** Rate gates by the time their window next lets a start through. */
 export const GATE_WAKE_INDEX = "wake";
 
+/** Object store of paused queues: key = queue name, value = when it was paused (epoch ms). */
+export const PAUSED = "paused";
+/** Every row by seq: the newest-first keyset order of listPage. */
+export const SEQ_INDEX = "seq";
+/** [queueName, seq]: listPage filtered by queue. */
+export const QUEUE_SEQ_INDEX = "queueSeq";
+/** [status, seq]: listPage filtered by status. */
+export const STATUS_SEQ_INDEX = "statusSeq";
+/** The idempotency key alone (rows without one have null, which is no key, so are left out). */
+export const IDEM_KEY_INDEX = "idemKey";
+
 /** A rate key's recent start times and, while jobs are parked on it, when the next start is allowed. */
 export interface RateGate {
   starts: number[];
@@ -51,7 +62,7 @@ export interface RateGate {
 }
 
 /** The schema version this code writes. Bump it and add a step to {@link MIGRATIONS}. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** A stored job. Fields after `job` are bookkeeping; the optional ones are index keys. */
 export interface JobRow {
@@ -135,6 +146,16 @@ export const MIGRATIONS: Record<number, (db: IDBPDatabase, tx: UpgradeTx) => voi
     jobs.createIndex(KEY_RUNNING_INDEX, "keyRun");
     jobs.createIndex(DEBOUNCE_INDEX, "deb");
     db.createObjectStore(FLOW).createIndex(GATE_WAKE_INDEX, "wakeAt");
+  },
+  // v5: operations (pause/resume, keyset pages). Existing rows all have seq, so IndexedDB
+  // indexes them itself; no queue is paused after the upgrade.
+  5: (db, tx) => {
+    const jobs = tx.objectStore(JOBS);
+    jobs.createIndex(SEQ_INDEX, "seq");
+    jobs.createIndex(QUEUE_SEQ_INDEX, ["job.queueName", "seq"]);
+    jobs.createIndex(STATUS_SEQ_INDEX, ["job.status", "seq"]);
+    jobs.createIndex(IDEM_KEY_INDEX, "job.idempotencyKey");
+    db.createObjectStore(PAUSED);
   },
 };
 

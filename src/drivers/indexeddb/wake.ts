@@ -106,3 +106,81 @@ function unref(channel: BroadcastChannel): BroadcastChannel {
   (channel as { unref?: () => void }).unref?.();
   return channel;
 }
+
+/** A job's change as it travels between tabs. */
+export interface ChangeMessage {
+  jobId: string;
+  status: string;
+}
+
+/**
+ * Job changes (finishes, cancels, progress) for watch(): this handle's listeners are called
+ * directly, other tabs' through a BroadcastChannel. Changes made in one task share one post.
+ */
+export class ChangeFeed<C extends ChangeMessage> {
+  readonly #channelName: string;
+  readonly #listeners = new Set<(change: C) => void>();
+  #channel: BroadcastChannel | null = null;
+  #sender: BroadcastChannel | null = null;
+  #pending: C[] = [];
+
+  constructor(channelName: string) {
+    this.#channelName = channelName;
+  }
+
+  subscribe(listener: (change: C) => void): () => void {
+    this.#listeners.add(listener);
+    if (this.#listeners.size === 1 && typeof BroadcastChannel === "function") {
+      this.#channel = unref(new BroadcastChannel(this.#channelName));
+      this.#channel.onmessage = (event: MessageEvent) => {
+        if (Array.isArray(event.data)) for (const c of event.data as C[]) this.#fire(c);
+      };
+    }
+    return () => {
+      if (this.#listeners.delete(listener) && this.#listeners.size === 0) {
+        this.#channel?.close();
+        this.#channel = null;
+      }
+    };
+  }
+
+  /** Tells listeners here at once and other tabs in the next microtask. */
+  publish(change: C): void {
+    this.#fire(change);
+    if (typeof BroadcastChannel !== "function") return;
+    this.#pending.push(change);
+    if (this.#pending.length === 1) queueMicrotask(() => this.#flush());
+  }
+
+  close(): void {
+    this.#flush();
+    this.#listeners.clear();
+    this.#channel?.close();
+    this.#channel = null;
+    this.#sender?.close();
+    this.#sender = null;
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    // A BroadcastChannel does not deliver to itself, so a listening channel can also send.
+    const channel = this.#channel ?? (this.#sender ??= unref(new BroadcastChannel(this.#channelName)));
+    try {
+      channel.postMessage(batch);
+    } catch {
+      // closed meanwhile: other tabs poll as a fallback
+    }
+  }
+
+  #fire(change: C): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch {
+        // One listener's failure must not keep the others from hearing.
+      }
+    }
+  }
+}
