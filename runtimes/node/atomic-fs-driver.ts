@@ -24,6 +24,7 @@ export const atomicFsDriver = defineDriver((options: AtomicFsDriverOptions) => {
   const tmpDir = join(base, TMP_DIR);
   const session = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
   let seq = 0;
+  const swept = sweepLeftovers(tmpDir, session, Date.now());
   const pathOf = (key: string): string => {
     // The same key-to-path rule as the fs driver, which also refuses ".." segments.
     if (/\.\.:|\.\.$/.test(key)) throw new Error(`[unstorage] [atomic-fs] Invalid key: ${JSON.stringify(key)}. It should not contain .. segments`);
@@ -32,6 +33,7 @@ export const atomicFsDriver = defineDriver((options: AtomicFsDriverOptions) => {
   const write = async (key: string, data: string | Uint8Array): Promise<void> => {
     const target = pathOf(key);
     const tmp = join(tmpDir, `${session}-${seq++}`);
+    await swept;
     await fsp.mkdir(tmpDir, { recursive: true });
     await fsp.mkdir(dirname(target), { recursive: true });
     try {
@@ -50,3 +52,30 @@ export const atomicFsDriver = defineDriver((options: AtomicFsDriverOptions) => {
     setItemRaw: (key: string, value: unknown) => write(key, value as Uint8Array),
   };
 });
+
+/**
+ * Removes the temporary files a killed writer left behind (written, never renamed over a key).
+ * Only files older than this driver are removed, never this driver's own: another process's
+ * write in flight is younger than that, and the store's owner lock keeps a second owner out.
+ * Best effort: a file that cannot be removed only takes space.
+ */
+async function sweepLeftovers(tmpDir: string, session: string, openedAt: number): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(tmpDir);
+  } catch {
+    return;
+  }
+  await Promise.all(
+    names
+      .filter((name) => !name.startsWith(`${session}-`))
+      .map(async (name) => {
+        const path = join(tmpDir, name);
+        try {
+          if ((await fsp.stat(path)).mtimeMs < openedAt) await fsp.rm(path, { force: true });
+        } catch {
+          // Removed meanwhile or not ours to remove: leave it.
+        }
+      }),
+  );
+}

@@ -31,7 +31,7 @@ import { JobIndex, type IndexEntry } from "../../core/job-index.ts";
 import { randomId } from "../../core/random-id.ts";
 import { becameClaimable } from "../../core/transitions.ts";
 import { OwnerLock } from "./owner-lock.ts";
-import { StoreKeys, checkMeta, parseStored, toStored, type StoredJob } from "./stored-job.ts";
+import { StoreKeys, checkMeta, decodeStored, parseStored, toStored } from "./stored-job.ts";
 
 /** Options of {@link UnstorageJobQueue}. */
 export interface UnstorageJobQueueOptions {
@@ -304,13 +304,18 @@ export class UnstorageJobQueue implements JobQueue {
     const keys = await this.#storage.getKeys(base);
     const entries: IndexEntry[] = [];
     for (let i = 0; i < keys.length; i += LOAD_BATCH) {
-      const items = await this.#storage.getItems<StoredJob>(keys.slice(i, i + LOAD_BATCH));
-      for (const { key, value } of items) {
-        const e = parseStored(value);
+      const batch = keys.slice(i, i + LOAD_BATCH);
+      // Raw reads: see decodeStored for why unstorage's parsing is bypassed.
+      const raws = await Promise.all(batch.map((key) => this.#storage.getItemRaw(key)));
+      const unreadable: Promise<void>[] = [];
+      for (const [n, key] of batch.entries()) {
+        const raw = raws[n];
+        const e = parseStored(decodeStored(raw));
         if (e) entries.push(e);
-        // A record cut short by a crash mid-write is skipped rather than blocking the whole store.
-        else this.#logger.warn("unstorage.unreadable_record", { key });
+        // A record that cannot be read (cut short, wrong shape) must not keep the store from opening.
+        else if (raw !== null && raw !== undefined) unreadable.push(this.#setAside(key, raw));
       }
+      await Promise.all(unreadable);
     }
     // Sorting once at open restores insertion order for list() and finish order for retention.
     entries.sort((a, b) => a.seq - b.seq);
@@ -319,6 +324,23 @@ export class UnstorageJobQueue implements JobQueue {
     for (const e of entries) this.#index.insert(e);
     this.#index.sortFinished();
     await this.#prune(this.#clock());
+  }
+
+  /**
+   * Moves an unreadable record to the corrupt key beside the jobs (kept byte for byte for
+   * inspection) and logs both keys. Runs under the owner lock at open; if the move fails the
+   * record stays where it is and is skipped, as before.
+   */
+  async #setAside(key: string, raw: unknown): Promise<void> {
+    const movedTo = this.#keys.corruptOf(key);
+    try {
+      if (typeof raw === "string" || raw instanceof Uint8Array) await this.#storage.setItemRaw(movedTo, raw);
+      else await this.#storage.setItem(movedTo, raw as string);
+      await this.#storage.removeItem(key);
+      this.#logger.warn("unstorage.unreadable_record", { key, movedTo });
+    } catch (error) {
+      this.#logger.warn("unstorage.unreadable_record", { key, movedTo: null, error: message(error) });
+    }
   }
 
   // ---- serialized read/modify/write ----

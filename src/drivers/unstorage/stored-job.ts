@@ -50,6 +50,26 @@ export function parseStored(value: unknown): IndexEntry | null {
   };
 }
 
+/**
+ * The raw value of a job key as its record. Records are read raw and parsed here because
+ * unstorage's own parser (destr) drops `__proto__` keys, which are payload data; JSON.parse keeps
+ * them as own properties. A driver that hands back a parsed object (or an earlier record stored
+ * that way) is accepted as it is. Returns undefined when the value is not JSON text at all.
+ */
+export function decodeStored(raw: unknown): unknown {
+  if (raw === null || raw === undefined) return undefined;
+  let text: string;
+  if (typeof raw === "string") text = raw;
+  else if (raw instanceof Uint8Array) text = new TextDecoder().decode(raw);
+  else if (raw instanceof ArrayBuffer) text = new TextDecoder().decode(new Uint8Array(raw));
+  else return raw;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Writes the meta key of a new store, or refuses a store of another format or version. */
 export async function checkMeta(storage: Storage, key: string, clock: Clock): Promise<void> {
   const meta = await storage.getItem<{ format?: string; version?: number }>(key);
@@ -83,6 +103,10 @@ export class StoreKeys {
   /** The base under which every job key lives (for getKeys). */
   get jobs(): string {
     return `${this.#prefix}jobs`;
+  }
+  /** Where an unreadable record found at `jobKey` (a key under {@link jobs}) is moved aside. */
+  corruptOf(jobKey: string): string {
+    return `${this.#prefix}corrupt:${jobKey.slice(this.#prefix.length)}`;
   }
   job(id: string): string {
     return `${this.#prefix}jobs:${safeKeySegment(id)}`;
