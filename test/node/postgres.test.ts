@@ -106,11 +106,11 @@ test("processes opening together migrate once, under the advisory lock; reopenin
   const queues = Array.from({ length: 4 }, () => queueOn(schema));
   await Promise.all(queues.map((q) => q.ready()));
   const rows = await admin.unsafe(`SELECT version FROM "${schema}".schema_version`);
-  expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+  expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
   await queueOn(schema).ready();
-  expect((await admin.unsafe(`SELECT count(*)::int AS n FROM "${schema}".schema_version`))[0]!.n).toBe(3);
+  expect((await admin.unsafe(`SELECT count(*)::int AS n FROM "${schema}".schema_version`))[0]!.n).toBe(4);
   const indexes = (await admin`SELECT indexname FROM pg_indexes WHERE schemaname = ${schema} ORDER BY indexname`).map((r) => r.indexname);
-  expect(indexes).toEqual(["flow_gates_pkey", "flow_gates_wake", "flow_starts_key", "flow_used_pkey", "jobs_debounce", "jobs_finished", "jobs_id_key", "jobs_idem", "jobs_key_running", "jobs_leases", "jobs_parked", "jobs_pkey", "jobs_ready", "jobs_ready_gated", "jobs_waiting", "paused_queues_pkey", "schema_version_pkey"]);
+  expect(indexes).toEqual(["flow_gates_pkey", "flow_gates_wake", "flow_starts_key", "flow_used_pkey", "jobs_debounce", "jobs_finished_keyed", "jobs_finished_plain", "jobs_id_key", "jobs_idem", "jobs_key_running", "jobs_leases", "jobs_parked", "jobs_pkey", "jobs_ready", "jobs_ready_gated", "jobs_waiting", "paused_queues_pkey", "schema_version_pkey"]);
 });
 
 test("a claim over a backlog walks jobs_ready and jobs_leases, never the table", async () => {

@@ -113,7 +113,7 @@ test("an object written by the previous schema is upgraded in place: old indexes
       .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND name NOT LIKE 'sqlite_%' ORDER BY name")
       .toArray()
       .map((r) => r.name);
-    expect(indexes).toEqual(["jobs_debounce", "jobs_finished", "jobs_idem", "jobs_key_running", "jobs_parked", "jobs_ready_gated", "jobs_ready_plain", "jobs_wakeups"]);
+    expect(indexes).toEqual(["jobs_debounce", "jobs_finished_keyed", "jobs_finished_plain", "jobs_idem", "jobs_key_running", "jobs_parked", "jobs_ready_gated", "jobs_ready_plain", "jobs_wakeups"]);
 
     expect(store.get("waiting")).toMatchObject({ payload: { w: 1 }, metadata: { m: 1 }, result: null, status: "pending" });
     expect(store.nextWakeAt(["default"])).toBe(T);

@@ -32,7 +32,7 @@ import { INSERT_COLUMNS, flowValues, fromArray, insertValues, sortClaimed } from
 import { debounceInto, isGated, rateAllowedAt } from "../../core/transitions.ts";
 import { quoteIdent } from "../sql/pg-schema.ts";
 import { DONE_PREFIX, pgStatements, type PgLeaseClock, type PgStatements } from "../sql/pg-statements.ts";
-import { RetentionTracker } from "../sql/retention.ts";
+import { finishedCounts, RetentionTracker } from "../sql/retention.ts";
 import { foldStats } from "../../core/transitions.ts";
 import { leaseSeq } from "../sql/transitions.ts";
 import { Coalescer } from "./coalescer.ts";
@@ -150,8 +150,7 @@ export class PostgresJobQueue implements JobQueue {
     this.#opening ??= (async () => {
       await migrate(this.#sql, this.#schema);
       const [row] = (await this.#sql.unsafe(this.#q.finished)) as unknown as Rows;
-      const r = row as { c: number; m: number | null };
-      this.#tracker.set(r.c, r.m);
+      this.#tracker.set(finishedCounts(row));
     })().catch((error: unknown) => {
       this.#opening = null;
       throw storageError("open", error);
@@ -548,7 +547,7 @@ export class PostgresJobQueue implements JobQueue {
         plan = this.#tracker.plan(now, this.#retention);
       }
       if (plan === null) return;
-      await this.#run("prune", this.#q.prune, [plan.remove, plan.cutoff]);
+      await this.#run("prune", this.#q.prune, [plan.remove, plan.cutoff, plan.keyedCutoff]);
       await this.#refresh();
     } catch {
       // Retention is best effort per call; the next finished job checks again.
@@ -557,8 +556,7 @@ export class PostgresJobQueue implements JobQueue {
 
   async #refresh(): Promise<void> {
     const [row] = await this.#run("prune", this.#q.finished, []);
-    const r = row as { c: number; m: number | null };
-    this.#tracker.set(r.c, r.m);
+    this.#tracker.set(finishedCounts(row));
   }
 
   #notify(): void {

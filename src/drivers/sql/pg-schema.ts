@@ -8,7 +8,8 @@
  * - `jobs_ready`: waiting rows in claim order; a claim stops after `limit` entries.
  * - `jobs_waiting` / `jobs_leases`: waiting rows and leased rows by wake time (disjoint, so each
  *   row is in at most one): nextWakeAt's two minima per queue, and expired leases for claims.
- * - `jobs_idem`: unique idempotency keys per queue. `jobs_finished`: retention, oldest first.
+ * - `jobs_idem`: unique idempotency keys per queue. `jobs_finished` (from version 4 `jobs_finished_plain`
+ *   and `jobs_finished_keyed`, finished rows without and with an idempotency key): retention, oldest first.
  */
 
 /** A migration: `sql(schema)` gets the quoted schema name. */
@@ -93,6 +94,16 @@ CREATE TRIGGER jobs_slot_freed AFTER UPDATE OF token ON ${s}.jobs FOR EACH ROW
     sql: (s) => `
 ALTER TABLE ${s}.jobs ADD COLUMN progress text, ADD COLUMN ctoken text;
 CREATE TABLE ${s}.paused_queues (name text PRIMARY KEY, paused_at bigint NOT NULL);
+`,
+  },
+  {
+    // The idempotency window (see retention.ts): finished rows with and without a key get
+    // disjoint partial indexes, so count pruning counts and walks only the unkeyed ones.
+    version: 4,
+    sql: (s) => `
+DROP INDEX ${s}.jobs_finished;
+CREATE INDEX jobs_finished_plain ON ${s}.jobs (finished_at, seq) WHERE finished_at IS NOT NULL AND idem IS NULL;
+CREATE INDEX jobs_finished_keyed ON ${s}.jobs (finished_at, seq) WHERE finished_at IS NOT NULL AND idem IS NOT NULL;
 `,
   },
 ];

@@ -182,10 +182,14 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
     debounceSet: `UPDATE ${jobs} SET job_type = $1, payload = $2, priority = $3, max_retries = $4, metadata = $5, created_by = $6, timeout_ms = $7, flow = $8,
       ckey = $9, climit = $10, rkey = $11, rlimit = $12, rperiod = $13, dkey = $14, run_at = $15, scheduled_at = $16, status = $17, wake_at = $18, parked = NULL
       WHERE seq = $19`,
-    finished: `SELECT count(*)::int AS c, min(finished_at)::float8 AS m FROM ${jobs} WHERE finished_at IS NOT NULL`,
-    /** $1 how many of the oldest finished rows to remove, $2 the age cutoff (-1: none). */
-    prune: `DELETE FROM ${jobs} WHERE seq IN ((SELECT seq FROM ${jobs} WHERE finished_at IS NOT NULL ORDER BY finished_at, seq LIMIT $1)
-      UNION ALL (SELECT seq FROM ${jobs} WHERE finished_at IS NOT NULL AND finished_at < $2))`,
+    /** Retention's figures (see retention.ts): unkeyed finished rows counted, each kind's oldest, each from its own partial index. */
+    finished: `SELECT (SELECT count(*)::int FROM ${jobs} WHERE finished_at IS NOT NULL AND idem IS NULL) AS c,
+      (SELECT min(finished_at)::float8 FROM ${jobs} WHERE finished_at IS NOT NULL AND idem IS NULL) AS m,
+      (SELECT min(finished_at)::float8 FROM ${jobs} WHERE finished_at IS NOT NULL AND idem IS NOT NULL) AS k`,
+    /** $1 how many of the oldest unkeyed finished rows to remove, $2 their age cutoff, $3 the keyed rows' age cutoff (-1: none). */
+    prune: `DELETE FROM ${jobs} WHERE seq IN ((SELECT seq FROM ${jobs} WHERE finished_at IS NOT NULL AND idem IS NULL ORDER BY finished_at, seq LIMIT $1)
+      UNION ALL (SELECT seq FROM ${jobs} WHERE finished_at IS NOT NULL AND idem IS NULL AND finished_at < $2)
+      UNION ALL (SELECT seq FROM ${jobs} WHERE finished_at IS NOT NULL AND idem IS NOT NULL AND finished_at < $3))`,
   };
 }
 

@@ -17,7 +17,9 @@
  *   serves expired-lease claims (the leased half), a queue's next wake time (two index minima) and
  *   the alarm (the same per queue, over the distinct queues); it replaces the former `jobs_leases`,
  *   `jobs_wake` and `jobs_alarm`, which held the same entries three times.
- * - `jobs_idem`: unique idempotency keys per queue. `jobs_finished`: retention, oldest first.
+ * - `jobs_idem`: unique idempotency keys per queue. `jobs_finished_plain` / `jobs_finished_keyed`:
+ *   retention, oldest first, finished rows without and with an idempotency key (disjoint; they
+ *   replace `jobs_finished`, so count pruning never walks the keyed rows the idempotency window keeps).
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -72,7 +74,9 @@ BEGIN
 END;
 CREATE INDEX IF NOT EXISTS jobs_wakeups ON jobs (queue, token IS NOT NULL, wake_at) WHERE wake_at IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs (queue, idem) WHERE idem IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at, seq) WHERE finished_at IS NOT NULL;
+DROP INDEX IF EXISTS jobs_finished;
+CREATE INDEX IF NOT EXISTS jobs_finished_plain ON jobs (finished_at, seq) WHERE finished_at IS NOT NULL AND idem IS NULL;
+CREATE INDEX IF NOT EXISTS jobs_finished_keyed ON jobs (finished_at, seq) WHERE finished_at IS NOT NULL AND idem IS NOT NULL;
 CREATE TABLE IF NOT EXISTS portico_migrations (name TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS paused_queues (name TEXT PRIMARY KEY, paused_at INTEGER NOT NULL);
 `;

@@ -165,10 +165,15 @@ export const WAKE_ALL = `${QUEUES_CTE} ${pickWake}`;
 export const LEASE_MINS = `${QUEUES_CTE} SELECT name, ${minWake("qs.name", 1)} AS m FROM qs WHERE name IS NOT NULL`;
 export const LEASE_MIN = `SELECT ${minWake("?1", 1)} AS m`;
 
-export const FINISHED = "SELECT COUNT(*) AS c, MIN(finished_at) AS m FROM jobs WHERE finished_at IS NOT NULL";
-/** ?1 how many of the oldest finished rows to remove, ?2 the age cutoff (-1 for none). */
-export const PRUNE = `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at, seq LIMIT ?1)
-  OR (finished_at IS NOT NULL AND finished_at < ?2)`;
+/** Retention's figures (see retention.ts): unkeyed finished rows counted, each kind's oldest; each an index walk of its own kind only. */
+export const FINISHED = `SELECT (SELECT COUNT(*) FROM jobs INDEXED BY jobs_finished_plain WHERE finished_at IS NOT NULL AND idem IS NULL) AS c,
+  (SELECT MIN(finished_at) FROM jobs INDEXED BY jobs_finished_plain WHERE finished_at IS NOT NULL AND idem IS NULL) AS m,
+  (SELECT MIN(finished_at) FROM jobs INDEXED BY jobs_finished_keyed WHERE finished_at IS NOT NULL AND idem IS NOT NULL) AS k`;
+/** ?1 how many of the oldest unkeyed finished rows to remove, ?2 their age cutoff, ?3 the keyed rows' age cutoff (-1: none). */
+export const PRUNE = `DELETE FROM jobs WHERE seq IN (
+  SELECT seq FROM (SELECT seq FROM jobs INDEXED BY jobs_finished_plain WHERE finished_at IS NOT NULL AND idem IS NULL ORDER BY finished_at, seq LIMIT ?1)
+  UNION ALL SELECT seq FROM jobs INDEXED BY jobs_finished_plain WHERE finished_at IS NOT NULL AND idem IS NULL AND finished_at < ?2
+  UNION ALL SELECT seq FROM jobs INDEXED BY jobs_finished_keyed WHERE finished_at IS NOT NULL AND idem IS NOT NULL AND finished_at < ?3)`;
 
 
 // ---------------------------------------------------------------- flow control (see sqlite-schema.ts)

@@ -25,7 +25,7 @@ import {
   type RetentionOptions,
 } from "../../core/index.ts";
 import { debounceInto, foldStats, isGated, rateAllowedAt } from "../../core/transitions.ts";
-import { RetentionTracker } from "./retention.ts";
+import { finishedCounts, RetentionTracker } from "./retention.ts";
 import { ALWAYS, CREATED_AT, IDEM_BIT, RUN_AT, WAKE_AT, filled, flowValues, fromArray, insertValues, only, sortClaimed } from "./row-codec.ts";
 import * as S from "./sqlite-statements.ts";
 import { DATA_MIGRATIONS, FLOW_COLUMNS, OPS_COLUMNS, SCHEMA_SQL } from "./sqlite-schema.ts";
@@ -492,13 +492,12 @@ export class SqliteJobStore {
       plan = this.#retention.plan(now, retention);
     }
     if (plan === null) return;
-    this.#run(S.PRUNE, plan.remove, plan.cutoff);
+    this.#run(S.PRUNE, plan.remove, plan.cutoff, plan.keyedCutoff);
     this.#refreshFinished();
   }
 
   #refreshFinished(): void {
-    const [row] = this.#all(S.FINISHED);
-    this.#retention.set(Number(row?.c ?? 0), row?.m === null || row?.m === undefined ? null : Number(row.m));
+    this.#retention.set(finishedCounts(this.#all(S.FINISHED)[0]));
   }
 
   #all(sql: string, ...bindings: unknown[]): Row[] {

@@ -8,7 +8,7 @@
  * never by sleeping.
  * @module
  */
-import { DEFAULT_MAX_DEPTH, type ClaimedJob, type Job, type JobQueue, type JobStatus, type RetentionOptions } from "../../core/index.ts";
+import { DEFAULT_MAX_DEPTH, DEFAULT_RETENTION, type ClaimedJob, type Job, type JobQueue, type JobStatus, type RetentionOptions } from "../../core/index.ts";
 import { assert, assertDate, assertDeepEqual, assertEqual, assertPresent, assertRejects, show } from "./assert.ts";
 import { BASE_TIME, makeJob, makeScheduledJob } from "./fixtures.ts";
 import type { ConformanceSuite } from "./options.ts";
@@ -1026,6 +1026,62 @@ export function queuePortSection(suite: ConformanceSuite): void {
       assertEqual((await q.get(young.id))?.status, "completed", "finished 57 s ago with maxAgeMs 60 s: kept");
       assertEqual((await q.get(last.id))?.status, "completed", "the newest job is kept");
     });
+
+    /** Finishes `n` new unkeyed jobs, claimed `batch` at a time from `at` on (each completion 1 ms later). */
+    const finishPlain = async (q: JobQueue, n: number, at: number, batch = 50) => {
+      const jobs = Array.from({ length: n }, () => makeJob());
+      for (let i = 0; i < n; i += batch) {
+        await q.enqueue(jobs.slice(i, i + batch));
+        const leases = await q.claim(req(["default"], batch, at + i));
+        // In parallel: 300 sequential completions cost 300 round trips on an RPC store.
+        await Promise.all(leases.map((c, k) => q.complete(c, null, at + i + k + 1)));
+      }
+      return jobs;
+    };
+
+    // The count bound applies to unkeyed jobs; a keyed job stays for the idempotency window
+    // (default 24 h), so a repeat (a replayed webhook) is still a duplicate after many more
+    // completions than maxCount. 300 over a bound of 20 (a store's tenth of slack included, 15
+    // times over): enough to prune many times while a Durable Object's RPC keeps it quick.
+    withRetention(
+      "a keyed job outlives count pruning for the idempotency window",
+      { maxCount: 20, maxAgeMs: 1e12, idempotencyWindowMs: DEFAULT_RETENTION.idempotencyWindowMs },
+      async (q) => {
+        const keyed = makeJob({ idempotencyKey: "webhook-msg-1" });
+        await q.enqueue([keyed]);
+        const [c] = await q.claim(req(["default"], 1, T));
+        await q.complete(c!, "first", T + 1);
+        const plain = await finishPlain(q, 300, T + 10);
+        const [again] = await q.enqueue([makeJob({ idempotencyKey: "webhook-msg-1" })]);
+        assertEqual(again?.created, false, "the repeat after 300 later completions is a duplicate (created)");
+        assertEqual(again?.job.id, keyed.id, "the repeat returns the first job");
+        assertEqual((await q.get(keyed.id))?.status, "completed", "the keyed job is still readable");
+        assertEqual(await q.get(plain[0]!.id), null, "the oldest unkeyed job was pruned");
+        const completed = (await q.stats()).byStatus.completed;
+        assert(completed <= 20 + 2 + 1, `completed jobs kept: ${completed} (maxCount 20, a tenth of slack, the keyed job)`);
+      },
+    );
+
+    withRetention(
+      "a keyed job goes once the idempotency window and maxAgeMs have passed",
+      { maxCount: 20, maxAgeMs: 60_000, idempotencyWindowMs: 1_000 },
+      async (q) => {
+        const keyed = makeJob({ idempotencyKey: "webhook-msg-2" });
+        await q.enqueue([keyed]);
+        const [c] = await q.claim(req(["default"], 1, T));
+        await q.complete(c!, "first", T + 1);
+        // Within maxAgeMs, count pruning of 30 more finished jobs leaves the keyed one alone on a
+        // store that bounds only unkeyed jobs by count; a store may drop it by count once the
+        // window passed (the memory index does), so only its fate after both is asserted.
+        await finishPlain(q, 30, T + 500, 10);
+        const late = T + 100_000;
+        await finishPlain(q, 3, late, 3);
+        assertEqual(await q.get(keyed.id), null, "the keyed job finished 100 s ago (window 1 s, maxAgeMs 60 s) is gone");
+        const [again] = await q.enqueue([makeJob({ idempotencyKey: "webhook-msg-2" })]);
+        assertEqual(again?.created, true, "the key makes a new job once its job is gone");
+        assert(again?.job.id !== keyed.id, "a new job id");
+      },
+    );
   }
 }
 
