@@ -7,7 +7,7 @@ import { openDB } from "idb";
 import { afterEach, expect, test } from "vitest";
 import { JobService, StorageError, WorkerManager, silentLogger, type Job, type JobHandler } from "../../src/core/index.ts";
 import { IndexedDBJobQueue, SCHEMA_VERSION } from "../../src/drivers/indexeddb/index.ts";
-import { JOBS, MIGRATIONS, markReady, type JobRow } from "../../src/drivers/indexeddb/schema.ts";
+import { COUNTERS_KEY, JOBS, META, MIGRATIONS, markReady, type JobRow } from "../../src/drivers/indexeddb/schema.ts";
 import { deleteDatabase } from "./helpers.ts";
 
 const opened: IndexedDBJobQueue[] = [];
@@ -121,6 +121,36 @@ test("a version-2 database is upgraded: attempts that counted released claims no
   expect((await q.get("retried-once"))?.attempts).toBe(1);
   const check = await openDB(dbName);
   expect(check.version).toBe(SCHEMA_VERSION);
+  check.close();
+});
+
+test("a version-5 database is upgraded: keyed finished jobs move out of the count-pruned index and the counter counts the rest", async () => {
+  const dbName = `upgrade-v6-${crypto.randomUUID()}`;
+  const v5 = await openDB(dbName, 5, {
+    upgrade: (db, _o, _n, tx) => {
+      for (let v = 1; v <= 5; v++) MIGRATIONS[v]!(db, tx as never);
+    },
+  });
+  const base = (await service(queue(`scratch-${crypto.randomUUID()}`)).createJobs([{ jobType: "old", payload: 1 }]))[0]!;
+  const done = (id: string, seq: number, idempotencyKey: string | null): JobRow => ({
+    job: { ...base, id, idempotencyKey, status: "completed", completedAt: new Date(1_000 + seq) },
+    seq,
+    token: null,
+    leaseExpiresAt: 0,
+    finished: [1_000 + seq, seq],
+  });
+  await v5.put(JOBS, done("keyed", 1, "k-1"));
+  await v5.put(JOBS, done("plain", 2, null));
+  await v5.put(META, { finished: 2 }, COUNTERS_KEY);
+  v5.close();
+
+  expect((await queue(dbName).get("keyed"))?.status).toBe("completed");
+  const check = await openDB(dbName);
+  expect(check.version).toBe(SCHEMA_VERSION);
+  const keyed = (await check.get(JOBS, "keyed")) as JobRow;
+  expect([keyed.finished, keyed.finishedKeyed]).toEqual([undefined, [1_001, 1]]);
+  expect(((await check.get(JOBS, "plain")) as JobRow).finished).toEqual([1_002, 2]);
+  expect(await check.get(META, COUNTERS_KEY)).toEqual({ finished: 1 });
   check.close();
 });
 

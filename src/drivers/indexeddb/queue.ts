@@ -35,6 +35,7 @@ import {
   COUNTERS_KEY,
   DEBOUNCE_INDEX,
   FINISHED_INDEX,
+  FINISHED_KEYED_INDEX,
   FLOW,
   GATE_WAKE_INDEX,
   KEY_RUNNING_INDEX,
@@ -344,7 +345,7 @@ export class IndexedDBJobQueue implements JobQueue {
       quiet(store.put(row));
       // A running job held a slot of its concurrency key: the next parked job may start.
       if (key !== undefined) await unpark(store, `c${key}`, 1);
-      await this.#prune(tx, now, 1);
+      await this.#prune(tx, now, row.finished ? 1 : 0);
       return true;
     });
     if (ok) this.#changes.publish({ jobId: id, status: JobStatus.CANCELLED });
@@ -615,6 +616,7 @@ export class IndexedDBJobQueue implements JobQueue {
       /** Concurrency keys whose slot a completion, failure or release freed. */
       const freed: string[] = [];
       let finished = 0;
+      let anyFinished = false;
       let pruneAt = -Infinity;
       for (const op of batch) {
         const row = rows.get(op.lease.jobId);
@@ -634,13 +636,14 @@ export class IndexedDBJobQueue implements JobQueue {
           continue;
         }
         results.push(true);
-        if (op.pruneAt !== undefined && row.finished) {
-          finished++;
+        if (op.pruneAt !== undefined && (row.finished || row.finishedKeyed)) {
+          if (row.finished) finished++;
+          anyFinished = true;
           pruneAt = Math.max(pruneAt, op.pruneAt);
         }
       }
       for (const key of freed) await unpark(store, `c${key}`, 1);
-      if (finished > 0) await this.#prune(tx, pruneAt, finished);
+      if (anyFinished) await this.#prune(tx, pruneAt, finished);
       return results;
     });
   }
@@ -648,17 +651,24 @@ export class IndexedDBJobQueue implements JobQueue {
   /** The row left the claim indexes; a job that retention removes starts its retention clock. */
   #settle(row: JobRow, now: number): void {
     markIdle(row);
-    if (T.isRetained(row.job.status)) row.finished = [now, row.seq];
+    if (!T.isRetained(row.job.status)) return;
+    // A keyed job is remembered for the idempotency window, apart from the count-bounded ones.
+    if (row.job.idempotencyKey === null || row.job.idempotencyKey === undefined) row.finished = [now, row.seq];
+    else row.finishedKeyed = [now, row.seq];
   }
 
   /**
-   * Retention, inside the transaction that just finished `added` job(s): drops finished jobs
-   * older than maxAgeMs, then the oldest beyond maxCount. A counter in META avoids counting the
-   * finished index on every completion.
+   * Retention, inside the transaction that just finished job(s), `added` of them unkeyed: drops
+   * unkeyed finished jobs older than maxAgeMs, then the oldest beyond maxCount, and keyed ones
+   * once `max(maxAgeMs, idempotencyWindowMs)` has passed. A counter in META avoids counting the
+   * finished index on every completion; keyed jobs are neither counted nor walked by count.
    */
   async #prune(tx: WriteTx, now: number, added: number): Promise<void> {
-    const { maxCount, maxAgeMs } = this.#retention;
+    const { maxCount, maxAgeMs, idempotencyWindowMs } = this.#retention;
     const meta = tx.objectStore(META);
+    const keyedOld = IDBKeyRange.upperBound([now - Math.max(maxAgeMs, idempotencyWindowMs), Number.MAX_VALUE]);
+    const keyed = tx.objectStore(JOBS).index(FINISHED_KEYED_INDEX);
+    for (let c = await keyed.openCursor(keyedOld); c; c = await c.continue()) quiet(c.delete());
     const index = tx.objectStore(JOBS).index(FINISHED_INDEX);
     const counters = ((await meta.get(COUNTERS_KEY)) as Counters | undefined) ?? { finished: 0 };
     let finished = counters.finished + added;

@@ -29,8 +29,14 @@ export const IDEMPOTENCY_INDEX = "idempotency";
 export const QUEUE_STATUS_INDEX = "queueStatus";
 /** status, for lists filtered by status alone. */
 export const STATUS_INDEX = "status";
-/** Finished (completed or cancelled) jobs by [finishedAt, seq], for retention. */
+/** Finished (completed or cancelled) jobs without an idempotency key by [finishedAt, seq], for retention by count and age. */
 export const FINISHED_INDEX = "finished";
+/**
+ * Finished jobs with an idempotency key by [finishedAt, seq]: kept (their key still makes a repeat a
+ * duplicate) until `max(maxAgeMs, idempotencyWindowMs)` has passed, by age only, so count pruning
+ * never walks them.
+ */
+export const FINISHED_KEYED_INDEX = "finishedKeyed";
 
 /** Parked jobs (their key is full): [gate, -priority, runAt, seq], gate = "c" or "r" + key. */
 export const PARKED_INDEX = "parked";
@@ -62,7 +68,7 @@ export interface RateGate {
 }
 
 /** The schema version this code writes. Bump it and add a step to {@link MIGRATIONS}. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** A stored job. Fields after `job` are bookkeeping; the optional ones are index keys. */
 export interface JobRow {
@@ -77,6 +83,7 @@ export interface JobRow {
   timed?: [string, number, number];
   idem?: [string, string];
   finished?: [number, number];
+  finishedKeyed?: [number, number];
   parked?: [string, number, number, number];
   keyRun?: [string, number];
   deb?: [string, string];
@@ -84,7 +91,7 @@ export interface JobRow {
 
 /** Counters kept next to the jobs, written in the same transactions. */
 export interface Counters {
-  /** Rows currently in {@link FINISHED_INDEX}. */
+  /** Rows currently in {@link FINISHED_INDEX} (unkeyed finished jobs). */
   finished: number;
 }
 
@@ -156,6 +163,26 @@ export const MIGRATIONS: Record<number, (db: IDBPDatabase, tx: UpgradeTx) => voi
     jobs.createIndex(STATUS_SEQ_INDEX, ["job.status", "seq"]);
     jobs.createIndex(IDEM_KEY_INDEX, "job.idempotencyKey");
     db.createObjectStore(PAUSED);
+  },
+  // v6: the idempotency window. Keyed finished rows move from the finished index (walked, not
+  // the whole store) to their own, and the counter then counts the unkeyed ones only.
+  6: (_db, tx) => {
+    const jobs = tx.objectStore(JOBS);
+    jobs.createIndex(FINISHED_KEYED_INDEX, "finishedKeyed");
+    void (async () => {
+      let finished = 0;
+      for (let cursor = await jobs.index(FINISHED_INDEX).openCursor(); cursor; cursor = await cursor.continue()) {
+        const row = cursor.value as JobRow;
+        if (row.job.idempotencyKey === null || row.job.idempotencyKey === undefined) {
+          finished++;
+          continue;
+        }
+        row.finishedKeyed = row.finished;
+        delete row.finished;
+        cursor.update(row);
+      }
+      tx.objectStore(META).put({ finished } satisfies Counters, COUNTERS_KEY);
+    })().catch(() => abortUpgrade(tx));
   },
 };
 
