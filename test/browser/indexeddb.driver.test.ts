@@ -333,3 +333,16 @@ test("a job cancelled through one handle while another handle runs it: the holde
   expect(await b.complete(held!, "late", now + 3)).toBe(false);
   expect((await a.get(job.id))?.status).toBe("cancelled");
 });
+
+test("bulk cancel of keyed jobs leaves the retention count alone: unkeyed jobs finished after it are kept up to maxCount", async () => {
+  const q = new IndexedDBJobQueue({ dbName: `bulk-count-${crypto.randomUUID()}`, retention: { maxCount: 2 } });
+  opened.push(q);
+  const jobs = service(q);
+  await jobs.createJobs([1, 2, 3].map((i) => ({ jobType: "keyed", payload: i, options: { idempotencyKey: `k${i}` } })));
+  expect(await q.bulk("cancel", { jobType: "keyed" }, Date.now())).toBe(3);
+  const plain = await jobs.createJobs([1, 2].map((i) => ({ jobType: "plain", payload: i })));
+  const now = Date.now();
+  for (const c of await q.claim({ queues: ["default"], limit: 2, leaseMs: 10_000, workerId: "w", now })) await q.complete(c, null, now + 1);
+  for (const job of plain) expect((await q.get(job.id))?.status).toBe("completed");
+  for (const i of [1, 2, 3]) expect((await q.listPage({ idempotencyKey: `k${i}` })).jobs).toHaveLength(1);
+});

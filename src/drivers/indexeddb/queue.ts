@@ -490,6 +490,7 @@ export class IndexedDBJobQueue implements JobQueue {
       }
       let n = 0;
       let cancelled = 0;
+      let counted = 0;
       let purgedFinished = 0;
       const freed: string[] = [];
       for (let c = await source.openCursor(range); c; c = await c.continue()) {
@@ -510,6 +511,8 @@ export class IndexedDBJobQueue implements JobQueue {
           this.#settle(row, now);
           quiet(c.update(row));
           cancelled++;
+          // Only unkeyed rows are in the counted finished index (keyed ones wait out the window).
+          if (row.finished) counted++;
         } else {
           if (!isFinished(j.status)) continue;
           if (row.finished) purgedFinished++;
@@ -519,7 +522,7 @@ export class IndexedDBJobQueue implements JobQueue {
         n++;
       }
       for (const key of freed) await unpark(store, `c${key}`, 1);
-      if (cancelled > 0) await this.#prune(tx, now, cancelled);
+      if (cancelled > 0) await this.#prune(tx, now, counted);
       if (purgedFinished > 0) {
         // Purged rows left the finished index: the retention counter follows.
         const meta = tx.objectStore(META);
