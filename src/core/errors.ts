@@ -76,6 +76,22 @@ export class StorageError extends PorticoError {
   }
 }
 
+/**
+ * The store holds as many waiting jobs as JobService's `maxWaitingJobs` allows; nothing was
+ * written. The webhook answers 507 `storage_full`.
+ */
+export class StorageFullError extends PorticoError {
+  /** The configured `maxWaitingJobs`. */
+  readonly limit: number;
+  /** Waiting jobs in the store when the creation was refused. */
+  readonly waiting: number;
+  constructor(limit: number, waiting: number, adding: number) {
+    super("storage_full", `the store holds ${waiting} waiting jobs; adding ${adding} would exceed maxWaitingJobs (${limit})`);
+    this.limit = limit;
+    this.waiting = waiting;
+  }
+}
+
 /** The store is already held by another process and cannot be shared safely. */
 export class StoreLockedError extends PorticoError {
   constructor(message: string) {

@@ -366,6 +366,13 @@ export class JobIndex {
     return out;
   }
 
+  /** Waiting jobs in every lane, from the lanes' counters. */
+  waitingCount(): number {
+    let n = 0;
+    for (const lane of this.#lanes.values()) n += lane.counts[JobStatus.PENDING] + lane.counts[JobStatus.SCHEDULED] + lane.counts[JobStatus.RETRYING];
+    return n;
+  }
+
   stats(): QueueStats {
     const lanes = this.#lanes;
     const stats = T.foldStats(

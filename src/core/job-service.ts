@@ -7,6 +7,7 @@ import {
   JobValidationError,
   JobWaitTimeoutError,
   UnknownJobTypeError,
+  StorageFullError,
   UnsupportedOperationError,
   type ValidationIssue,
 } from "./errors.ts";
@@ -58,6 +59,13 @@ export interface JobServiceOptions<H extends HandlerList | undefined = HandlerLi
   maxPayloadBytes?: number;
   /** Most levels of nesting of a payload or metadata; default 256. Over it: JobValidationError, `limit: "depth"`. */
   maxDepth?: number;
+  /**
+   * Most waiting jobs (PENDING, SCHEDULED, RETRYING) the store may hold; a creation that would
+   * pass it fails with {@link StorageFullError} and writes nothing. Needs a store with
+   * `countWaiting` (memory, unstorage); default: no limit. Concurrent creations may overshoot
+   * it by the jobs in flight, and a duplicate idempotency key is refused like a new job.
+   */
+  maxWaitingJobs?: number;
   clock?: Clock;
 }
 
@@ -97,6 +105,7 @@ export class JobService<const H extends HandlerList | undefined = any> extends J
   readonly #clock: Clock;
   readonly #maxBytes: number;
   readonly #maxDepth: number;
+  readonly #maxWaiting: number | null;
 
   constructor(options: JobServiceOptions<H>) {
     super();
@@ -107,12 +116,17 @@ export class JobService<const H extends HandlerList | undefined = any> extends J
     this.#clock = options.clock ?? systemClock;
     this.#maxBytes = positiveInt(options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, "maxPayloadBytes");
     this.#maxDepth = positiveInt(options.maxDepth, DEFAULT_MAX_DEPTH, "maxDepth");
+    this.#maxWaiting = options.maxWaitingJobs === undefined ? null : positiveInt(options.maxWaitingJobs, 0, "maxWaitingJobs");
+    if (this.#maxWaiting !== null && typeof this.queue.countWaiting !== "function") {
+      throw new RangeError(`JobService: maxWaitingJobs needs a store that counts its waiting jobs (countWaiting); ${this.queue.constructor.name} does not`);
+    }
   }
 
   /**
    * Validates and enqueues one job. Returns the existing job when `idempotencyKey` was already
    * used in the queue.
    * @throws {UnknownJobTypeError} handlers were given and none handles `jobType`
+   * @throws {StorageFullError} `maxWaitingJobs` is set and the store already holds that many waiting jobs
    * @throws {JobValidationError} payload or options are invalid or over a limit; nothing is stored
    */
   // Untyped: the payload type is inferred, or given as createJob<P>(...). Typed: only given.
@@ -123,6 +137,7 @@ export class JobService<const H extends HandlerList | undefined = any> extends J
     const built = this.#build({ jobType, payload, options }, this.#clock());
     // Without a schema the job is built synchronously: no extra await on the hot path.
     const job = built instanceof Promise ? await built : built;
+    if (this.#maxWaiting !== null) await this.#checkRoom(1);
     const [stored] = await this.queue.enqueue([job]);
     return stored!.created ? stored!.job : markDuplicate(stored!.job);
   }
@@ -132,7 +147,13 @@ export class JobService<const H extends HandlerList | undefined = any> extends J
     const now = this.#clock();
     const jobs = await Promise.all(specs.map(async (spec) => this.#build(spec as JobSpec, now)));
     if (jobs.length === 0) return [];
+    if (this.#maxWaiting !== null) await this.#checkRoom(jobs.length);
     return (await this.queue.enqueue(jobs)).map((r) => (r.created ? r.job : markDuplicate(r.job)));
+  }
+
+  async #checkRoom(adding: number): Promise<void> {
+    const waiting = await this.queue.countWaiting!();
+    if (waiting + adding > this.#maxWaiting!) throw new StorageFullError(this.#maxWaiting!, waiting, adding);
   }
 
   getJob(id: string): Promise<Job | null> {

@@ -170,6 +170,11 @@ export interface JobQueue {
   list(filter?: ListFilter): Promise<Job[]>;
   stats(): Promise<QueueStats>;
   /**
+   * Waiting jobs (PENDING, SCHEDULED, RETRYING) across all queues, from counters the store keeps
+   * (no scan). Optional: JobService's `maxWaitingJobs` needs it.
+   */
+  countWaiting?(): Promise<number>;
+  /**
    * The earliest instant something in these queues needs a worker: a due or scheduled job,
    * or a lease that expires. null when nothing is waiting or running.
    */

@@ -148,6 +148,10 @@ export class MemoryJobQueue implements JobQueue {
     return this.#index.list(filter);
   }
 
+  async countWaiting(): Promise<number> {
+    return this.#index.waitingCount();
+  }
+
   async stats(): Promise<QueueStats> {
     return this.#index.stats();
   }

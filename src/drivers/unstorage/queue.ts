@@ -244,6 +244,10 @@ export class UnstorageJobQueue implements JobQueue {
     return this.#read(() => this.#index.list(filter));
   }
 
+  async countWaiting(): Promise<number> {
+    return this.#read(() => this.#index.waitingCount());
+  }
+
   async stats(): Promise<QueueStats> {
     return this.#read(() => this.#index.stats());
   }
