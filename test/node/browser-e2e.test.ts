@@ -3,11 +3,11 @@
  * Chromium, driven by playwright-core: the real page, its service worker, real IndexedDB shared
  * by tabs, and the real server (started as `npm run example:browser` starts it) over loopback HTTP.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { ChaosMode, ExampleServer, ReceivedItem } from "../../examples/browser-offline/server.ts";
+import { startExampleServer, stopExampleServer } from "./example-server.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARGS = [
@@ -48,32 +48,13 @@ const server = {
 };
 
 beforeAll(async () => {
-  const root = fileURLToPath(new URL("../../", import.meta.url));
-  child = spawn(process.execPath, ["--import", "tsx", "examples/browser-offline/server.ts"], {
-    cwd: root,
-    env: { ...process.env, PORT: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  baseUrl = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /open (http:\/\/\S+?)\/? /.exec(output);
-      if (m) resolve(m[1]!);
-    });
-    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("exit", (code) => reject(new Error(`the example server exited (${code}): ${output}`)));
-  });
+  ({ baseUrl, child } = await startExampleServer());
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-  }
+  await stopExampleServer(child);
 }, 30_000);
 
 /** Polls `check` until it returns true; fails with `what` after `timeoutMs` (a hang guard, not a speed check). */

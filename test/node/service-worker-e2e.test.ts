@@ -6,14 +6,14 @@
  * Each test uses its own persistent profile in a temp dir: Background Sync needs one (an
  * incognito context has none), and it keeps the worker and its database across closed tabs.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type CDPSession, type Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
 import type { ChaosMode, ExampleServer, PostRecord, ReportedItem } from "../../examples/browser-offline/server.ts";
+import { startExampleServer, stopExampleServer } from "./example-server.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];
@@ -35,26 +35,11 @@ async function chaos(mode: ChaosMode): Promise<void> {
 }
 
 beforeAll(async () => {
-  const root = fileURLToPath(new URL("../../", import.meta.url));
-  child = spawn(process.execPath, ["--import", "tsx", "examples/browser-offline/server.ts"], { cwd: root, env: { ...process.env, PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  baseUrl = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /open (http:\/\/\S+?)\/? /.exec(output);
-      if (m) resolve(m[1]!);
-    });
-    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("exit", (code) => reject(new Error(`the example server exited (${code}): ${output}`)));
-  });
+  ({ baseUrl, child } = await startExampleServer());
 }, 60_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-  }
+  await stopExampleServer(child);
 }, 30_000);
 
 beforeEach(async () => {
