@@ -1,7 +1,7 @@
 /**
  * Dashboard and waitForJob benchmarks (npm run bench:dashboard):
  * 1. waitForJob latency (enqueue -> resolved, no-op handler), against the baseline of the same
- *    run's job:completed event (the earliest moment anything could know), on memory and the fs store.
+ *    run's job:completed event (the earliest moment anything could know), on memory, the fs store and SQLite.
  * 2. The dashboard's stats and job-list calls (through its HTTP API, JSON included) with 100,000
  *    jobs stored vs 1,000, on the same store: the ratio shows whether a call scans.
  */
@@ -14,6 +14,8 @@ import fsDriver from "unstorage/drivers/fs";
 import { JobService, WorkerManager, silentLogger, type JobQueue } from "../src/core/index.ts";
 import { MemoryJobQueue } from "../src/drivers/memory.ts";
 import { UnstorageJobQueue } from "../src/drivers/unstorage/index.ts";
+import { SqliteJobQueue } from "../src/drivers/sqlite/index.ts";
+import { openSqliteDatabase } from "../runtimes/node/sqlite.ts";
 import { createDashboard } from "../src/dashboard/index.ts";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -35,7 +37,19 @@ const stores: Store[] = [
       return { queue, dispose: async () => { await queue.close(); await rm(dir, { recursive: true, force: true }); } };
     },
   },
+  {
+    name: "sqlite (file)",
+    open: async () => {
+      const dir = await mkdtemp(join(tmpdir(), "portico-bench-dash-"));
+      const database = await openSqliteDatabase(join(dir, "jobs.sqlite"));
+      const queue = new SqliteJobQueue({ database }, { retention: { maxCount: 200_000 } });
+      return { queue, dispose: async () => { await queue.close(); database.close(); await rm(dir, { recursive: true, force: true }); } };
+    },
+  },
 ];
+// STORES=sqlite runs a subset (names are matched by prefix).
+const only = process.env.STORES?.split(",");
+const selected = only ? stores.filter((s) => only.some((o) => s.name.startsWith(o))) : stores;
 
 async function waitLatency(store: Store, rounds: number): Promise<void> {
   const { queue, dispose } = await store.open();
@@ -114,8 +128,8 @@ const big = Number(process.env.JOBS ?? 100_000);
 console.log(`\nwaitForJob, ${rounds} jobs one after another (no-op handler, concurrency 1)\n`);
 console.log("| store | job:completed event (baseline) | waitForJob median | waitForJob p95 | ratio |");
 console.log("|---|---|---|---|---|");
-for (const s of stores) await waitLatency(s, rounds);
+for (const s of selected) await waitLatency(s, rounds);
 console.log(`\nDashboard API calls (median of 30, JSON included), 1,000 vs ${big.toLocaleString("en")} jobs stored\n`);
 console.log(`| store | call | 1,000 jobs | ${big.toLocaleString("en")} jobs | ratio |`);
 console.log("|---|---|---|---|---|");
-for (const s of stores) await dashboardCalls(s, [1_000, big]);
+for (const s of selected) await dashboardCalls(s, [1_000, big]);
