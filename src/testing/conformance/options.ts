@@ -5,8 +5,8 @@
 import type { JobQueue, RetentionOptions } from "../../core/index.ts";
 
 /**
- * A test runner's registration function: vitest's or bun:test's `test`, or a thin adapter over
- * `Deno.test` (`(name, fn) => Deno.test(name, fn)`).
+ * A test runner's registration function: vitest's or Bun's `test`, or, for Deno's runner, a one-line
+ * adapter that passes the name and the function on (test/deno/ shows one).
  */
 export type TestFunction = (name: string, fn: () => Promise<void>) => unknown;
 
