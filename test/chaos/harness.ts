@@ -27,6 +27,8 @@ export interface ChaosOptions {
   killAt: number[];
   /** Other actions at recorded completions, e.g. restarting the database. */
   actions?: { at: number; run: () => Promise<void> }[];
+  /** More environment for the worker processes (CHAOS_EXIT_AFTER=n makes each exit after n completions: the harness's own test). */
+  workerEnv?: Record<string, string>;
   /** Longest wait for the whole run (default 150 s: a few tens of seconds alone, much more on a loaded machine). */
   timeoutMs?: number;
 }
@@ -71,6 +73,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           CHAOS_CONCURRENCY: String(options.concurrency),
           CHAOS_LEASE_MS: String(options.leaseMs),
           CHAOS_THROW_RATE: String(options.throwRate),
+          ...options.workerEnv,
         },
         stdio: ["ignore", "pipe", "inherit"],
       });
@@ -107,6 +110,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const deadline = Date.now() + (options.timeoutMs ?? 150_000);
     for (;;) {
       while (pending.length && total() >= pending[0]!.at) await pending.shift()!.run();
+      // A worker that dies on its own (an uncaught error in it or in its database client) fails the
+      // run at once, by name, instead of leaving it to stall until the deadline.
+      const died = live.find((i) => i.proc.exitCode !== null || i.proc.signalCode !== null);
+      if (died) throw new Error(`chaos worker ${died.name} exited by itself (code ${died.proc.exitCode}, signal ${died.proc.signalCode}); its stderr is above`);
       // A database restart makes this read fail for a moment; the run goes on.
       const stats = await queue.stats().catch(() => null);
       if (process.env.CHAOS_DEBUG) console.error("PROGRESS", new Date().toISOString().slice(11, 23), total(), JSON.stringify(stats?.byStatus));

@@ -5,7 +5,8 @@
  *   S <id>  the handler started        C <id>  the handler returned success
  *   D <id>  the store recorded the completion (job:completed)   R <id>  the failure, retrying
  * and prints {"event":"progress","done":n} lines on stdout as completions are recorded.
- * CHAOS_DEBUG=1 prints the worker's warnings and errors on stderr.
+ * CHAOS_DEBUG=1 prints the worker's warnings and errors on stderr. CHAOS_EXIT_AFTER=n exits (code 3)
+ * after n recorded completions, as a worker that dies by itself would.
  */
 import { appendFileSync } from "node:fs";
 import { WorkerManager, silentLogger, type JobHandler } from "../../src/core/index.ts";
@@ -17,6 +18,7 @@ const concurrency = Number(process.env.CHAOS_CONCURRENCY ?? 8);
 const leaseMs = Number(process.env.CHAOS_LEASE_MS ?? 4000);
 const throwRate = Number(process.env.CHAOS_THROW_RATE ?? 0.15);
 const workMs = Number(process.env.CHAOS_WORK_MS ?? 1);
+const exitAfter = Number(process.env.CHAOS_EXIT_AFTER ?? 0);
 
 const record = (type: string, id: string) => appendFileSync(logFile, `${type} ${id}\n`);
 
@@ -47,6 +49,7 @@ let reported = 0;
 worker.addEventListener("job:completed", (event) => {
   record("D", (event as unknown as { job: { id: string } }).job.id);
   done++;
+  if (done === exitAfter) process.exit(3);
 });
 worker.addEventListener("job:retrying", (event) => record("R", (event as unknown as { job: { id: string } }).job.id));
 setInterval(() => {

@@ -34,3 +34,22 @@ test("sqlite chaos: 3 processes x 8, 10,000 jobs, random throws, one process SIG
   // The random throws happened (retries ran), so the run exercised failures, not only successes.
   expect(report.starts).toBeGreaterThan(options.jobs * 1.1);
 }, 180_000);
+
+test("a worker that dies by itself fails the run at once, by name, instead of stalling to the deadline", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "portico-chaos-sqlite-"));
+  dirs.push(dir);
+  await mkdir(join(dir, "logs"));
+  const run = runChaos({
+    jobs: 2_000,
+    processes: 2,
+    concurrency: 4,
+    store: { kind: "sqlite", path: join(dir, "jobs.sqlite") },
+    logDir: join(dir, "logs"),
+    leaseMs: 4_000,
+    throwRate: 0,
+    killAt: [],
+    workerEnv: { CHAOS_EXIT_AFTER: "50" },
+    timeoutMs: 60_000,
+  });
+  await expect(run).rejects.toThrow(/chaos worker p\d-\d exited by itself \(code 3/);
+}, 90_000);

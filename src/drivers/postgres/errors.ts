@@ -15,6 +15,14 @@ export function isConnectionError(error: unknown): boolean {
   return CONNECTION_CODES.has(code) || code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03";
 }
 
+/** Codes that mean the server could not be reached at all: no connection was in use, so none can be left broken. */
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "57P03"]);
+
+/** True when `error` says a connection that had been made was lost (the server restarted, the backend was terminated). */
+export function isConnectionLost(error: unknown): boolean {
+  return isConnectionError(error) && !UNREACHABLE_CODES.has((error as { code: string }).code);
+}
+
 /** `error` as a StorageError naming the operation; a lost connection says the statement applied fully or not at all. */
 export function storageError(op: string, error: unknown): PorticoError {
   if (error instanceof PorticoError) return error;
@@ -22,7 +30,7 @@ export function storageError(op: string, error: unknown): PorticoError {
   const code = (error as { code?: unknown })?.code;
   const detail = typeof code === "string" ? ` [${code}]` : "";
   const outcome = isConnectionError(error)
-    ? "the connection to PostgreSQL failed; each transition is one statement, so it applied fully or not at all"
+    ? "the connection to PostgreSQL failed; each transition is one statement or one transaction, so it applied fully or not at all"
     : "nothing changed";
   return new StorageError(`PostgresJobQueue.${op} failed (${outcome}): ${message}${detail}`, { cause: error });
 }

@@ -4,7 +4,7 @@
  * one statement (claims with FOR UPDATE SKIP LOCKED), leases expire on the database's clock,
  * enqueues NOTIFY and subscribed workers LISTEN.
  */
-import postgres, { type Sql } from "postgres";
+import type { Sql } from "postgres";
 import {
   ANY_JOB,
   InvalidFilterError,
@@ -39,6 +39,7 @@ import { Coalescer } from "./coalescer.ts";
 import { isConnectionError, storageError } from "./errors.ts";
 import { migrate } from "./migrate.ts";
 import { Notifications } from "./notifications.ts";
+import { PgClient } from "./client.ts";
 
 /** Where the queue's database is: a connection URL (the queue makes and ends its client), or your own `postgres` client. */
 export type PostgresJobQueueConnection =
@@ -83,10 +84,12 @@ interface Completion {
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
+/** How long a transaction whose statement saw its connection fail waits for the close before it rolls back as usual. */
+const TRANSACTION_LOST_GRACE_MS = 10_000;
+
 /** A {@link JobQueue} on PostgreSQL, shared by any number of processes and machines. */
 export class PostgresJobQueue implements JobQueue {
-  readonly #sql: Sql;
-  readonly #owned: boolean;
+  readonly #client: PgClient;
   readonly #schema: string;
   readonly #clock: PgLeaseClock;
   readonly #retention: RetentionOptions | undefined;
@@ -116,12 +119,11 @@ export class PostgresJobQueue implements JobQueue {
     if (clock !== "database" && clock !== "caller") {
       throw new PorticoError("invalid_option", `PostgresJobQueue: leaseClock must be "database" or "caller", got ${JSON.stringify(options.leaseClock)}`);
     }
+    const replaced = (sql: Sql) => this.#notifications?.useClient(sql);
     if (connection && "url" in connection && typeof connection.url === "string") {
-      this.#sql = postgres(connection.url, { max: connection.max ?? 10, onnotice: () => {} });
-      this.#owned = true;
+      this.#client = new PgClient({ url: connection.url, max: connection.max ?? 10 }, replaced);
     } else if (connection && "sql" in connection && typeof connection.sql === "function") {
-      this.#sql = connection.sql;
-      this.#owned = false;
+      this.#client = new PgClient({ sql: connection.sql }, replaced);
     } else {
       throw new PorticoError("invalid_option", "PostgresJobQueue: pass { url: \"postgres://...\" } or { sql } (a client made with postgres())");
     }
@@ -130,8 +132,8 @@ export class PostgresJobQueue implements JobQueue {
     this.#retention = options.retention;
     this.#q = pgStatements(quoteIdent(schema), clock);
     this.#channel = `portico_jobs:${schema}`;
-    this.#prepare = (this.#sql.options as { prepare?: boolean } | undefined)?.prepare !== false;
-    this.#notifications = options.listen === false ? null : new Notifications(this.#sql, this.#channel, (payload) => this.#heard(payload));
+    this.#prepare = (this.#client.sql.options as { prepare?: boolean } | undefined)?.prepare !== false;
+    this.#notifications = options.listen === false ? null : new Notifications(this.#client.sql, this.#channel, (payload) => this.#heard(payload));
     // Open (migrate) at once, so the first call finds it done; a failure is reported by that call.
     this.ready().catch(() => {});
   }
@@ -147,12 +149,14 @@ export class PostgresJobQueue implements JobQueue {
    */
   ready(): Promise<void> {
     if (this.#closed) return Promise.reject(new StorageError("PostgresJobQueue: the queue is closed"));
+    const sql = this.#client.sql;
     this.#opening ??= (async () => {
-      await migrate(this.#sql, this.#schema);
-      const [row] = (await this.#sql.unsafe(this.#q.finished)) as unknown as Rows;
+      await migrate(sql, this.#schema);
+      const [row] = (await sql.unsafe(this.#q.finished)) as unknown as Rows;
       this.#tracker.set(finishedCounts(row));
     })().catch((error: unknown) => {
       this.#opening = null;
+      this.#connectionFailed(sql, error);
       throw storageError("open", error);
     });
     return this.#opening;
@@ -316,16 +320,42 @@ export class PostgresJobQueue implements JobQueue {
     });
   }
 
-  /** Runs `fn` in one transaction after opening; failures become StorageErrors. */
+  /**
+   * Runs `fn` in one transaction after opening; failures become StorageErrors.
+   *
+   * When a statement fails because the connection was lost, `fn` is left waiting instead of
+   * returning: `postgres` (3.4.9) would answer its failure by sending ROLLBACK on the closed
+   * connection, which throws from a timer and ends the process. The server rolls the transaction
+   * back by itself when the connection goes, so nothing is left to undo; the lost connection
+   * rejects this call at once. Should the connection prove alive after all (no close within a
+   * grace period), `fn` fails then and the client rolls back as usual.
+   */
   async #transaction<T>(op: string, fn: (run: (text: string, params: unknown[]) => Promise<Rows>) => Promise<T>): Promise<T> {
     if (this.#closed) throw new StorageError(`PostgresJobQueue.${op}: the queue is closed`);
     await this.ready();
+    let lost!: (error: unknown) => void;
+    const connectionLost = new Promise<never>((_, reject) => (lost = reject));
+    let settled = false;
+    const sql = this.#client.sql;
+    const begin = sql.begin((tx) =>
+      fn(async (text, params) => {
+        try {
+          return (await tx.unsafe(text, params as never[], { prepare: this.#prepare })) as unknown as Rows;
+        } catch (error) {
+          if (!isConnectionError(error)) throw error;
+          lost(error);
+          return new Promise<never>((_, reject) => {
+            const timer = setTimeout(() => settled || reject(error), TRANSACTION_LOST_GRACE_MS);
+            (timer as { unref?: () => void }).unref?.();
+          });
+        }
+      }),
+    );
+    begin.then(() => (settled = true), () => (settled = true));
     try {
-      return (await this.#sql.begin((tx) =>
-        fn(async (text, params) => (await tx.unsafe(text, params as never[], { prepare: this.#prepare })) as unknown as Rows),
-      )) as T;
+      return (await Promise.race([begin, connectionLost])) as T;
     } catch (error) {
-      if (isConnectionError(error)) this.#notifications?.reconnect();
+      this.#connectionFailed(sql, error);
       throw storageError(op, error);
     }
   }
@@ -513,19 +543,26 @@ export class PostgresJobQueue implements JobQueue {
     this.#watchers.clear();
     await this.#notifications?.stop();
     await this.#opening?.catch(() => {});
-    if (this.#owned) await this.#sql.end({ timeout: 5 });
+    await this.#client.end(5);
   }
 
-  /** Runs one statement after opening; failures become StorageErrors and a lost connection re-listens. */
+  /** Runs one statement after opening; failures become StorageErrors (see #connectionFailed). */
   async #run(op: string, text: string, params: unknown[]): Promise<Rows> {
     if (this.#closed) throw new StorageError(`PostgresJobQueue.${op}: the queue is closed`);
     await this.ready();
+    const sql = this.#client.sql;
     try {
-      return (await this.#sql.unsafe(text, params as never[], { prepare: this.#prepare })) as unknown as Rows;
+      return (await sql.unsafe(text, params as never[], { prepare: this.#prepare })) as unknown as Rows;
     } catch (error) {
-      if (isConnectionError(error)) this.#notifications?.reconnect();
+      this.#connectionFailed(sql, error);
       throw storageError(op, error);
     }
+  }
+
+  /** After a failure on `sql`: a lost connection replaces the client (PgClient), or else listens again. */
+  #connectionFailed(sql: Sql, error: unknown): void {
+    if (!isConnectionError(error)) return;
+    if (!this.#client.failed(sql, error)) this.#notifications?.reconnect();
   }
 
   /** A lease-bound statement: `values` first, then the lease's seq, token and id. */
