@@ -8,9 +8,8 @@ import postgres from "postgres";
 import { afterAll, afterEach, expect, test } from "vitest";
 import { JobService, type JobQueue } from "../../src/core/index.ts";
 import { PostgresJobQueue } from "../../src/drivers/postgres/index.ts";
-import { pgStatements } from "../../src/drivers/sql/pg-statements.ts";
 import { makeJob } from "../../src/testing/index.ts";
-import { testDatabaseUrl } from "../postgres/harness.ts";
+import { claimPlan, testDatabaseUrl } from "../postgres/harness.ts";
 
 const url = testDatabaseUrl((n) => process.env[n]);
 const admin = postgres(url, { max: 2, onnotice: () => {} });
@@ -43,12 +42,7 @@ test("with a paused queue, a claim reads the pause by primary key and the jobs t
   expect((await q.claim({ queues: ["a", "b"], limit: 5, leaseMs: 60_000, workerId: "w", now: 10_000 })).map((c) => c.job.queueName)).toEqual(["b", "b", "b", "b", "b"]);
   expect(await q.nextWakeAt(["a"], 10_000)).toBe(null);
   await admin.unsafe(`ANALYZE "${schema}".jobs`);
-  const claim = pgStatements(`"${schema}"`, "database").claim;
-  const plan = await admin.begin(async (tx) => {
-    const p = await tx.unsafe(`EXPLAIN ${claim}`, [10_000, "x", 60_000, "a", 10] as never[]);
-    await tx`ROLLBACK AND CHAIN`;
-    return p.map((r) => r["QUERY PLAN"] as string).join("\n");
-  });
+  const plan = await claimPlan(admin, schema, "a");
   expect(plan).toMatch(/paused_queues_pkey/);
   expect(plan).toMatch(/jobs_ready/);
   expect(plan).toMatch(/jobs_leases/);

@@ -8,7 +8,7 @@ import { afterAll, afterEach, expect, test } from "vitest";
 import { PorticoError, StorageError, type JobQueue } from "../../src/core/index.ts";
 import { PostgresJobQueue, type PostgresJobQueueOptions } from "../../src/drivers/postgres/index.ts";
 import { makeJob } from "../../src/testing/index.ts";
-import { testDatabaseUrl } from "../postgres/harness.ts";
+import { claimPlan, testDatabaseUrl } from "../postgres/harness.ts";
 
 const url = testDatabaseUrl((n) => process.env[n]);
 const admin = postgres(url, { max: 2, onnotice: () => {}, connection: { application_name: "portico-test-admin" } });
@@ -120,12 +120,7 @@ test("a claim over a backlog walks jobs_ready and jobs_leases, never the table",
   for (let i = 0; i < jobs.length; i += 500) await q.enqueue(jobs.slice(i, i + 500));
   await q.claim({ queues: ["default"], limit: 50, leaseMs: 60_000, workerId: "w", now: 10_000 });
   await admin.unsafe(`ANALYZE "${schema}".jobs`);
-  const claim = (await import("../../src/drivers/sql/pg-statements.ts")).pgStatements(`"${schema}"`, "database").claim;
-  const plan = await admin.begin(async (tx) => {
-    const p = await tx.unsafe(`EXPLAIN ${claim}`, [10_000, "x", 60_000, "default", 10] as never[]);
-    await tx`ROLLBACK AND CHAIN`;
-    return p.map((r) => r["QUERY PLAN"] as string).join("\n");
-  });
+  const plan = await claimPlan(admin, schema, "default");
   expect(plan).toMatch(/jobs_ready/);
   expect(plan).toMatch(/jobs_leases/);
   expect(plan).not.toMatch(/Seq Scan on jobs/);

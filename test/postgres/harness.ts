@@ -6,6 +6,7 @@
 import postgres from "postgres";
 import type { JobQueue, RetentionOptions } from "../../src/core/index.ts";
 import { PostgresJobQueue, type PostgresJobQueueOptions } from "../../src/drivers/postgres/index.ts";
+import { pgStatements } from "../../src/drivers/sql/pg-statements.ts";
 import { makeJob, type QueueConformanceOptions } from "../../src/testing/index.ts";
 
 /** The test server's URL, or an error saying how to get one. */
@@ -78,4 +79,17 @@ export async function notifyWakesSubscriber(url: string): Promise<void> {
     await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await sql.end();
   }
+}
+
+/**
+ * The text plan PostgreSQL picks for the plain claim of `queue` in `schema` (EXPLAIN, without the
+ * queue's plan settings: what the planner does by itself), in a transaction rolled back after.
+ */
+export async function claimPlan(admin: postgres.Sql, schema: string, queue: string): Promise<string> {
+  const { claim } = pgStatements(`"${schema}"`, "database");
+  return admin.begin(async (tx) => {
+    const rows = await tx.unsafe(`EXPLAIN ${claim}`, [10_000, "x", 60_000, queue, 10] as never[]);
+    await tx`ROLLBACK AND CHAIN`;
+    return rows.map((r) => r["QUERY PLAN"] as string).join("\n");
+  });
 }
