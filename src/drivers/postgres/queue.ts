@@ -234,10 +234,7 @@ export class PostgresJobQueue implements JobQueue {
     for (const queue of request.queues) {
       const limit = request.limit - out.length;
       if (limit <= 0) break;
-      const rows = await this.#transaction("claim", async (run) => {
-        await run(this.#q.claimSettings, []);
-        return (await run(this.#q.claim, [now, token, leaseMs, queue, limit])).map((r) => (r as { j: unknown[] }).j);
-      });
+      const rows = (await this.#run("claim", this.#q.claim, [now, token, leaseMs, queue, limit])).map((r) => (r as { j: unknown[] }).j);
       if (rows.length === 0 && (await this.#flowSeen())) rows.push(...(await this.#gatedClaim(queue, limit, now, token, leaseMs)));
       sortClaimed(rows);
       for (const a of rows) {
@@ -365,12 +362,9 @@ export class PostgresJobQueue implements JobQueue {
     if (seq === null) return false;
     const params: unknown[] = [leaseMs, seq, lease.token, lease.jobId];
     if (this.#clock === "caller") params.push(now);
-    return this.#transaction("extendLease", async (run) => {
-      await run(this.#q.asyncCommit, []);
-      if ((await run(this.#q.extend, params)).count > 0) return true;
-      // Refused: a cancel may have taken the job from this very lease (rare, so a second read).
-      return (await run(this.#q.cancelledUnder, [seq, lease.token, lease.jobId])).length > 0 ? "cancelled" : false;
-    });
+    if ((await this.#run("extendLease", this.#q.extend, params)).count > 0) return true;
+    // Refused: a cancel may have taken the job from this very lease (rare, so a second read).
+    return (await this.#run("extendLease", this.#q.cancelledUnder, [seq, lease.token, lease.jobId])).length > 0 ? "cancelled" : false;
   }
 
   async complete(lease: LeaseRef, result: unknown, now: number): Promise<boolean> {

@@ -8,6 +8,8 @@
  * - `jobs_ready`: waiting rows in claim order; a claim stops after `limit` entries.
  * - `jobs_waiting` / `jobs_leases`: waiting rows and leased rows by wake time (disjoint, so each
  *   row is in at most one): nextWakeAt's two minima per queue, and expired leases for claims.
+ *   From version 5 jobs_waiting's predicate says `wake_at >= 0`, which the claim's WHERE does not
+ *   imply, so the planner cannot pick it for the claim (see version 5).
  * - `jobs_idem`: unique idempotency keys per queue. `jobs_finished` (from version 4 `jobs_finished_plain`
  *   and `jobs_finished_keyed`, finished rows without and with an idempotency key): retention, oldest first.
  */
@@ -104,6 +106,18 @@ CREATE TABLE ${s}.paused_queues (name text PRIMARY KEY, paused_at bigint NOT NUL
 DROP INDEX ${s}.jobs_finished;
 CREATE INDEX jobs_finished_plain ON ${s}.jobs (finished_at, seq) WHERE finished_at IS NOT NULL AND idem IS NULL;
 CREATE INDEX jobs_finished_keyed ON ${s}.jobs (finished_at, seq) WHERE finished_at IS NOT NULL AND idem IS NOT NULL;
+`,
+  },
+  {
+    // A plan for the claim that needs no statistics and no plan settings. Without statistics
+    // (right after a bulk load) the planner guessed one waiting row and chose the narrower
+    // jobs_waiting plus a sort of every waiting row over walking jobs_ready in claim order. Times
+    // are epoch ms, never negative, so `wake_at >= 0` keeps every row jobs_waiting held, but the
+    // claim's `wake_at IS NOT NULL` does not imply it: the index is nextWakeAt's alone.
+    version: 5,
+    sql: (s) => `
+DROP INDEX ${s}.jobs_waiting;
+CREATE INDEX jobs_waiting ON ${s}.jobs (queue, wake_at) WHERE token IS NULL AND wake_at >= 0;
 `,
   },
 ];

@@ -15,6 +15,14 @@ export type PgLeaseClock = "database" | "caller";
 
 /** The database's clock in epoch ms. */
 const DB_NOW = "floor(extract(epoch from now()) * 1000)::bigint";
+/**
+ * A condition (always true) that makes the statement's own transaction commit without waiting for
+ * the WAL flush, for claims and lease renewals: losing one in a server crash only returns the job
+ * to waiting (at-least-once allows a rerun) or shortens a lease. Evaluated once, before the first
+ * row is written, and the setting is read at the commit. Enqueues, completions and failures stay
+ * synchronous.
+ */
+const ASYNC_COMMIT = "(SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL";
 
 const row = (alias?: string) => `json_build_array(${alias ? ROW_COLUMNS.split(", ").map((c) => `${alias}.${c}`).join(", ") : ROW_COLUMNS}) AS j`;
 
@@ -54,22 +62,11 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
      * waited for); the two are merged (at most 2 x limit rows) and the first `limit` taken.
      */
     /**
-     * Run before a claim in its transaction. The claim's plan must not depend on statistics: right
-     * after a bulk load (none yet) the planner guesses one matching row and prefers the narrower
-     * jobs_waiting plus a sort of every waiting row (170 ms at 100,000) over walking jobs_ready,
-     * which already yields claim order. With sorts priced out, the ordered index walk is the only
-     * cheap plan, whatever ANALYZE has or has not seen; JIT off because the priced-out sort (kept
-     * only for the 2 x limit merged rows) would otherwise push the cost past jit_above_cost.
+     * Run first in the gated claim's transaction, whose candidates walk two indexes at once: sorts
+     * priced out and JIT off, so the ordered index walks stay the plan whatever the statistics. (The
+     * plain claim needs neither since schema version 5; see pg-schema.ts.)
      */
     planSettings: `SELECT set_config('enable_sort', 'off', true), set_config('jit', 'off', true)`,
-    /**
-     * The plain claim and lease renewals commit without waiting for the WAL flush: losing one in a
-     * server crash only returns the job to waiting (at-least-once allows a rerun) or shortens a
-     * lease. Enqueues, completions and failures stay synchronous.
-     */
-    asyncCommit: `SELECT set_config('synchronous_commit', 'off', true)`,
-    /** Both of the above in one round trip, for the plain claim. */
-    claimSettings: `SELECT set_config('enable_sort', 'off', true), set_config('jit', 'off', true), set_config('synchronous_commit', 'off', true)`,
     claim: `WITH ready AS (
         SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = $4) AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL
         AND run_at <= $1 ORDER BY priority DESC, run_at, seq LIMIT $5 FOR UPDATE SKIP LOCKED),
@@ -79,13 +76,13 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
         ORDER BY wake_at LIMIT $5 FOR UPDATE SKIP LOCKED),
       picked AS (SELECT seq FROM (SELECT * FROM ready UNION ALL SELECT * FROM expired) AS c ORDER BY priority DESC, run_at, seq LIMIT $5)
       UPDATE ${jobs} AS t SET status = 'running', started_at = $1, attempts = t.attempts + 1, token = $2 || '.' || t.seq, wake_at = ${leaseNow(1)} + $3
-      FROM picked WHERE t.seq = picked.seq
+      FROM picked WHERE t.seq = picked.seq AND ${ASYNC_COMMIT}
         AND NOT EXISTS (SELECT 1 FROM ${jobs} WHERE queue = $4 AND token IS NULL AND wake_at IS NOT NULL AND (ckey IS NOT NULL OR rkey IS NOT NULL) AND run_at <= $1)
         AND NOT EXISTS (SELECT 1 FROM ${jobs} WHERE queue = $4 AND token IS NOT NULL AND wake_at <= ${leaseNow(1)} AND (ckey IS NOT NULL OR rkey IS NOT NULL))
         AND NOT EXISTS (SELECT 1 FROM ${s}.flow_gates WHERE wake_at <= $1)
       RETURNING ${row("t")}`,
     /** $1 leaseMs, $2.. the lease (and $5 now with the caller's clock). */
-    extend: `UPDATE ${jobs} SET wake_at = ${leaseNow(5)} + $1 WHERE ${heldWhere(2)}`,
+    extend: `UPDATE ${jobs} SET wake_at = ${leaseNow(5)} + $1 WHERE ${heldWhere(2)} AND ${ASYNC_COMMIT}`,
     /** $1 now, $2 result, $3.. the lease, $6 the channel (the finish is notified for waitForJob). */
     complete: `WITH u AS (UPDATE ${jobs} SET ${SET.complete} WHERE ${heldWhere(3)} RETURNING id) SELECT pg_notify($6, '${DONE_PREFIX}' || id) FROM u`,
     /**
@@ -142,7 +139,7 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
      * expiry on the database's clock is moved into the caller's (expiry - db now + caller now).
      */
     nextWake: `SELECT min(w)::float8 AS w FROM (
-        SELECT (SELECT min(wake_at) FROM ${jobs} WHERE queue = q.name AND token IS NULL AND wake_at IS NOT NULL) AS w FROM json_array_elements_text($1::text::json) AS q(name)
+        SELECT (SELECT min(wake_at) FROM ${jobs} WHERE queue = q.name AND token IS NULL AND wake_at >= 0) AS w FROM json_array_elements_text($1::text::json) AS q(name)
           WHERE NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = q.name)
         UNION ALL
         SELECT (SELECT min(wake_at) FROM ${jobs} WHERE queue = q.name AND token IS NOT NULL) - ${clock === "database" ? DB_NOW : "$2::bigint"} + $2::bigint
