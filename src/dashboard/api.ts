@@ -15,6 +15,7 @@ import {
   type QueueStats,
 } from "../core/index.ts";
 import { streamEvents } from "./events.ts";
+import { whyWaiting } from "./waiting.ts";
 
 /** Options the API routes need. */
 export interface ApiOptions {
@@ -97,7 +98,9 @@ export function createApi(options: ApiOptions): Hono {
 
   api.get("/jobs/:id", async (c) => {
     const job = await jobService.getJob(c.req.param("id"));
-    return job ? c.json({ job }) : c.json(errorBody("job_not_found", `Job ${c.req.param("id")} does not exist`), 404);
+    if (!job) return c.json(errorBody("job_not_found", `Job ${c.req.param("id")} does not exist`), 404);
+    // For a waiting job, why it is not running (null otherwise).
+    return c.json({ job, waiting: await whyWaiting(jobService.queue, job, Date.now()) });
   });
 
   api.post("/jobs/:id/retry", (c) =>

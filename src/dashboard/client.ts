@@ -170,11 +170,22 @@ function jobRow(job) {
 }
 
 // ---- one job
+/** The API's reason a waiting job is not running (src/dashboard/waiting.ts), in words. */
+function waitingText(w) {
+  switch (w.reason) {
+    case "queue_paused": return "its queue \"" + w.queue + "\" is paused";
+    case "scheduled": return "it is not due until " + fmt(w.until);
+    case "key_busy": return "key " + w.key + " is busy: " + w.running + " of " + w.limit + " running (" + w.holders.join(", ") + ")";
+    case "rate_limited": return "rate limit " + w.key + ": " + w.starts + " starts in the last " + w.periodMs + " ms (limit " + w.limit + "); next start at " + fmt(w.until);
+    default: return "nothing holds it: it waits for a free worker";
+  }
+}
+
 let openId = null;
 async function openJob(id) {
   openId = id;
-  let job;
-  try { job = (await api("/jobs/" + encodeURIComponent(id))).job; }
+  let job, waiting;
+  try { ({ job, waiting } = await api("/jobs/" + encodeURIComponent(id))); }
   catch (e) { notice("Failed: " + e.message); return; }
   $("jv-id").textContent = job.id;
   const dl = el("dl", {});
@@ -188,6 +199,7 @@ async function openJob(id) {
   if (job.concurrencyKey) add("concurrency key", job.concurrencyKey + " (at most " + job.concurrencyLimit + " running)");
   if (job.rateLimit) add("rate limit", job.rateLimit.key + " (" + job.rateLimit.limit + " per " + job.rateLimit.periodMs + " ms)");
   if (job.debounce) add("debounce key", job.debounce.key);
+  if (waiting) add("waiting because", waitingText(waiting));
   add("created", fmt(job.createdAt)); add("due", fmt(job.runAt)); add("started", fmt(job.startedAt));
   add("completed", fmt(job.completedAt)); add("failed", fmt(job.failedAt));
   add("error", job.errorMessage);

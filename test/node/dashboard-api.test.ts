@@ -1,5 +1,10 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { JobService, JobStatus, type Job } from "../../src/core/index.ts";
+import { JobService, JobStatus, type Job, type JobQueue } from "../../src/core/index.ts";
+import { SqliteJobQueue } from "../../src/drivers/sqlite/index.ts";
+import { openSqliteDatabase } from "../../runtimes/node/sqlite.ts";
 import { MemoryJobQueue } from "../../src/drivers/memory.ts";
 import { createDashboard } from "../../src/dashboard/index.ts";
 
@@ -190,4 +195,67 @@ describe("dashboard API", () => {
     expect(text).toContain(job.id);
     await reader.cancel();
   });
+});
+
+describe("dashboard: why a waiting job is not running", () => {
+  const stores: { name: string; open: () => Promise<{ queue: JobQueue; close: () => Promise<void> }> }[] = [
+    { name: "memory", open: async () => ({ queue: new MemoryJobQueue(), close: async () => {} }) },
+    {
+      name: "sqlite file",
+      open: async () => {
+        const dir = await mkdtemp(join(tmpdir(), "portico-dash-why-"));
+        const database = await openSqliteDatabase(join(dir, "jobs.sqlite"));
+        const queue = new SqliteJobQueue({ database });
+        return {
+          queue,
+          close: async () => {
+            await queue.close();
+            database.close();
+            await rm(dir, { recursive: true, force: true });
+          },
+        };
+      },
+    },
+  ];
+  for (const store of stores) {
+    test(`${store.name}: paused queue, not due, key busy (naming the holder), rate window full (until when), and nothing`, async () => {
+      const { queue, close } = await store.open();
+      try {
+        const jobService = new JobService({ queue });
+        const app = createDashboard({ jobService, auth: { bearerToken: TOKEN } });
+        const why = async (id: string) => ((await (await app.request(`/admin/api/jobs/${id}`, { headers: auth })).json()) as any).waiting;
+        const claimOne = async (queueName: string) => (await queue.claim({ queues: [queueName], limit: 1, leaseMs: 60_000, workerId: "w", now: Date.now() }))[0]!;
+
+        const plain = await jobService.createJob("mail", { n: 1 }, { queueName: "plain" });
+        expect(await why(plain.id)).toEqual({ reason: "ready" });
+        await jobService.pauseQueue("plain");
+        expect(await why(plain.id)).toEqual({ reason: "queue_paused", queue: "plain" });
+
+        const later = await jobService.createJob("mail", { n: 2 }, { queueName: "later", delayMs: 3_600_000 });
+        expect(await why(later.id)).toEqual({ reason: "scheduled", until: later.runAt.toISOString() });
+
+        const holder = await jobService.createJob("mail", { n: 3 }, { queueName: "keyed", concurrencyKey: "acct-1" });
+        expect((await claimOne("keyed")).jobId).toBe(holder.id);
+        const blocked = await jobService.createJob("mail", { n: 4 }, { queueName: "keyed", concurrencyKey: "acct-1" });
+        expect(await why(blocked.id)).toEqual({ reason: "key_busy", key: "acct-1", running: 1, limit: 1, holders: [holder.id] });
+        const otherKey = await jobService.createJob("mail", { n: 5 }, { queueName: "keyed", concurrencyKey: "acct-2" });
+        expect(await why(otherKey.id)).toEqual({ reason: "ready" });
+
+        const rateLimit = { key: "api", limit: 1, periodMs: 60_000 };
+        const first = await jobService.createJob("mail", { n: 6 }, { queueName: "rated", rateLimit });
+        const started = await claimOne("rated");
+        expect(started.jobId).toBe(first.id);
+        await queue.complete(started, { ok: true }, Date.now());
+        const second = await jobService.createJob("mail", { n: 7 }, { queueName: "rated", rateLimit });
+        const startedAt = (await jobService.getJob(first.id))!.startedAt!.getTime();
+        expect(await why(second.id)).toEqual({ reason: "rate_limited", key: "api", starts: 1, limit: 1, periodMs: 60_000, until: new Date(startedAt + 60_000).toISOString() });
+
+        // A running or finished job is not waiting: no reason.
+        expect(await why(holder.id)).toBeNull();
+        expect(await why(first.id)).toBeNull();
+      } finally {
+        await close();
+      }
+    });
+  }
 });

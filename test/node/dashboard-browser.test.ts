@@ -123,6 +123,9 @@ test("sign in, counts, pause/resume, retry a dead letter until it completes, 250
     }
     expect(ids.size).toBe(250);
     expect(await page.isDisabled("#next-page")).toBe(true);
+    // A waiting job's view says why it is not running (no worker takes the backfill queue).
+    await page.locator("#job-rows tr a.open").first().click();
+    await expect.poll(() => page.textContent('#job-view [data-field="waiting because"]')).toBe("nothing holds it: it waits for a free worker");
 
     const shot = process.env.PORTICO_SCREENSHOT;
     if (shot) {
