@@ -252,19 +252,63 @@ test("a failed batch waits for its other writes before undoing them, so none lan
   expect((await storage.getKeys()).filter((k) => k.includes("jobs"))).toHaveLength(2);
 });
 
+/** Rewrites a job's keys as the one-key format `v` (1 or 2) held them: the whole record under its head key. */
+async function toOneKeyFormat(storage: Storage, id: string, v: 1 | 2, job: Record<string, unknown> = {}): Promise<string> {
+  const head = (await storage.getItem(`jobs:${id}`)) as { v: number; seq: number; token: string | null; leaseExpiresAt: number; finishedAt: number };
+  expect(head.v).toBe(3);
+  const body = (await storage.getItem(`bodies:${id}`)) as Record<string, unknown>;
+  const { seq, token, leaseExpiresAt, finishedAt } = head;
+  await storage.setItem(`jobs:${id}`, { v, seq, token, leaseExpiresAt, finishedAt, job: { ...body, ...job } });
+  await storage.removeItem(`bodies:${id}`);
+  return `jobs:${id}`;
+}
+
 test("records written before attempts stopped counting releases are upgraded on load (no false stalls)", async () => {
   const storage = createStorage({ driver: memoryDriver() });
   const first = open(storage, { lockSettleMs: 0 });
   const service = new JobService({ queue: first });
   const job = await service.createJob("t", { n: 1 });
   await first.close();
-  // What the earlier format held for a job released four times: attempts 4, no failure.
-  const key = (await storage.getKeys()).find((k) => k.startsWith("jobs:"))!;
-  const record = (await storage.getItem(key)) as { v: number; job: { attempts: number } };
-  expect(record.v).toBe(2);
-  await storage.setItem(key, { ...record, v: 1, job: { ...record.job, attempts: 4 } });
+  // What the earliest format held for a job released four times: attempts 4, no failure.
+  await toOneKeyFormat(storage, job.id, 1, { attempts: 4 });
   const second = open(storage, { lockSettleMs: 0 });
   expect((await second.get(job.id))?.attempts).toBe(0);
   const [claim] = await second.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: "w", now: Date.now() });
   expect(claim?.job.attempts).toBe(1);
+});
+
+test("a store of one key per job (format 2) is upgraded on open to head and body keys, nothing lost", async () => {
+  const dir = await tempDir();
+  const storage = createStorage({ driver: fsDriver({ base: dir }) });
+  const first = open(storage, { lockSettleMs: 0 });
+  const service = new JobService({ queue: first });
+  const done = await service.createJob("t", { n: 1 }, { metadata: { m: 1 } });
+  const waiting = await service.createJob("t", { n: 2 }, { priority: 3, idempotencyKey: "k" });
+  const now = Date.now();
+  const [c] = await first.claim({ queues: ["default"], limit: 1, leaseMs: 60_000, workerId: "w", now });
+  expect(c!.jobId).toBe(waiting.id);
+  await first.complete({ jobId: c!.jobId, token: c!.token }, { r: 1 }, now);
+  const before = [await first.get(done.id), await first.get(waiting.id)];
+  await first.close();
+  for (const j of before) await toOneKeyFormat(storage, j!.id, 2);
+  expect((await storage.getKeys("bodies")).length).toBe(0);
+
+  const second = open(storage, { lockSettleMs: 0 });
+  expect([await second.get(done.id), await second.get(waiting.id)]).toEqual(before);
+  expect((await storage.getKeys("bodies")).sort()).toEqual([`bodies:${done.id}`, `bodies:${waiting.id}`].sort());
+  expect(((await storage.getItem(`jobs:${done.id}`)) as { v: number }).v).toBe(3);
+  await second.close();
+  const third = open(storage, { lockSettleMs: 0 });
+  expect([await third.get(done.id), await third.get(waiting.id)]).toEqual(before);
+});
+
+test("a body key left without its head (a crash inside an enqueue) is deleted on open", async () => {
+  const storage = createStorage({ driver: memoryDriver() });
+  const first = open(storage, { lockSettleMs: 0 });
+  const job = await new JobService({ queue: first }).createJob("t", { n: 1 });
+  await first.close();
+  await storage.setItem("bodies:orphan", { id: "orphan", createdAt: 1, runAt: 1 });
+  const second = open(storage, { lockSettleMs: 0 });
+  expect((await second.get(job.id))?.payload).toEqual({ n: 1 });
+  expect(await storage.getKeys("bodies")).toEqual([`bodies:${job.id}`]);
 });

@@ -1,7 +1,8 @@
 /**
- * UnstorageJobQueue: the queue port over any unstorage `Storage`, with its index in memory (the
- * core's JobIndex) and every change written through before the call returns. The owner lock
- * lives in ./owner-lock.ts, the stored format in ./stored-job.ts.
+ * UnstorageJobQueue: the queue port over any unstorage `Storage`, with its scheduling index in
+ * memory (the core's JobIndex over LightJobs: no payload, result or metadata) and every change
+ * written through before the call returns; whole jobs are read from storage where a call returns
+ * one. The owner lock lives in ./owner-lock.ts, the stored format in ./stored-job.ts.
  */
 import type { Storage } from "unstorage";
 import {
@@ -27,11 +28,13 @@ import {
   type QueueStats,
   type RetentionOptions,
 } from "../../core/index.ts";
-import { JobIndex, type IndexEntry } from "../../core/job-index.ts";
+import { JobIndex, withOwnDates, type IndexEntry } from "../../core/job-index.ts";
+import { toJobRecord } from "../../core/job-record.ts";
 import { randomId } from "../../core/random-id.ts";
 import { becameClaimable } from "../../core/transitions.ts";
+import { LightJob } from "./light-job.ts";
 import { OwnerLock } from "./owner-lock.ts";
-import { StoreKeys, checkMeta, decodeStored, parseStored, toStored } from "./stored-job.ts";
+import { StoreKeys, checkMeta, decodeStored, parseBody, parseStored, toHead } from "./stored-job.ts";
 
 /** Options of {@link UnstorageJobQueue}. */
 export interface UnstorageJobQueueOptions {
@@ -69,25 +72,35 @@ export interface UnstorageJobQueueOptions {
 // Keeps the number of files opened at once bounded on big stores.
 const LOAD_BATCH = 256;
 
+/** An index entry of this store: its job is a LightJob. */
+type Entry = IndexEntry & { job: LightJob };
+
 /** What an entry looked like before a call changed it, so a failed write can be undone. */
 interface Snapshot {
   created: boolean;
-  job: Job;
+  job: LightJob;
   token: string | null;
   leaseExpiresAt: number;
   finishedAt: number;
 }
 
-type Tx = Map<IndexEntry, Snapshot>;
+type Tx = Map<Entry, Snapshot>;
+
+/** A mutation's result, with the whole jobs whose bodies it wrote (by id). */
+interface Done<T> {
+  result: T;
+  written: Map<string, Job>;
+}
 
 /**
  * A durable {@link JobQueue} over unstorage, owned by one process at a time.
  *
  * Opening (explicitly with {@link UnstorageJobQueue.open}, or implicitly on the first call)
- * takes the owner lock and loads every job into memory; afterwards claim and enqueue are
- * O(log n) in memory plus one batched write. Every mutating call is serialized and written
- * through before it resolves; when the write fails, the in-memory change is undone and the
- * call rejects with {@link StorageError}.
+ * takes the owner lock and reads every job's small head key (never a payload) into memory;
+ * afterwards claim and enqueue are O(log n) in memory plus batched writes and, for the jobs a
+ * call returns or whose payload, result, error or progress it changes, one read of their body
+ * keys. Every mutating call is serialized and written through before it resolves; when the write
+ * fails, the in-memory change is undone and the call rejects with {@link StorageError}.
  */
 export class UnstorageJobQueue implements JobQueue {
   readonly ownerId: string;
@@ -132,9 +145,10 @@ export class UnstorageJobQueue implements JobQueue {
     });
     this.#index = new JobIndex({
       retention: options.retention,
+      adopt: (job) => LightJob.of(job),
       onTouch: (e) => {
         // Not yet in the index means enqueue is creating it: undoing that is removing it.
-        if (this.#tx && !this.#tx.has(e)) this.#tx.set(e, snapshot(e, this.#index.entry(e.job.id) !== e));
+        if (this.#tx && !this.#tx.has(e as Entry)) this.#tx.set(e as Entry, snapshot(e as Entry, this.#index.entry(e.job.id) !== e));
       },
     });
   }
@@ -156,11 +170,19 @@ export class UnstorageJobQueue implements JobQueue {
   }
 
   async enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]> {
-    return this.#mutate(() => this.#index.enqueue(jobs));
+    return this.#mutate(
+      () => this.#index.enqueue(jobs),
+      undefined,
+      async (results, written) => Promise.all(results.map(async (r) => (r.created ? r : { job: await this.#whole(r.job.id, written), created: false }))),
+    );
   }
 
   async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
-    return this.#mutate(() => this.#index.claim(request));
+    return this.#mutate(
+      () => this.#index.claim(request),
+      undefined,
+      async (claimed, written) => Promise.all(claimed.map(async (c) => ({ ...c, job: await this.#whole(c.jobId, written) }))),
+    );
   }
 
   async extendLease(lease: LeaseRef, leaseMs: number, now: number): Promise<boolean | "cancelled"> {
@@ -180,7 +202,7 @@ export class UnstorageJobQueue implements JobQueue {
   }
 
   async get(id: string): Promise<Job | null> {
-    return this.#read(() => this.#index.get(id));
+    return this.#read(async () => (this.#index.entry(id) ? this.#whole(id) : null));
   }
 
   async cancel(id: string, now: number, options?: { running?: boolean }): Promise<boolean> {
@@ -213,7 +235,7 @@ export class UnstorageJobQueue implements JobQueue {
     return this.#serial(async () => {
       await this.#assertOwner();
       const { count, removed } = this.#index.bulk(action, filter, now);
-      const results = await Promise.allSettled(removed.map((e) => this.#storage.removeItem(this.#keys.job(e.job.id))));
+      const results = await Promise.allSettled(removed.flatMap((e) => this.#removeKeys(e.job.id)));
       const failed = results.filter((r) => r.status === "rejected").length;
       // Gone from the index either way; a key whose delete failed is gone after the next open's purge too.
       if (failed) this.#logger.warn("unstorage.purge_failed", { failed });
@@ -222,7 +244,10 @@ export class UnstorageJobQueue implements JobQueue {
   }
 
   async listPage(filter: PageFilter = {}): Promise<JobPage> {
-    return this.#read(() => this.#index.listPage(filter));
+    return this.#read(async () => {
+      const page = this.#index.listPage(filter);
+      return { ...page, jobs: await this.#wholes(page.jobs) };
+    });
   }
 
   watch(listener: (change: JobChange) => void): () => void {
@@ -237,23 +262,27 @@ export class UnstorageJobQueue implements JobQueue {
   }
 
   async retry(id: string, now: number): Promise<Job | null> {
-    return this.#mutate(() => this.#index.retry(id, now));
+    return this.#mutate(
+      () => this.#index.retry(id, now),
+      undefined,
+      async (job, written) => job && this.#whole(job.id, written),
+    );
   }
 
   async list(filter: ListFilter = {}): Promise<Job[]> {
-    return this.#read(() => this.#index.list(filter));
+    return this.#read(async () => this.#wholes(this.#index.list(filter)));
   }
 
   async countWaiting(): Promise<number> {
-    return this.#read(() => this.#index.waitingCount());
+    return this.#read(async () => this.#index.waitingCount());
   }
 
   async stats(): Promise<QueueStats> {
-    return this.#read(() => this.#index.stats());
+    return this.#read(async () => this.#index.stats());
   }
 
   async nextWakeAt(queues: readonly string[], now: number): Promise<number | null> {
-    return this.#read(() => this.#index.nextWakeAt(queues, now));
+    return this.#read(async () => this.#index.nextWakeAt(queues, now));
   }
 
   subscribe(listener: () => void): () => void {
@@ -303,24 +332,41 @@ export class UnstorageJobQueue implements JobQueue {
     await this.#lock.assertOwner();
   }
 
+  /**
+   * Reads every head key (small: no payload) into the index. A key of the earlier one-key formats
+   * is upgraded: its body key is written first, then its head, so a crash in between leaves the
+   * old record to upgrade again. Body keys without a head (a crash during an enqueue that never
+   * returned) are deleted.
+   */
   async #load(): Promise<void> {
     const base = this.#keys.jobs;
     const keys = await this.#storage.getKeys(base);
-    const entries: IndexEntry[] = [];
+    const entries: Entry[] = [];
     for (let i = 0; i < keys.length; i += LOAD_BATCH) {
       const batch = keys.slice(i, i + LOAD_BATCH);
       // Raw reads: see decodeStored for why unstorage's parsing is bypassed.
       const raws = await Promise.all(batch.map((key) => this.#storage.getItemRaw(key)));
       const unreadable: Promise<void>[] = [];
+      const upgrades: { entry: Entry; job: Job }[] = [];
       for (const [n, key] of batch.entries()) {
         const raw = raws[n];
-        const e = parseStored(decodeStored(raw));
-        if (e) entries.push(e);
+        const parsed = parseStored(decodeStored(raw));
+        if (parsed) {
+          entries.push(parsed.entry);
+          if (parsed.legacy) upgrades.push({ entry: parsed.entry, job: parsed.legacy });
+        }
         // A record that cannot be read (cut short, wrong shape) must not keep the store from opening.
         else if (raw !== null && raw !== undefined) unreadable.push(this.#setAside(key, raw));
       }
       await Promise.all(unreadable);
+      if (upgrades.length > 0) {
+        await this.#writeAll(upgrades.map((u) => ({ key: this.#keys.body(u.job.id), value: toJobRecord(u.job) })));
+        await this.#writeAll(upgrades.map((u) => ({ key: this.#keys.job(u.job.id), value: toHead(u.entry) })));
+      }
     }
+    const bodies = new Set(entries.map((e) => this.#keys.body(e.job.id)));
+    const orphans = (await this.#storage.getKeys(this.#keys.bodies)).filter((key) => !bodies.has(key));
+    await Promise.all(orphans.map((key) => this.#storage.removeItem(key)));
     // Sorting once at open restores insertion order for list() and finish order for retention.
     entries.sort((a, b) => a.seq - b.seq);
     const paused = await this.#storage.getItem<string[]>(this.#keys.paused);
@@ -328,6 +374,40 @@ export class UnstorageJobQueue implements JobQueue {
     for (const e of entries) this.#index.insert(e);
     this.#index.sortFinished();
     await this.#prune(this.#clock());
+  }
+
+  /** The whole job `id` (in the index): its body key's record under the head's fields. */
+  async #whole(id: string, written?: Map<string, Job>): Promise<Job> {
+    const known = written?.get(id);
+    if (known) return withOwnDates(known);
+    const e = this.#index.entry(id) as Entry;
+    return e.job.merge(await this.#readBody(id));
+  }
+
+  /** The whole jobs of index copies, in their order. */
+  async #wholes(jobs: readonly Job[]): Promise<Job[]> {
+    const out: Job[] = [];
+    for (let i = 0; i < jobs.length; i += LOAD_BATCH) out.push(...(await Promise.all(jobs.slice(i, i + LOAD_BATCH).map((j) => this.#whole(j.id)))));
+    return out;
+  }
+
+  /** A body key's job; null (logged) when it is missing or unreadable, so the head's fields stand alone. */
+  async #readBody(id: string): Promise<Job | null> {
+    const key = this.#keys.body(id);
+    let raw: unknown;
+    try {
+      raw = await this.#storage.getItemRaw(key);
+    } catch (error) {
+      throw new StorageError(`UnstorageJobQueue: cannot read ${key}: ${message(error)}`, { cause: error });
+    }
+    const job = parseBody(decodeStored(raw));
+    if (!job) this.#logger.warn("unstorage.unreadable_body", { key });
+    return job;
+  }
+
+  /** Deletes a job's head and body keys. */
+  #removeKeys(id: string): Promise<unknown>[] {
+    return [this.#storage.removeItem(this.#keys.job(id)), this.#storage.removeItem(this.#keys.body(id))];
   }
 
   /**
@@ -360,7 +440,7 @@ export class UnstorageJobQueue implements JobQueue {
     return run;
   }
 
-  #read<T>(fn: () => T): Promise<T> {
+  #read<T>(fn: () => Promise<T>): Promise<T> {
     return this.#serial(async () => {
       await this.#opened();
       return fn();
@@ -368,11 +448,13 @@ export class UnstorageJobQueue implements JobQueue {
   }
 
   /**
-   * Applies `fn` to the in-memory index, writes every touched job in one setItems, then (when
-   * `pruneAt` is given, i.e. the call may have finished a job) applies retention and notifies.
-   * A failed write restores the touched entries, so nothing is half-applied.
+   * Applies `fn` to the in-memory index and writes every touched job: first the body keys of the
+   * jobs whose stored fields changed (each read, merged and written whole), then all their head
+   * keys. Then `finish` turns the index's light copies in the result into whole jobs, and (when
+   * `pruneAt` is given, i.e. the call may have finished a job) retention applies and listeners
+   * hear of it. A failed read or write restores the touched entries, so nothing is half-applied.
    */
-  #mutate<T>(fn: () => T, pruneAt?: number): Promise<T> {
+  #mutate<T>(fn: () => T, pruneAt?: number, finish?: (result: T, written: Map<string, Job>) => Promise<T>): Promise<T> {
     return this.#serial(async () => {
       await this.#assertOwner();
       const tx: Tx = new Map();
@@ -386,19 +468,37 @@ export class UnstorageJobQueue implements JobQueue {
       } finally {
         this.#tx = null;
       }
-      if (tx.size === 0) return result;
-      try {
-        await this.#writeAll([...tx.keys()].map((e) => ({ key: this.#keys.job(e.job.id), value: toStored(e) })));
-      } catch (error) {
-        const undo = this.#undoWrites(tx);
-        this.#rollback(tx);
-        await undo;
-        throw new StorageError(`UnstorageJobQueue: write failed, nothing was changed: ${message(error)}`, { cause: error });
-      }
+      const { written } = await this.#commit(tx, result);
       if (pruneAt !== undefined) await this.#prune(pruneAt);
       if ([...tx.keys()].some((e) => becameClaimable(e.job))) this.#notify();
-      return result;
+      return finish ? finish(result, written) : result;
     });
+  }
+
+  async #commit<T>(tx: Tx, result: T): Promise<Done<T>> {
+    const written = new Map<string, Job>();
+    if (tx.size === 0) return { result, written };
+    const changed = [...tx].filter(([e]) => e.job.changes !== null);
+    let before: (Job | null)[] = [];
+    try {
+      before = await Promise.all(changed.map(([e, snap]) => (snap.created ? null : this.#readBody(e.job.id))));
+      const wholes = changed.map(([e], n) => e.job.merge(before[n]!));
+      if (wholes.length > 0) await this.#writeAll(wholes.map((job) => ({ key: this.#keys.body(job.id), value: toJobRecord(job) })));
+      await this.#writeAll([...tx.keys()].map((e) => ({ key: this.#keys.job(e.job.id), value: toHead(e) })));
+      for (const [n, [e]] of changed.entries()) {
+        written.set(e.job.id, wholes[n]!);
+        // The values are stored now: a fresh LightJob drops them (and any shape change setFlow made).
+        e.job = new LightJob(e.job.head());
+      }
+    } catch (error) {
+      const undo = this.#undoWrites(tx, before);
+      this.#rollback(tx);
+      await undo;
+      throw error instanceof StorageError && error.message.startsWith("UnstorageJobQueue: cannot read")
+        ? error
+        : new StorageError(`UnstorageJobQueue: write failed, nothing was changed: ${message(error)}`, { cause: error });
+    }
+    return { result, written };
   }
 
   /**
@@ -417,13 +517,20 @@ export class UnstorageJobQueue implements JobQueue {
   /**
    * unstorage writes a batch key by key, so part of a failed batch may have landed: put those
    * keys back as they were (best effort; must run before the entries are restored in memory).
+   * `before` holds the bodies read for the changed entries, in #commit's order.
    */
-  async #undoWrites(tx: Tx): Promise<void> {
+  async #undoWrites(tx: Tx, before: (Job | null)[]): Promise<void> {
     const writes: Promise<unknown>[] = [];
+    let n = 0;
     for (const [e, snap] of tx) {
-      const key = this.#keys.job(e.job.id);
-      if (snap.created) writes.push(this.#storage.removeItem(key));
-      else writes.push(this.#storage.setItem(key, toStored({ ...e, job: snap.job, token: snap.token, leaseExpiresAt: snap.leaseExpiresAt, finishedAt: snap.finishedAt })));
+      const changed = e.job.changes !== null;
+      const body = changed ? before[n++] : null;
+      if (snap.created) {
+        writes.push(...this.#removeKeys(e.job.id));
+        continue;
+      }
+      writes.push(this.#storage.setItem(this.#keys.job(e.job.id), toHead({ ...e, job: snap.job, token: snap.token, leaseExpiresAt: snap.leaseExpiresAt, finishedAt: snap.finishedAt })));
+      if (body) writes.push(this.#storage.setItem(this.#keys.body(e.job.id), toJobRecord(body)));
     }
     const failed = (await Promise.allSettled(writes)).filter((r) => r.status === "rejected").length;
     if (failed) this.#logger.error("unstorage.undo_failed", { keys: failed });
@@ -446,7 +553,7 @@ export class UnstorageJobQueue implements JobQueue {
     const removed = this.#index.prune(now);
     if (removed.length === 0) return;
     // Best effort: a key that survives a failed delete is pruned again at the next open.
-    const results = await Promise.allSettled(removed.map((e) => this.#storage.removeItem(this.#keys.job(e.job.id))));
+    const results = await Promise.allSettled(removed.flatMap((e) => this.#removeKeys(e.job.id)));
     const failed = results.filter((r) => r.status === "rejected").length;
     if (failed) this.#logger.warn("unstorage.prune_failed", { failed });
   }
@@ -456,8 +563,8 @@ export class UnstorageJobQueue implements JobQueue {
   }
 }
 
-function snapshot(e: IndexEntry, created: boolean): Snapshot {
-  return { created, job: { ...e.job }, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt };
+function snapshot(e: Entry, created: boolean): Snapshot {
+  return { created, job: e.job.clone(), token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt };
 }
 
 function message(error: unknown): string {

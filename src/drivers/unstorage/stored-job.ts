@@ -1,15 +1,17 @@
 /**
- * The stored format of an unstorage job store: one key per job holding its JSON record with the
- * lease state beside it, a `meta` key naming the format, and the key scheme. Reading accepts
- * records of earlier versions and upgrades them.
+ * The stored format of an unstorage job store: per job a small head key (the scheduling fields and
+ * the lease state, all that opening reads) and a body key (the whole job record, read on claim and
+ * get), a `meta` key naming the format, and the key scheme. Reading accepts the one-key records
+ * of earlier versions, which opening upgrades.
  */
 import type { Storage } from "unstorage";
-import { JOB_STATUSES, StorageError, type Clock } from "../../core/index.ts";
+import { JOB_STATUSES, StorageError, type Clock, type Job } from "../../core/index.ts";
 import type { IndexEntry } from "../../core/job-index.ts";
 import { accountedAttempts } from "../../core/failure.ts";
-import { fromJobRecord, toJobRecord, type JobRecord } from "../../core/job-record.ts";
+import { fromJobRecord, type JobRecord } from "../../core/job-record.ts";
+import { LightJob, headOf, type HeadRecord } from "./light-job.ts";
 
-/** Format of the stored job value. */
+/** Format 1 and 2 of a job key: the whole job with its lease state (read, then upgraded to 3). */
 export interface StoredJob {
   /** 2 since attempts stopped counting released claims; 1 records are read and upgraded. */
   v: 1 | 2;
@@ -21,33 +23,74 @@ export interface StoredJob {
   job: JobRecord;
 }
 
+/**
+ * Format 3 of a job key, its head: the fields scheduling needs, read at open. The rest of the
+ * job (payload, metadata, result...) is in its body key, a {@link JobRecord} read on claim and get,
+ * whose copies of the head's fields may be older than the head's.
+ */
+export interface StoredHead {
+  v: 3;
+  seq: number;
+  token: string | null;
+  leaseExpiresAt: number;
+  finishedAt: number;
+  head: HeadRecord;
+}
+
 const META_FORMAT = "portico-jobs/unstorage";
 const META_VERSION = 1;
 
-/** An index entry as its stored value. */
-export function toStored(e: Pick<IndexEntry, "seq" | "token" | "leaseExpiresAt" | "finishedAt" | "job">): StoredJob {
-  return { v: 2, seq: e.seq, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt, job: toJobRecord(e.job) };
+/** An index entry as its head key's value. */
+export function toHead(e: Pick<IndexEntry, "seq" | "token" | "leaseExpiresAt" | "finishedAt"> & { job: LightJob }): StoredHead {
+  return { v: 3, seq: e.seq, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt, head: e.job.head() };
 }
 
-/** A stored value as an index entry, or null when it is not a readable record (e.g. cut short by a crash). */
-export function parseStored(value: unknown): IndexEntry | null {
+/** What a job key held: an entry (its job a LightJob), plus the whole job when the key was of format 1 or 2. */
+export interface ParsedKey {
+  entry: IndexEntry & { job: LightJob };
+  /** Set for a key of format 1 or 2, which opening upgrades (body written, then head). */
+  legacy: Job | null;
+}
+
+/** A job key's value as an entry, or null when it is not a readable record (e.g. cut short by a crash). */
+export function parseStored(value: unknown): ParsedKey | null {
   if (!value || typeof value !== "object") return null;
-  const s = value as Partial<StoredJob>;
-  const r = s.job;
-  if ((s.v !== 1 && s.v !== 2) || typeof s.seq !== "number" || !r || typeof r !== "object" || typeof r.id !== "string") return null;
-  if (!JOB_STATUSES.includes(r.status) || typeof r.runAt !== "number" || typeof r.createdAt !== "number") return null;
-  const job = fromJobRecord(r);
-  // Version 1 counted released claims as attempts and kept them across retryJob; as lost leases
-  // they would now count toward maxStalls. Keep only the attempts that failures account for.
-  if (s.v === 1) job.attempts = Math.min(job.attempts, accountedAttempts(job));
-  return {
-    job,
+  const s = value as Partial<StoredJob> & Partial<Omit<StoredHead, "v">>;
+  if (typeof s.seq !== "number") return null;
+  let light: LightJob;
+  let legacy: Job | null = null;
+  if ((s.v as number) === 3) {
+    const h = s.head;
+    if (!h || typeof h !== "object" || typeof h.id !== "string" || typeof h.queueName !== "string" || typeof h.jobType !== "string") return null;
+    if (!JOB_STATUSES.includes(h.status) || typeof h.runAt !== "number" || typeof h.createdAt !== "number") return null;
+    light = new LightJob({ ...h, priority: h.priority ?? 0, attempts: h.attempts ?? 0, retryCount: h.retryCount ?? 0, idempotencyKey: h.idempotencyKey ?? null });
+  } else {
+    const r = s.job;
+    if ((s.v !== 1 && s.v !== 2) || !r || typeof r !== "object" || typeof r.id !== "string") return null;
+    if (!JOB_STATUSES.includes(r.status) || typeof r.runAt !== "number" || typeof r.createdAt !== "number") return null;
+    legacy = fromJobRecord(r);
+    // Version 1 counted released claims as attempts and kept them across retryJob; as lost leases
+    // they would now count toward maxStalls. Keep only the attempts that failures account for.
+    if (s.v === 1) legacy.attempts = Math.min(legacy.attempts, accountedAttempts(legacy));
+    light = new LightJob(headOf(legacy));
+  }
+  const entry = {
+    job: light,
     seq: s.seq,
     token: typeof s.token === "string" ? s.token : null,
     leaseExpiresAt: typeof s.leaseExpiresAt === "number" ? s.leaseExpiresAt : 0,
     finishedAt: typeof s.finishedAt === "number" ? s.finishedAt : 0,
     gen: 0,
   };
+  return { entry, legacy };
+}
+
+/** A body key's value as a job, or null when it is not a readable record. */
+export function parseBody(value: unknown): Job | null {
+  if (!value || typeof value !== "object") return null;
+  const r = value as Partial<JobRecord>;
+  if (typeof r.id !== "string" || typeof r.createdAt !== "number" || typeof r.runAt !== "number") return null;
+  return fromJobRecord(r as JobRecord);
 }
 
 /**
@@ -100,9 +143,13 @@ export class StoreKeys {
   get paused(): string {
     return `${this.#prefix}paused`;
   }
-  /** The base under which every job key lives (for getKeys). */
+  /** The base under which every job's head key lives (for getKeys). */
   get jobs(): string {
     return `${this.#prefix}jobs`;
+  }
+  /** The base under which every job's body key lives. */
+  get bodies(): string {
+    return `${this.#prefix}bodies`;
   }
   /** Where an unreadable record found at `jobKey` (a key under {@link jobs}) is moved aside. */
   corruptOf(jobKey: string): string {
@@ -110,6 +157,13 @@ export class StoreKeys {
   }
   job(id: string): string {
     return `${this.#prefix}jobs:${safeKeySegment(id)}`;
+  }
+  body(id: string): string {
+    return `${this.#prefix}bodies:${safeKeySegment(id)}`;
+  }
+  /** The body key of the job whose head is at `jobKey`, a key under {@link jobs}. */
+  bodyOf(jobKey: string): string {
+    return `${this.#prefix}bodies:${jobKey.slice(this.#prefix.length + "jobs:".length)}`;
   }
 }
 

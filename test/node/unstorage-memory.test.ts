@@ -1,0 +1,147 @@
+/**
+ * What the unstorage store holds in memory: only the scheduling fields of each job (issue #10,
+ * the fs store's crash loop). Payloads stay in storage: opening reads no payload, and the heap a
+ * stored job costs does not grow with its payload.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import v8 from "node:v8";
+import vm from "node:vm";
+import { afterEach, expect, test } from "vitest";
+import { createStorage, defineDriver, type Driver } from "unstorage";
+import fsDriver from "unstorage/drivers/fs";
+import memoryDriver from "unstorage/drivers/memory";
+import { JobStatus, type Job } from "../../src/core/index.ts";
+import { UnstorageJobQueue } from "../../src/drivers/unstorage/index.ts";
+
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc") as () => void;
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+const MARK = "payload-bytes-";
+
+function job(i: number, payload: unknown, now: number): Job {
+  return {
+    id: `job-${String(i).padStart(7, "0")}-${"x".repeat(20)}`,
+    queueName: "flood",
+    jobType: "webhook",
+    payload,
+    priority: 0,
+    maxRetries: 3,
+    retryCount: 0,
+    scheduledAt: null,
+    startedAt: null,
+    completedAt: null,
+    failedAt: null,
+    status: JobStatus.PENDING,
+    errorMessage: null,
+    createdBy: null,
+    createdAt: new Date(now),
+    metadata: { source: "test" },
+    idempotencyKey: null,
+    result: null,
+    runAt: new Date(now),
+    attempts: 0,
+    timeoutMs: null,
+    progress: null,
+  };
+}
+
+async function fill(queue: UnstorageJobQueue, n: number, payload: (i: number) => unknown): Promise<void> {
+  const now = Date.now();
+  for (let i = 0; i < n; i += 500) {
+    const batch: Job[] = [];
+    for (let k = i; k < Math.min(n, i + 500); k++) batch.push(job(k, payload(k), now));
+    await queue.enqueue(batch);
+  }
+}
+
+function heapUsed(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+test("a stored job costs under 1 KiB of heap whatever its payload (20,000 jobs of 10 KB on the fs driver)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "portico-unstorage-heap-"));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const N = 20_000;
+  const big = (i: number) => ({ text: `${MARK}${i}`.padEnd(10_240, "y") });
+
+  const storage = createStorage({ driver: fsDriver({ base: dir }) });
+  const first = new UnstorageJobQueue({ storage, lockSettleMs: 0 });
+  await first.open();
+  const empty = heapUsed();
+  await fill(first, N, big);
+  const filled = heapUsed();
+  expect((await first.stats()).byStatus.pending).toBe(N);
+  const live = (filled - empty) / N;
+  await first.close();
+
+  // Reopened: what loading the store costs, per job.
+  const second = new UnstorageJobQueue({ storage: createStorage({ driver: fsDriver({ base: dir }) }), lockSettleMs: 0 });
+  cleanups.push(() => second.close());
+  const before = heapUsed();
+  await second.open();
+  const after = heapUsed();
+  const reopened = (after - before) / N;
+  expect((await second.stats()).byStatus.pending).toBe(N);
+  // The payload is still there, read from storage on claim.
+  const [claimed] = await second.claim({ queues: ["flood"], limit: 1, leaseMs: 60_000, workerId: "w", now: Date.now() });
+  expect((claimed!.job.payload as { text: string }).text).toBe(big(0).text);
+  expect(live, `heap per job while filling: ${live.toFixed(0)} bytes`).toBeLessThan(1_024);
+  expect(reopened, `heap per job after reopening: ${reopened.toFixed(0)} bytes`).toBeLessThan(1_024);
+}, 240_000);
+
+/** The memory driver, reporting every value it hands out while `watching` is on. */
+function watchedMemory(seen: (value: unknown) => void): Driver {
+  const inner = memoryDriver();
+  const report = <T>(v: T): T => {
+    seen(v);
+    return v;
+  };
+  return defineDriver(() => ({
+    ...inner,
+    name: "watched-memory",
+    getItem: (key, opts) => report(inner.getItem(key, opts)),
+    getItemRaw: (key, opts) => report(inner.getItemRaw!(key, opts)),
+  }))(undefined);
+}
+
+test("opening a store of 100,000 jobs reads no payload (nor result or metadata); a get then reads its own", async () => {
+  let watching = false;
+  let payloadsRead = 0;
+  let valuesRead = 0;
+  const storage = createStorage({
+    driver: watchedMemory((v) => {
+      if (!watching) return;
+      valuesRead++;
+      if (typeof v === "string" ? v.includes(MARK) : JSON.stringify(v ?? null).includes(MARK)) payloadsRead++;
+    }),
+  });
+  const N = 100_000;
+  const first = new UnstorageJobQueue({ storage, lockSettleMs: 0 });
+  await fill(first, N, (i) => ({ text: `${MARK}${i}` }));
+  await first.close();
+
+  const second = new UnstorageJobQueue({ storage, lockSettleMs: 0 });
+  cleanups.push(() => second.close());
+  watching = true;
+  await second.open();
+  watching = false;
+  expect((await second.stats()).byStatus.pending).toBe(N);
+  expect(valuesRead).toBeGreaterThanOrEqual(N); // every job's head was read...
+  expect(payloadsRead).toBe(0); // ...and no payload
+
+  watching = true;
+  const got = await second.get(job(77_777, null, 0).id);
+  watching = false;
+  expect(got?.payload).toEqual({ text: `${MARK}77777` });
+  expect(got?.metadata).toEqual({ source: "test" });
+  expect(payloadsRead).toBe(1);
+}, 240_000);
