@@ -1,7 +1,8 @@
 /**
  * Dashboard and waitForJob benchmarks (npm run bench:dashboard):
  * 1. waitForJob latency (enqueue -> resolved, no-op handler), against the baseline of the same
- *    run's job:completed event (the earliest moment anything could know), on memory, the fs store and SQLite.
+ *    run's job:completed event (the earliest moment anything could know), on memory, the fs store,
+ *    SQLite and PostgreSQL (BENCH_PG_URL or PORTICO_TEST_PG_URL; STORES=... skips it).
  * 2. The dashboard's stats and job-list calls (through its HTTP API, JSON included) with 100,000
  *    jobs stored vs 1,000, on the same store: the ratio shows whether a call scans.
  */
@@ -15,6 +16,8 @@ import { JobService, WorkerManager, silentLogger, type JobQueue } from "../src/c
 import { MemoryJobQueue } from "../src/drivers/memory.ts";
 import { UnstorageJobQueue } from "../src/drivers/unstorage/index.ts";
 import { SqliteJobQueue } from "../src/drivers/sqlite/index.ts";
+import { PostgresJobQueue } from "../src/drivers/postgres/index.ts";
+import postgres from "postgres";
 import { openSqliteDatabase } from "../runtimes/node/sqlite.ts";
 import { createDashboard } from "../src/dashboard/index.ts";
 
@@ -44,6 +47,25 @@ const stores: Store[] = [
       const database = await openSqliteDatabase(join(dir, "jobs.sqlite"));
       const queue = new SqliteJobQueue({ database }, { retention: { maxCount: 200_000 } });
       return { queue, dispose: async () => { await queue.close(); database.close(); await rm(dir, { recursive: true, force: true }); } };
+    },
+  },
+  {
+    // A schema of its own on the server of BENCH_PG_URL (or the tests' PORTICO_TEST_PG_URL), dropped after.
+    name: "postgres",
+    open: async () => {
+      const url = process.env.BENCH_PG_URL ?? process.env.PORTICO_TEST_PG_URL;
+      if (!url) throw new Error("the postgres row needs BENCH_PG_URL (or PORTICO_TEST_PG_URL): `bash scripts/pg-cluster.sh start` prints one");
+      const schema = `bench_dash_${process.pid}_${Math.floor(performance.now())}`;
+      const queue = new PostgresJobQueue({ url }, { schema, retention: { maxCount: 200_000 } });
+      return {
+        queue,
+        dispose: async () => {
+          await queue.close();
+          const sql = postgres(url, { max: 1, onnotice: () => {} });
+          await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+          await sql.end();
+        },
+      };
     },
   },
 ];

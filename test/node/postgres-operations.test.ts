@@ -74,3 +74,48 @@ test("waitForJob resolves through the finish NOTIFY when another process complet
   expect(await there.fail(theirs, "late", { status: "failed" }, Date.now())).toBe(false);
   expect((await there.get(other.id))?.status).toBe("cancelled");
 });
+
+test("pages and claims stay index walks after the table grows 100-fold under a long-lived connection (no plan cached at 1,000 rows)", async () => {
+  const schema = freshSchema();
+  // One connection of the test's own, so its statistics can be flushed on demand.
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const q = new PostgresJobQueue({ sql }, { schema, listen: false, retention: { maxCount: 500_000 } });
+  try {
+    const service = new JobService({ queue: q });
+    const add = async (n: number) => {
+      for (let i = 0; i < n; i += 1_000) await service.createJobs(Array.from({ length: Math.min(1_000, n - i) }, (_, k) => ({ jobType: "t", payload: { k } })));
+    };
+    await add(1_000);
+    await admin.unsafe(`ALTER TABLE "${schema}".jobs SET (autovacuum_enabled = false)`);
+    const claimAndComplete = async () => {
+      const [c] = await q.claim({ queues: ["default"], limit: 1, leaseMs: 60_000, workerId: "w", now: Date.now() });
+      expect(await q.complete(c!, { ok: true }, Date.now())).toBe(true);
+    };
+    for (let i = 0; i < 20; i++) {
+      await q.listPage({ limit: 50 });
+      await claimAndComplete();
+      await q.nextWakeAt(["default"], Date.now());
+    }
+    await add(99_000);
+    const seqScans = async () => {
+      await sql`SELECT pg_stat_force_next_flush()`;
+      await sql`SELECT 1`;
+      const [row] = await admin.begin(async (tx) => {
+        await tx`SELECT pg_stat_clear_snapshot()`;
+        return tx<{ n: number }[]>`SELECT seq_scan::int AS n FROM pg_stat_user_tables WHERE schemaname = ${schema} AND relname = 'jobs'`;
+      });
+      return row!.n;
+    };
+    const before = await seqScans();
+    for (let i = 0; i < 10; i++) {
+      expect((await q.listPage({ limit: 50 })).jobs).toHaveLength(50);
+      await claimAndComplete();
+      await q.nextWakeAt(["default"], Date.now());
+    }
+    // A plan made for 1,000 rows and kept would read and sort the whole table on each call.
+    expect((await seqScans()) - before).toBe(0);
+  } finally {
+    await q.close();
+    await sql.end();
+  }
+}, 120_000);

@@ -84,6 +84,16 @@ interface Completion {
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
+/**
+ * For the operators' reads and bulk actions (pages, lists, bulk retry/cancel/purge): planned on
+ * each call instead of prepared. A prepared statement's cached generic plan is made for the table
+ * as it was: one made at 1,000 rows read and sorted the whole table for each page at 100,000
+ * (155 ms against 0.1 ms) until autovacuum's next ANALYZE. These calls are rare, so a plan per
+ * call costs little; the hot path (enqueue, claim, complete, renew) keeps its prepared
+ * statements, whose plans stay index walks at any size (test/node/postgres.test.ts).
+ */
+const FRESH_PLAN = true;
+
 /** How long a transaction whose statement saw its connection fail waits for the close before it rolls back as usual. */
 const TRANSACTION_LOST_GRACE_MS = 10_000;
 
@@ -448,7 +458,7 @@ export class PostgresJobQueue implements JobQueue {
     const params: unknown[] = [now, status, queueName, jobType, olderThan === undefined ? null : olderThan.getTime()];
     const text = action === "retry" ? this.#q.bulkRetry : action === "cancel" ? this.#q.bulkCancel : this.#q.bulkPurge;
     if (action !== "purge") params.push(this.#channel);
-    const [r] = await this.#run("bulk", text, params);
+    const [r] = await this.#run("bulk", text, params, FRESH_PLAN);
     const n = Number((r as { c: number }).c);
     if (n > 0 && action === "retry") this.#notify();
     if (n > 0 && action === "cancel") {
@@ -464,12 +474,12 @@ export class PostgresJobQueue implements JobQueue {
     const limit = filter.limit ?? 50;
     const f = [filter.status ?? null, filter.queueName ?? null, filter.jobType ?? null];
     if (filter.idempotencyKey !== undefined) {
-      const rows = await this.#run("listPage", this.#q.pageByKey, [filter.idempotencyKey, f[1], f[0], f[2], limit]);
+      const rows = await this.#run("listPage", this.#q.pageByKey, [filter.idempotencyKey, f[1], f[0], f[2], limit], FRESH_PLAN);
       return { jobs: rows.map((r) => fromArray((r as { j: unknown[] }).j)), nextCursor: null };
     }
     const cursor = filter.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(filter.cursor);
     if (!Number.isSafeInteger(cursor)) throw new InvalidFilterError("cursor", "is not a cursor of this store");
-    const rows = (await this.#run("listPage", this.#q.page, [cursor, ...f, limit + 1])).map((r) => (r as { j: unknown[] }).j);
+    const rows = (await this.#run("listPage", this.#q.page, [cursor, ...f, limit + 1], FRESH_PLAN)).map((r) => (r as { j: unknown[] }).j);
     const more = rows.length > limit;
     if (more) rows.length = limit;
     return { jobs: rows.map(fromArray), nextCursor: more ? String(rows[rows.length - 1]![0]) : null };
@@ -496,7 +506,7 @@ export class PostgresJobQueue implements JobQueue {
   }
 
   async list(filter: ListFilter = {}): Promise<Job[]> {
-    const rows = await this.#run("list", this.#q.list, [filter.status ?? null, filter.queueName ?? null, filter.jobType ?? null, filter.limit ?? 100]);
+    const rows = await this.#run("list", this.#q.list, [filter.status ?? null, filter.queueName ?? null, filter.jobType ?? null, filter.limit ?? 100], FRESH_PLAN);
     return rows.map((r) => fromArray((r as { j: unknown[] }).j));
   }
 
@@ -540,13 +550,16 @@ export class PostgresJobQueue implements JobQueue {
     await this.#client.end(5);
   }
 
-  /** Runs one statement after opening; failures become StorageErrors (see #connectionFailed). */
-  async #run(op: string, text: string, params: unknown[]): Promise<Rows> {
+  /**
+   * Runs one statement after opening; failures become StorageErrors (see #connectionFailed).
+   * `fresh` plans it on each call (see FRESH_PLAN).
+   */
+  async #run(op: string, text: string, params: unknown[], fresh = false): Promise<Rows> {
     if (this.#closed) throw new StorageError(`PostgresJobQueue.${op}: the queue is closed`);
     await this.ready();
     const sql = this.#client.sql;
     try {
-      return (await sql.unsafe(text, params as never[], { prepare: this.#prepare })) as unknown as Rows;
+      return (await sql.unsafe(text, params as never[], { prepare: this.#prepare && !fresh })) as unknown as Rows;
     } catch (error) {
       this.#connectionFailed(sql, error);
       throw storageError(op, error);
