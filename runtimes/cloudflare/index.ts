@@ -15,6 +15,7 @@ import type { Hono } from "hono";
 
 export { JobQueueDurableObject } from "./durable-object.ts";
 export { DurableObjectJobQueue } from "../../src/drivers/durable-object/index.ts";
+export { postgresSocket, type PostgresSocket, type PostgresSocketOptions } from "./postgres-socket.ts";
 
 /** Webhook options without the job creator (createWorker supplies it). */
 export type WorkerWebhookOptions = Omit<WebhookTriggerOptions, "jobCreator">;

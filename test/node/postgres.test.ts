@@ -262,3 +262,25 @@ test("a connection killed in the middle of a batch enqueue stores none of it; th
   expect(results.every((r) => r.created)).toBe(true);
   expect((await q.stats()).total).toBe(50);
 });
+
+test("a { url } queue passes `client` options to the client it makes (a Worker's socket, a connection name); `max` stays its own", async () => {
+  const schema = freshSchema();
+  const name = `portico-client-${crypto.randomUUID().slice(0, 8)}`;
+  let sockets = 0;
+  const net = await import("node:net");
+  const q = new PostgresJobQueue(
+    {
+      url,
+      max: 1,
+      // `max` here is ignored at run time too (the type leaves it out): the sibling of `url` decides.
+      client: { connection: { application_name: name }, ...({ max: 50 } as object), socket: (o: { host: string[]; port: number[] }) => (sockets++, net.connect(o.port[0]!, o.host[0]!)) },
+    },
+    { schema, listen: false },
+  );
+  open.push(q);
+  await q.enqueue([makeJob(), makeJob()]);
+  await Promise.all([q.stats(), q.stats(), q.list({})]);
+  const [row] = await admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${name}`;
+  expect(row!.n).toBe(1);
+  expect(sockets).toBe(1);
+});

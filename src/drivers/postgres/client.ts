@@ -8,7 +8,8 @@
  * state, and ending the old one at once fails its waiting queries fast, so callers retry on the
  * new one. A client the caller passed in is never replaced: it is theirs (docs/postgres.md).
  */
-import postgres, { type Sql } from "postgres";
+import postgres, { type Options, type Sql } from "postgres";
+import type { PostgresClientOptions } from "./queue.ts";
 import { isConnectionLost } from "./errors.ts";
 
 export class PgClient {
@@ -17,10 +18,10 @@ export class PgClient {
   readonly #onReplace: (sql: Sql) => void;
   #ended = false;
 
-  /** `url` makes (and may replace) a pool of `max` connections; `sql` is the caller's client, used as it is. */
-  constructor(source: { url: string; max: number } | { sql: Sql }, onReplace: (sql: Sql) => void) {
+  /** `url` makes (and may replace) a pool of `max` connections with `options`; `sql` is the caller's client, used as it is. */
+  constructor(source: { url: string; max: number; options?: PostgresClientOptions } | { sql: Sql }, onReplace: (sql: Sql) => void) {
     if ("url" in source) {
-      this.#make = () => postgres(source.url, { max: source.max, onnotice: () => {} });
+      this.#make = () => postgres(source.url, { onnotice: () => {}, ...(source.options as Options<Record<string, never>>), max: source.max });
       this.#sql = this.#make();
     } else {
       this.#make = null;

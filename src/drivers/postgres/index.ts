@@ -3,5 +3,5 @@
  * client), shared by any number of processes and machines.
  * @module
  */
-export { PostgresJobQueue, type PostgresJobQueueConnection, type PostgresJobQueueOptions } from "./queue.ts";
+export { PostgresJobQueue, type PostgresClientOptions, type PostgresJobQueueConnection, type PostgresJobQueueOptions } from "./queue.ts";
 export type { PgLeaseClock } from "../sql/pg-statements.ts";

@@ -4,7 +4,7 @@
  * one statement (claims with FOR UPDATE SKIP LOCKED), leases expire on the database's clock,
  * enqueues NOTIFY and subscribed workers LISTEN.
  */
-import type { Sql } from "postgres";
+import type { Options, Sql } from "postgres";
 import {
   ANY_JOB,
   InvalidFilterError,
@@ -47,11 +47,19 @@ export type PostgresJobQueueConnection =
       /** `postgres://user:pass@host:port/db`; the queue opens a pool of `max` connections (default 10) and ends it on close(). */
       url: string;
       max?: number;
+      /** More options for that client, e.g. `{ socket: postgresSocket }` in a Worker (see docs/postgres.md). */
+      client?: PostgresClientOptions;
     }
   | {
       /** A client made with `postgres(...)`; it stays yours: close() does not end it. */
       sql: Sql;
     };
+
+/** Options for the client a `{ url }` queue makes: the `postgres` client's own, but `max` (a sibling of `url`). */
+export type PostgresClientOptions = Omit<Options<Record<string, never>>, "max"> & {
+  /** The client's custom-socket option (untyped in `postgres` 3.4.9): a function of the client's options returning a socket, or a promise of one. */
+  socket?: (options: never) => unknown;
+};
 
 /** Options of {@link PostgresJobQueue}. */
 export interface PostgresJobQueueOptions {
@@ -128,7 +136,7 @@ export class PostgresJobQueue implements JobQueue {
     }
     const replaced = (sql: Sql) => this.#notifications?.useClient(sql);
     if (connection && "url" in connection && typeof connection.url === "string") {
-      this.#client = new PgClient({ url: connection.url, max: connection.max ?? 10 }, replaced);
+      this.#client = new PgClient({ url: connection.url, max: connection.max ?? 10, options: connection.client }, replaced);
     } else if (connection && "sql" in connection && typeof connection.sql === "function") {
       this.#client = new PgClient({ sql: connection.sql }, replaced);
     } else {
