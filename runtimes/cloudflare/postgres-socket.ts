@@ -35,6 +35,12 @@ export interface PostgresSocket {
   listenerCount(event: string): number;
 }
 
+/** The slice of `cloudflare:sockets` used here. */
+type Connect = (
+  address: { hostname: string; port: number },
+  options?: { allowHalfOpen?: boolean },
+) => { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array>; closed: Promise<void>; close(): Promise<void> };
+
 /** Opens a connection to the client's first host and port over `cloudflare:sockets`. */
 export async function postgresSocket(options: PostgresSocketOptions): Promise<PostgresSocket> {
   if (options.ssl) {
@@ -44,12 +50,13 @@ export async function postgresSocket(options: PostgresSocketOptions): Promise<Po
   const host = options.host[0];
   const port = options.port[0];
   if (!host || !port) throw new Error("postgresSocket: the client gave no host and port");
-  const [{ connect }, { Buffer }, { EventEmitter }] = await Promise.all([
-    // @ts-types="./sockets-module.d.ts"
-    import("cloudflare:sockets"),
-    import("node:buffer"),
-    import("node:events"),
-  ]);
+  const [{ connect }, { Buffer }, { EventEmitter }] = (await Promise.all([
+    // Specifiers typed as plain strings: type checkers then ask for no module types (a Worker
+    // project may have no @types/node), while bundlers still see the literal.
+    import("cloudflare:sockets" as string),
+    import("node:buffer" as string),
+    import("node:events" as string),
+  ])) as [{ connect: Connect }, { Buffer: { from(bytes: Uint8Array): Uint8Array } }, { EventEmitter: new () => object }];
   const raw = connect({ hostname: host, port }, { allowHalfOpen: false });
   const writer = raw.writable.getWriter();
   const reader = raw.readable.getReader();
