@@ -82,6 +82,9 @@ export class JobQueueDurableObject extends DurableObject implements JobQueueObje
   stats(): Promise<QueueStats> {
     return this.#object.stats();
   }
+  countWaiting(): Promise<number> {
+    return this.#object.countWaiting();
+  }
   nextWakeAt(queues: readonly string[]): Promise<number | null> {
     return this.#object.nextWakeAt(queues);
   }

@@ -85,10 +85,13 @@ export class StorageFullError extends PorticoError {
   readonly limit: number;
   /** Waiting jobs in the store when the creation was refused. */
   readonly waiting: number;
+  /** Jobs the refused creation would have added. */
+  readonly adding: number;
   constructor(limit: number, waiting: number, adding: number) {
     super("storage_full", `the store holds ${waiting} waiting jobs; adding ${adding} would exceed maxWaitingJobs (${limit})`);
     this.limit = limit;
     this.waiting = waiting;
+    this.adding = adding;
   }
 }
 

@@ -60,10 +60,14 @@ export interface JobServiceOptions<H extends HandlerList | undefined = HandlerLi
   /** Most levels of nesting of a payload or metadata; default 256. Over it: JobValidationError, `limit: "depth"`. */
   maxDepth?: number;
   /**
-   * Most waiting jobs (PENDING, SCHEDULED, RETRYING) the store may hold; a creation that would
-   * pass it fails with {@link StorageFullError} and writes nothing. Needs a store with
-   * `countWaiting` (memory, unstorage); default: no limit. Concurrent creations may overshoot
-   * it by the jobs in flight, and a duplicate idempotency key is refused like a new job.
+   * Most waiting jobs (PENDING, SCHEDULED, RETRYING, in every queue) the store may hold; a
+   * creation that would pass it fails with {@link StorageFullError} (`storage_full`; the webhook
+   * answers 507) and writes nothing. Default: no limit. Needs a store with `countWaiting`: every
+   * built-in store has one, read on each creation as `countWaiting({ cached: true })`, so a
+   * creation never scans the queue. It is a soft limit: concurrent creations may overshoot it by
+   * the jobs in flight; on PostgreSQL, other processes' changes show within the queue's
+   * `waitingCountMaxAgeMs` (1 s), so they may overshoot it by what they create in that time, and
+   * room their workers make shows as late. A duplicate idempotency key is refused like a new job.
    */
   maxWaitingJobs?: number;
   clock?: Clock;
@@ -152,7 +156,7 @@ export class JobService<const H extends HandlerList | undefined = any> extends J
   }
 
   async #checkRoom(adding: number): Promise<void> {
-    const waiting = await this.queue.countWaiting!();
+    const waiting = await this.queue.countWaiting!({ cached: true });
     if (waiting + adding > this.#maxWaiting!) throw new StorageFullError(this.#maxWaiting!, waiting, adding);
   }
 

@@ -187,6 +187,9 @@ export function isFinished(status: JobStatus): boolean {
   );
 }
 
+/** The statuses of a job waiting to be claimed (what `countWaiting` and `maxWaitingJobs` count). */
+export const WAITING_STATUSES: readonly JobStatus[] = [JobStatus.PENDING, JobStatus.SCHEDULED, JobStatus.RETRYING];
+
 /** True for statuses a worker may claim once the job is due. */
 export function isWaiting(status: JobStatus): boolean {
   return status === JobStatus.PENDING || status === JobStatus.SCHEDULED || status === JobStatus.RETRYING;

@@ -131,6 +131,18 @@ export interface RetentionOptions {
   idempotencyWindowMs?: number;
 }
 
+/** Options of {@link JobQueue.countWaiting}. */
+export interface CountWaitingOptions {
+  /**
+   * The caller accepts a recent figure (JobService's `maxWaitingJobs` check on every creation): a
+   * store that has to count rows for it (PostgreSQL) may answer from a count it took a moment ago
+   * plus its own changes since, so that creating a job never costs a count. Stores that keep a
+   * counter (memory, unstorage, SQLite, Durable Object) are exact either way. Without it, the
+   * figure is exact when the call is answered.
+   */
+  cached?: boolean;
+}
+
 /** Resolved retention defaults: 10,000 finished jobs, 24 hours, keys remembered 24 hours. */
 export const DEFAULT_RETENTION: Required<RetentionOptions> = {
   maxCount: 10_000,
@@ -170,10 +182,15 @@ export interface JobQueue {
   list(filter?: ListFilter): Promise<Job[]>;
   stats(): Promise<QueueStats>;
   /**
-   * Waiting jobs (PENDING, SCHEDULED, RETRYING) across all queues, from counters the store keeps
-   * (no scan). Optional: JobService's `maxWaitingJobs` needs it.
+   * Waiting jobs: status PENDING, SCHEDULED or RETRYING (`WAITING_STATUSES`), in every
+   * queue of the store, written by any handle or process. Paused queues' jobs and jobs parked
+   * behind a concurrency key count; RUNNING jobs do not, also once their lease has expired (they
+   * wait again only when a claim takes them back). Never a scan of the queue: a counter the store
+   * keeps (memory, unstorage, SQLite and Durable Object triggers), native index counts
+   * (IndexedDB), or counts over PostgreSQL's partial indexes, cached with `cached: true`.
+   * Optional in the port: JobService's `maxWaitingJobs` needs it; every built-in store has it.
    */
-  countWaiting?(): Promise<number>;
+  countWaiting?(options?: CountWaitingOptions): Promise<number>;
   /**
    * The earliest instant something in these queues needs a worker: a due or scheduled job,
    * or a lease that expires. null when nothing is waiting or running.

@@ -25,6 +25,7 @@ class Wrapped implements JobQueue {
   retry(id: string, now: number) { return this.inner.retry(id, now); }
   list(f?: Parameters<JobQueue["list"]>[0]) { return this.inner.list(f); }
   stats() { return this.inner.stats(); }
+  countWaiting() { return this.inner.countWaiting(); }
   nextWakeAt(q: readonly string[], now: number) { return this.inner.nextWakeAt(q, now); }
   close() { return this.inner.close(); }
 }
@@ -140,6 +141,15 @@ const mutants: Record<string, { make: (retention?: RetentionOptions) => JobQueue
         }
       })(retention),
     mustFail: ["list filters by status, queue and job type, and honours limit", "list returns at most 100 jobs by default"],
+  },
+  "counts a running job as waiting": {
+    make: (retention) =>
+      new (class extends Wrapped {
+        override async countWaiting() {
+          return (await super.countWaiting()) + (await super.stats()).byStatus.running;
+        }
+      })(retention),
+    mustFail: ["countWaiting counts pending, scheduled and retrying jobs through every transition"],
   },
   "keeps completed jobs forever": {
     make: () => new Wrapped({ maxCount: 1e9, maxAgeMs: 1e15 }),

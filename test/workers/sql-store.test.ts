@@ -164,6 +164,26 @@ test("rows written before attempts stopped counting releases are upgraded once, 
     first.enqueue([makeJob({ id: "preset", attempts: 2 })]);
     const third = new SqlJobStore(state.storage);
     expect(third.get("preset")?.attempts).toBe(2);
-    expect([...state.storage.sql.exec("SELECT name FROM portico_migrations")].map((r) => r.name)).toEqual(["attempts-exclude-releases"]);
+    expect([...state.storage.sql.exec("SELECT name FROM portico_migrations")].map((r) => r.name)).toEqual(["attempts-exclude-releases", "waiting-counter"]);
+  });
+});
+
+test("an object made before the waiting-jobs counter gets it, counted from its rows, on the next start", async () => {
+  await runInDurableObject(freshObject(), async (_o: unknown, state: DurableObjectState) => {
+    const first = new SqlJobStore(state.storage);
+    first.enqueue([makeJob({ id: "w1" }), makeJob({ id: "w2", status: "scheduled", runAt: new Date(T + 5_000) }), makeJob({ id: "r" }), makeJob({ id: "done", status: "completed" })]);
+    first.claim({ queues: ["default"], limit: 1, leaseMs: 1_000, workerId: "w", now: T });
+    // As the earlier code left such an object: no counter, no triggers, the migration not recorded.
+    state.storage.sql.exec(
+      "DROP TRIGGER jobs_waiting_insert; DROP TRIGGER jobs_waiting_delete; DROP TRIGGER jobs_waiting_update; DROP TABLE job_counts; DELETE FROM portico_migrations WHERE name = 'waiting-counter'",
+    );
+    first.enqueue([makeJob({ id: "w3", status: "retrying", runAt: new Date(T + 1_000) })]);
+    const second = new SqlJobStore(state.storage);
+    expect(second.countWaiting()).toBe(3);
+    second.enqueue([makeJob({ id: "w4" })]);
+    expect(second.countWaiting()).toBe(4);
+    // Applied again (a second process that looked before the first recorded it): counted once.
+    state.storage.sql.exec("DELETE FROM portico_migrations WHERE name = 'waiting-counter'");
+    expect(new SqlJobStore(state.storage).countWaiting()).toBe(4);
   });
 });

@@ -248,6 +248,16 @@ export class DurableObjectJobQueue implements JobQueue {
     );
   }
 
+  /**
+   * Waiting jobs in every object of this queue: each object's counter (kept by triggers, one row
+   * read), summed. One RPC per object plus the directory's, so a createJob under JobService's
+   * `maxWaitingJobs` costs as many calls as there are shards (one with a fixed `shardKey`).
+   */
+  async countWaiting(): Promise<number> {
+    const counts = await Promise.all((await this.#shards()).map((s) => this.stub(s).countWaiting()));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
   async nextWakeAt(queues: readonly string[], _now: number): Promise<number | null> {
     const runs = runsByShard(queues, this.#shardOf);
     const times = await Promise.all(runs.map((r) => this.stub(r.shard).nextWakeAt(r.queues)));

@@ -160,6 +160,10 @@ export class JobQueueObject implements JobQueueObjectRpc {
     return this.store.stats();
   }
 
+  async countWaiting(): Promise<number> {
+    return this.store.countWaiting();
+  }
+
   async nextWakeAt(queues: readonly string[]): Promise<number | null> {
     return this.store.nextWakeAt(queues);
   }

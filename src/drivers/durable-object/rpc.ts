@@ -48,6 +48,8 @@ export interface JobQueueObjectRpc {
   retry(id: string, now: number): Promise<Job | null>;
   list(filter: ListFilter): Promise<Job[]>;
   stats(): Promise<QueueStats>;
+  /** This object's waiting jobs (PENDING, SCHEDULED, RETRYING): a counter its triggers keep. */
+  countWaiting(): Promise<number>;
   nextWakeAt(queues: readonly string[]): Promise<number | null>;
   /** Shard directory: records a shard name (used only on the directory object). */
   registerShard(shard: string): Promise<void>;

@@ -10,6 +10,7 @@ import {
   DEFAULT_RETENTION,
   JobStatus,
   StorageError,
+  WAITING_STATUSES,
   type ClaimRequest,
   type ClaimedJob,
   type EnqueueResult,
@@ -406,6 +407,18 @@ export class IndexedDBJobQueue implements JobQueue {
         pairs.map(([queueName, status], i) => [queueName, status, counts[i]!] as const),
         paused,
       );
+    });
+  }
+
+  /**
+   * Waiting jobs (PENDING, SCHEDULED, RETRYING) in every queue: three native counts over the
+   * status index in one read transaction, so every tab's and the service worker's writes count.
+   */
+  async countWaiting(): Promise<number> {
+    return this.#db.read("count waiting jobs", async (db) => {
+      const index = db.transaction(JOBS, "readonly").objectStore(JOBS).index(STATUS_INDEX);
+      const counts = await Promise.all(WAITING_STATUSES.map((s) => index.count(IDBKeyRange.only(s))));
+      return counts.reduce((a, b) => a + b, 0);
     });
   }
 

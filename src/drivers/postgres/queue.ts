@@ -8,6 +8,7 @@ import type { Options, Sql } from "postgres";
 import {
   ANY_JOB,
   InvalidFilterError,
+  isWaiting,
   JobStatus,
   PorticoError,
   StorageError,
@@ -15,6 +16,7 @@ import {
   type BulkFilter,
   type ClaimRequest,
   type ClaimedJob,
+  type CountWaitingOptions,
   type EnqueueResult,
   type FailureOutcome,
   type Job,
@@ -75,6 +77,16 @@ export interface PostgresJobQueueOptions {
    * `now` each call passes; for tests that drive time with a fake clock).
    */
   leaseClock?: PgLeaseClock;
+  /**
+   * How old a count of waiting jobs may be for `countWaiting({ cached: true })`, the call
+   * JobService's `maxWaitingJobs` makes on every creation (default 1,000 ms). Such a call answers
+   * from the last count plus this queue's own changes since (its creations, claims, retries,
+   * releases, cancels: exact for one process), and counts again (over the partial indexes of
+   * waiting rows) once the count is older. Other processes' changes show within this time. 0
+   * counts on every call. A single counter row would be exact, but every writer in every process
+   * would then queue for its lock.
+   */
+  waitingCountMaxAgeMs?: number;
 }
 
 /** Result rows (shaped by each statement's SELECT list) and the count of rows a write changed. */
@@ -124,6 +136,13 @@ export class PostgresJobQueue implements JobQueue {
   #closed = false;
   /** This schema has seen flow control (re-read while false: other processes may use it first). */
   #flowUsed = false;
+  readonly #waitingMaxAge: number;
+  /** The last count of waiting jobs, less this queue's changes up to it (so `base + #waitingDelta` is the estimate), and when it was taken. */
+  #waiting: { base: number; at: number } | null = null;
+  /** Waiting jobs this queue added (or, negative, took) by its own writes, since it was made. */
+  #waitingDelta = 0;
+  /** A count in flight, shared by the cached callers that found the last one too old. */
+  #counting: Promise<number> | null = null;
 
   constructor(connection: PostgresJobQueueConnection, options: PostgresJobQueueOptions = {}) {
     const schema = options.schema ?? "portico";
@@ -145,6 +164,11 @@ export class PostgresJobQueue implements JobQueue {
     this.#schema = schema;
     this.#clock = clock;
     this.#retention = options.retention;
+    const maxAge = options.waitingCountMaxAgeMs ?? 1_000;
+    if (typeof maxAge !== "number" || !(maxAge >= 0)) {
+      throw new PorticoError("invalid_option", `PostgresJobQueue: waitingCountMaxAgeMs must be a number >= 0, got ${String(options.waitingCountMaxAgeMs)}`);
+    }
+    this.#waitingMaxAge = maxAge;
     this.#q = pgStatements(quoteIdent(schema), clock);
     this.#channel = `portico_jobs:${schema}`;
     this.#prepare = (this.#client.sql.options as { prepare?: boolean } | undefined)?.prepare !== false;
@@ -179,8 +203,12 @@ export class PostgresJobQueue implements JobQueue {
 
   async enqueue(jobs: readonly Job[]): Promise<EnqueueResult[]> {
     if (jobs.length === 0) return [];
-    if (jobs.some((j) => j.debounce !== undefined || isGated(j))) return this.#enqueueFlow(jobs);
-    return this.#enqueuePlain(jobs);
+    const results = jobs.some((j) => j.debounce !== undefined || isGated(j)) ? await this.#enqueueFlow(jobs) : await this.#enqueuePlain(jobs);
+    // A debounced job that took a waiting job's place was not created: the count stays.
+    let created = 0;
+    for (const r of results) if (r.created && isWaiting(r.job.status)) created++;
+    this.#moved(created);
+    return results;
   }
 
   /**
@@ -249,7 +277,10 @@ export class PostgresJobQueue implements JobQueue {
     for (const queue of request.queues) {
       const limit = request.limit - out.length;
       if (limit <= 0) break;
-      const rows = (await this.#run("claim", this.#q.claim, [now, token, leaseMs, queue, limit])).map((r) => (r as { j: unknown[] }).j);
+      const claimed = await this.#run("claim", this.#q.claim, [now, token, leaseMs, queue, limit]);
+      // An expired lease was RUNNING before the claim and is after it: only the others stop waiting.
+      this.#moved(-claimed.filter((r) => !r.leased).length);
+      const rows = claimed.map((r) => (r as { j: unknown[] }).j);
       if (rows.length === 0 && (await this.#flowSeen())) rows.push(...(await this.#gatedClaim(queue, limit, now, token, leaseMs)));
       sortClaimed(rows);
       for (const a of rows) {
@@ -271,7 +302,10 @@ export class PostgresJobQueue implements JobQueue {
    * store's gated claim: open rate gates, then candidates in claim order, each started or parked.
    */
   async #gatedClaim(queue: string, limit: number, now: number, token: string, leaseMs: number): Promise<unknown[][]> {
-    return this.#transaction("claim", async (run) => {
+    /** Waiting jobs this claim takes, less the expired leases it parks (RUNNING -> PENDING). */
+    let moved = 0;
+    const rows = await this.#transaction("claim", async (run) => {
+      moved = 0;
       await run(this.#q.flowLock, []);
       // Synchronous (a gated claim also records rate-limit starts), but the same plan settings.
       await run(this.#q.planSettings, []);
@@ -297,6 +331,7 @@ export class PostgresJobQueue implements JobQueue {
             running.set(ckey, n);
             if (n >= Number(c.climit ?? 1)) {
               park.push({ s: c.seq, g: `c${ckey}` });
+              if (c.leased) moved++;
               continue;
             }
           }
@@ -312,6 +347,7 @@ export class PostgresJobQueue implements JobQueue {
             const at = rateAllowedAt(list, 0, rlimit, period, now);
             if (at !== null) {
               park.push({ s: c.seq, g: `r${rkey}` });
+              if (c.leased) moved++;
               await run(this.#q.gateWake, [`r${rkey}`, queue, at, rlimit]);
               continue;
             }
@@ -320,6 +356,7 @@ export class PostgresJobQueue implements JobQueue {
           }
           if (ckey !== null) running.set(ckey, running.get(ckey)! + 1);
           pick.push(c.seq);
+          if (!c.leased) moved--;
         }
         if (park.length > 0) await run(this.#q.park, [JSON.stringify(park)]);
         if (pick.length > 0) {
@@ -330,6 +367,8 @@ export class PostgresJobQueue implements JobQueue {
       }
       return out;
     });
+    this.#moved(moved);
+    return rows;
   }
 
   /**
@@ -407,7 +446,11 @@ export class PostgresJobQueue implements JobQueue {
   }
 
   async fail(lease: LeaseRef, errorMessage: string, outcome: FailureOutcome, now: number): Promise<boolean> {
-    if (outcome.status === "retrying") return this.#held("fail", this.#q.retrying, lease, [errorMessage, now, outcome.retryAt]);
+    if (outcome.status === "retrying") {
+      const ok = await this.#held("fail", this.#q.retrying, lease, [errorMessage, now, outcome.retryAt]);
+      if (ok) this.#moved(1);
+      return ok;
+    }
     const seq = leaseSeq(lease);
     if (seq === null) return false;
     const ok = (await this.#run("fail", this.#q.failed, [outcome.status, errorMessage, now, seq, lease.token, lease.jobId, this.#channel])).length > 0;
@@ -420,7 +463,10 @@ export class PostgresJobQueue implements JobQueue {
     if (seq === null) return false;
     const [r] = await this.#run("release", this.#q.release, [seq, lease.token, lease.jobId, this.#channel]);
     const ok = (r as { changed: number }).changed > 0;
-    if (ok) this.#notify();
+    if (ok) {
+      this.#moved(1);
+      this.#notify();
+    }
     return ok;
   }
 
@@ -430,8 +476,10 @@ export class PostgresJobQueue implements JobQueue {
   }
 
   async cancel(id: string, now: number, options?: { running?: boolean }): Promise<boolean> {
-    const text = options?.running === true ? this.#q.cancelRunning : this.#q.cancel;
-    const ok = (await this.#run("cancel", text, [now, id, this.#channel])).length > 0;
+    const running = options?.running === true;
+    const [r] = await this.#run("cancel", running ? this.#q.cancelRunning : this.#q.cancel, [now, id, this.#channel]);
+    const ok = r !== undefined;
+    if (ok && (!running || r.waited)) this.#moved(-1);
     if (ok) {
       this.#changed(id, JobStatus.CANCELLED);
       await this.#finished(now);
@@ -465,6 +513,8 @@ export class PostgresJobQueue implements JobQueue {
     if (action !== "purge") params.push(this.#channel);
     const [r] = await this.#run("bulk", text, params, FRESH_PLAN);
     const n = Number((r as { c: number }).c);
+    if (action === "retry") this.#moved(n);
+    if (action === "cancel") this.#moved(-Number((r as { w: number }).w));
     if (n > 0 && action === "retry") this.#notify();
     if (n > 0 && action === "cancel") {
       this.#changed(ANY_JOB, JobStatus.CANCELLED);
@@ -506,6 +556,7 @@ export class PostgresJobQueue implements JobQueue {
   async retry(id: string, now: number): Promise<Job | null> {
     const [r] = await this.#run("retry", this.#q.retry, [now, id, this.#channel]);
     if (!r) return null;
+    this.#moved(1);
     this.#notify();
     return fromArray((r as { j: unknown[] }).j);
   }
@@ -520,6 +571,37 @@ export class PostgresJobQueue implements JobQueue {
     // Prototype-less counters: a queue named "__proto__" or "constructor" is an ordinary key.
     const paused = (await this.#run("stats", this.#q.paused, [])).map((r) => r.name as string);
     return foldStats(rows.map((r) => [r.queue, r.status, Number(r.n)] as const), paused);
+  }
+
+  /**
+   * Waiting jobs in the schema, every process's included: one count over the partial indexes of
+   * waiting rows. With `cached: true` (JobService's `maxWaitingJobs`), the last count plus this
+   * queue's own changes since, while it is younger than `waitingCountMaxAgeMs` (see there).
+   */
+  async countWaiting(options?: CountWaitingOptions): Promise<number> {
+    if (options?.cached !== true) return this.#countNow();
+    const last = this.#waiting;
+    if (last === null || Date.now() - last.at >= this.#waitingMaxAge) {
+      this.#counting ??= this.#countNow().finally(() => (this.#counting = null));
+      await this.#counting;
+    }
+    return Math.max(0, this.#waiting!.base + this.#waitingDelta);
+  }
+
+  async #countNow(): Promise<number> {
+    const at = Date.now();
+    const before = this.#waitingDelta;
+    const [r] = await this.#run("countWaiting", this.#q.countWaiting, []);
+    const n = Number((r as { n: number }).n);
+    // This queue's changes that commit while the count runs may be in it already: counted from
+    // `before`, they count twice until the next count, which errs on the side of full.
+    this.#waiting = { base: n - before, at };
+    return n;
+  }
+
+  /** Records a change of this queue's own to the number of waiting jobs. */
+  #moved(n: number): void {
+    this.#waitingDelta += n;
   }
 
   async nextWakeAt(queues: readonly string[], now: number): Promise<number | null> {

@@ -68,19 +68,19 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
      */
     planSettings: `SELECT set_config('enable_sort', 'off', true), set_config('jit', 'off', true)`,
     claim: `WITH ready AS (
-        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = $4) AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL
+        SELECT seq, priority, run_at, false AS leased FROM ${jobs} WHERE queue = $4 AND NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = $4) AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL
         AND run_at <= $1 ORDER BY priority DESC, run_at, seq LIMIT $5 FOR UPDATE SKIP LOCKED),
       expired AS (
-        SELECT seq, priority, run_at FROM ${jobs} WHERE queue = $4 AND NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = $4) AND token IS NOT NULL
+        SELECT seq, priority, run_at, true AS leased FROM ${jobs} WHERE queue = $4 AND NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = $4) AND token IS NOT NULL
         AND wake_at <= ${leaseNow(1)} AND ckey IS NULL AND rkey IS NULL
         ORDER BY wake_at LIMIT $5 FOR UPDATE SKIP LOCKED),
-      picked AS (SELECT seq FROM (SELECT * FROM ready UNION ALL SELECT * FROM expired) AS c ORDER BY priority DESC, run_at, seq LIMIT $5)
+      picked AS (SELECT seq, leased FROM (SELECT * FROM ready UNION ALL SELECT * FROM expired) AS c ORDER BY priority DESC, run_at, seq LIMIT $5)
       UPDATE ${jobs} AS t SET status = 'running', started_at = $1, attempts = t.attempts + 1, token = $2 || '.' || t.seq, wake_at = ${leaseNow(1)} + $3
       FROM picked WHERE t.seq = picked.seq AND ${ASYNC_COMMIT}
         AND NOT EXISTS (SELECT 1 FROM ${jobs} WHERE queue = $4 AND token IS NULL AND wake_at IS NOT NULL AND (ckey IS NOT NULL OR rkey IS NOT NULL) AND run_at <= $1)
         AND NOT EXISTS (SELECT 1 FROM ${jobs} WHERE queue = $4 AND token IS NOT NULL AND wake_at <= ${leaseNow(1)} AND (ckey IS NOT NULL OR rkey IS NOT NULL))
         AND NOT EXISTS (SELECT 1 FROM ${s}.flow_gates WHERE wake_at <= $1)
-      RETURNING ${row("t")}`,
+      RETURNING ${row("t")}, picked.leased`,
     /** $1 leaseMs, $2.. the lease (and $5 now with the caller's clock). */
     extend: `UPDATE ${jobs} SET wake_at = ${leaseNow(5)} + $1 WHERE ${heldWhere(2)} AND ${ASYNC_COMMIT}`,
     /** $1 now, $2 result, $3.. the lease, $6 the channel (the finish is notified for waitForJob). */
@@ -103,7 +103,9 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
     get: `SELECT ${row()} FROM ${jobs} WHERE id = $1`,
     /** $1 now, $2 id, $3 the channel. */
     cancel: `WITH u AS (UPDATE ${jobs} SET ${SET.cancel} WHERE id = $2 AND ${CANCELLABLE} RETURNING id) SELECT pg_notify($3, '${DONE_PREFIX}' || id) FROM u`,
-    cancelRunning: `WITH u AS (UPDATE ${jobs} SET ${SET.cancel} WHERE id = $2 AND ${CANCELLABLE_RUNNING} RETURNING id) SELECT pg_notify($3, '${DONE_PREFIX}' || id) FROM u`,
+    /** As cancel; `waited` is false when the job was RUNNING (its lease token went to ctoken). */
+    cancelRunning: `WITH u AS (UPDATE ${jobs} SET ${SET.cancel} WHERE id = $2 AND ${CANCELLABLE_RUNNING} RETURNING id, ctoken IS NULL AS waited)
+      SELECT pg_notify($3, '${DONE_PREFIX}' || id), waited FROM u`,
     /** $1.. the lease: it is the one a cancel took from its RUNNING job. */
     cancelledUnder: `SELECT 1 AS x FROM ${jobs} WHERE seq = $1 AND ctoken = $2 AND id = $3 AND status = 'cancelled'`,
     /** $1 the progress (JSON text), $2.. the lease. */
@@ -118,9 +120,9 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
     bulkRetry: `WITH u AS (UPDATE ${jobs} SET ${SET.retry} WHERE ${RETRYABLE} AND ${BULK_WHERE} RETURNING 1), ${notifyOnce(6)}
       SELECT (SELECT count(*) FROM u)::int AS c, (SELECT count(*) FROM n)::int AS notified`,
     /** As bulkRetry; one finish notification for any job (waiters re-read theirs). */
-    bulkCancel: `WITH u AS (UPDATE ${jobs} SET ${SET.cancel} WHERE ${CANCELLABLE_RUNNING} AND ${BULK_WHERE} RETURNING 1),
+    bulkCancel: `WITH u AS (UPDATE ${jobs} SET ${SET.cancel} WHERE ${CANCELLABLE_RUNNING} AND ${BULK_WHERE} RETURNING ctoken IS NULL AS waited),
       n AS (SELECT pg_notify($6, '${DONE_PREFIX}*') FROM (SELECT 1 FROM u LIMIT 1) AS one)
-      SELECT (SELECT count(*) FROM u)::int AS c, (SELECT count(*) FROM n)::int AS notified`,
+      SELECT (SELECT count(*) FROM u)::int AS c, (SELECT count(*) FROM u WHERE waited)::int AS w, (SELECT count(*) FROM n)::int AS notified`,
     bulkPurge: `WITH u AS (DELETE FROM ${jobs} WHERE ${PURGEABLE} AND $1::bigint IS NOT NULL AND ${BULK_WHERE} RETURNING 1) SELECT count(*)::int AS c FROM u`,
     /** A page newest first below cursor $1 (a seq): $2 status, $3 queue, $4 job type, $5 limit. A walk of the primary key, never an offset. */
     page: `SELECT ${row()} FROM ${jobs} WHERE seq < $1::bigint AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR queue = $3)
@@ -134,6 +136,13 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
     list: `SELECT ${row()} FROM ${jobs} WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR job_type = $3)
       ORDER BY seq LIMIT $4`,
     stats: `SELECT queue, status, count(*)::int AS n FROM ${jobs} GROUP BY queue, status`,
+    /**
+     * Waiting jobs (PENDING, SCHEDULED, RETRYING): unleased rows with a wake time (jobs_waiting,
+     * whose predicate says `wake_at >= 0`) plus parked ones (jobs_parked), each counted over its
+     * own partial index, never the table.
+     */
+    countWaiting: `SELECT ((SELECT count(*) FROM ${jobs} WHERE token IS NULL AND wake_at >= 0)
+      + (SELECT count(*) FROM ${jobs} WHERE parked IS NOT NULL AND token IS NULL AND wake_at IS NULL AND status IN ('pending','scheduled','retrying')))::float8 AS n`,
     /**
      * $1 the queues (JSON array), $2 the caller's now. Two index minima per queue; a lease
      * expiry on the database's clock is moved into the caller's (expiry - db now + caller now).
@@ -150,7 +159,7 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
     flowUsedCheck: `SELECT 1 AS x FROM ${s}.flow_used LIMIT 1`,
     flowUsed: `INSERT INTO ${s}.flow_used (used) VALUES (true) ON CONFLICT DO NOTHING`,
     /** $1 now (caller), $2 queue, $3 limit (and $4 the caller's now with the caller's lease clock). */
-    flowCandidates: `SELECT j.seq::float8 AS seq, j.ckey, j.climit::float8 AS climit, j.rkey, j.rlimit::float8 AS rlimit, j.rperiod::float8 AS rperiod FROM ${jobs} AS j
+    flowCandidates: `SELECT j.seq::float8 AS seq, j.token IS NOT NULL AS leased, j.ckey, j.climit::float8 AS climit, j.rkey, j.rlimit::float8 AS rlimit, j.rperiod::float8 AS rperiod FROM ${jobs} AS j
       WHERE NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = $2) AND j.seq IN (
         (SELECT seq FROM ${jobs} WHERE queue = $2 AND token IS NULL AND wake_at IS NOT NULL AND ckey IS NULL AND rkey IS NULL AND run_at <= $1
           ORDER BY priority DESC, run_at, seq LIMIT $3)

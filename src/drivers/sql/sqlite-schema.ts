@@ -1,3 +1,5 @@
+import { WAITING_SQL } from "./row-codec.ts";
+
 /**
  * The SQLite dialect's schema, the same for a Durable Object's storage and a SQLite file. Each index exists for one query:
  * claim, the alarm / nextWakeAt, idempotency and retention each walk an index, never the table.
@@ -102,6 +104,23 @@ export const FLOW_COLUMNS: readonly (readonly [name: string, type: string])[] = 
 export const OPS_COLUMNS: readonly (readonly [name: string, type: string])[] = [["progress", "TEXT"], ["ctoken", "TEXT"]];
 
 /**
+ * `job_counts.waiting`: the jobs whose status is PENDING, SCHEDULED or RETRYING (the memory
+ * store's meaning of waiting: paused queues and parked jobs included, RUNNING jobs not, whether
+ * or not their lease expired). An UPDATE trigger fires only when a statement moves a job across
+ * that line (a claim, a retry, a cancel), not on completions or lease renewals.
+ */
+const WAITING_COUNTER_SQL = `
+CREATE TABLE IF NOT EXISTS job_counts (id INTEGER PRIMARY KEY CHECK (id = 1), waiting INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS jobs_waiting_insert AFTER INSERT ON jobs WHEN NEW.status IN ${WAITING_SQL}
+BEGIN UPDATE job_counts SET waiting = waiting + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS jobs_waiting_delete AFTER DELETE ON jobs WHEN OLD.status IN ${WAITING_SQL}
+BEGIN UPDATE job_counts SET waiting = waiting - 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS jobs_waiting_update AFTER UPDATE OF status ON jobs WHEN (OLD.status IN ${WAITING_SQL}) <> (NEW.status IN ${WAITING_SQL})
+BEGIN UPDATE job_counts SET waiting = waiting + (NEW.status IN ${WAITING_SQL}) - (OLD.status IN ${WAITING_SQL}) WHERE id = 1; END;
+INSERT INTO job_counts (id, waiting) SELECT 1, count(*) FROM jobs WHERE status IN ${WAITING_SQL} ON CONFLICT (id) DO NOTHING;
+`;
+
+/**
  * One-time data migrations, in order, each recorded in `portico_migrations` once applied (in the
  * same transaction). A new object records them all without touching any row.
  */
@@ -112,5 +131,14 @@ export const DATA_MIGRATIONS: readonly { name: string; sql: string }[] = [
     // old releases never look like lost leases.
     name: "attempts-exclude-releases",
     sql: "UPDATE jobs SET attempts = retry_count + (status = 'running') WHERE attempts > retry_count + (status = 'running')",
+  },
+  {
+    // The waiting-jobs counter (countWaiting, JobService's maxWaitingJobs): one row kept by
+    // triggers in the statement that changes a job, so it is exact under every writer (a second
+    // process, an older version of this code) and reading it is one primary-key lookup. The
+    // triggers and the first count are made in one transaction, so no write falls in between;
+    // every statement is idempotent, in case a second process applies it too.
+    name: "waiting-counter",
+    sql: WAITING_COUNTER_SQL,
   },
 ];

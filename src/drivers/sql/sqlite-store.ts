@@ -401,6 +401,13 @@ export class SqliteJobStore {
     return foldStats(this.#all(S.STATS).map((r) => [r.queue as string, r.status as JobStatus, Number(r.n)] as const), paused);
   }
 
+  /** Waiting jobs (PENDING, SCHEDULED, RETRYING) in this database: the counter its triggers keep. */
+  countWaiting(): number {
+    const [row] = this.#all(S.COUNT_WAITING);
+    if (!row) throw new StorageError("the waiting-jobs counter (job_counts) is missing");
+    return Number(row.waiting);
+  }
+
   /** The paused queue names, sorted. */
   pausedQueues(): string[] {
     return this.#all(S.PAUSED).map((r) => r.name as string);

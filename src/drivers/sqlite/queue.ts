@@ -181,6 +181,11 @@ export class SqliteJobQueue implements JobQueue {
     return this.#read("stats", () => this.#store.stats());
   }
 
+  /** Waiting jobs in the file, every process's included: a counter kept by triggers (one row read). */
+  async countWaiting(): Promise<number> {
+    return this.#read("countWaiting", () => this.#store.countWaiting());
+  }
+
   async nextWakeAt(queues: readonly string[], _now: number): Promise<number | null> {
     return this.#read("nextWakeAt", () => this.#store.nextWakeAt(queues));
   }

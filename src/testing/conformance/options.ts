@@ -44,6 +44,11 @@ export interface QueueConformanceOptions {
    * stores adopt them.
    */
   operations?: boolean;
+  /**
+   * The store implements `countWaiting` (JobService's `maxWaitingJobs` needs it): registers the
+   * quota section. Default true (every built-in store has it); false for a store without it.
+   */
+  countWaiting?: boolean;
 }
 
 /** What a section function receives: registration helpers bound to one driver. */

@@ -7,10 +7,12 @@ import type { ConformanceSection } from "./options.ts";
 import { operationsSection } from "./operations.ts";
 import { flowControlSection } from "./flow-control.ts";
 import { queuePortSection } from "./queue-port.ts";
+import { quotaSection } from "./quota.ts";
 
 /** The sections {@link runQueueConformance} registers. */
 export const conformanceSections: readonly ConformanceSection[] = [
   queuePortSection,
   operationsSection,
   flowControlSection,
+  quotaSection,
 ];
