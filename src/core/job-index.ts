@@ -86,7 +86,15 @@ export interface JobIndexOptions {
   onTouch?: (entry: IndexEntry) => void;
   /** Makes the index's own copy of a job being enqueued (default: a shallow copy). */
   adopt?: (job: Job) => Job;
+  /**
+   * Makes the entry of a newly enqueued job from its adopted copy, with no lease and nothing
+   * finished (default: a plain entry holding the copy). A driver short of memory may return the
+   * copy itself when it is an entry too (`entry.job === entry`: one object per job).
+   */
+  entry?: (job: Job, seq: number) => IndexEntry;
 }
+
+const plainEntry = (job: Job, seq: number): IndexEntry => ({ job, seq, token: null, leaseExpiresAt: 0, finishedAt: 0, gen: 0 });
 
 /** The in-memory job index shared by the memory and unstorage drivers. */
 export class JobIndex {
@@ -111,12 +119,14 @@ export class JobIndex {
   readonly #retention: Required<RetentionOptions>;
   readonly #onTouch: ((entry: IndexEntry) => void) | null;
   readonly #adopt: (job: Job) => Job;
+  readonly #entry: (job: Job, seq: number) => IndexEntry;
   #seq = 0;
 
   constructor(options: JobIndexOptions = {}) {
     this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.#onTouch = options.onTouch ?? null;
     this.#adopt = options.adopt ?? copy;
+    this.#entry = options.entry ?? plainEntry;
   }
 
   get size(): number {
@@ -155,7 +165,7 @@ export class JobIndex {
           continue;
         }
       }
-      const e: IndexEntry = { job: this.#adopt(job), seq: this.#seq++, token: null, leaseExpiresAt: 0, finishedAt: 0, gen: 0 };
+      const e = this.#entry(this.#adopt(job), this.#seq++);
       this.#onTouch?.(e);
       this.insert(e);
       // The stored job is a copy, so the caller's own object can serve as the result.

@@ -3,10 +3,11 @@
  * JobIndex and transitions, but holds only the fields scheduling reads (ids, queue, type, status,
  * priority, due and creation times, attempt counters, keys); times are kept as numbers. Every
  * other field (payload, metadata, result, error, progress, the other timestamps...) lives in
- * storage: a transition that sets one parks the value in `changes` until the store has written
- * it, then the store replaces the entry's LightJob with a fresh one (see UnstorageJobQueue).
+ * storage: a transition that sets one parks the value in `changes` until the store has read the
+ * stored job, merged the change in and written it (see UnstorageJobQueue).
  */
 import type { Debounce, Job, JobProgress, JobStatus, RateLimit } from "../../core/index.ts";
+import type { IndexEntry } from "../../core/job-index.ts";
 
 /** The fields a LightJob keeps, as stored in a job's head key. */
 export interface HeadRecord {
@@ -53,8 +54,13 @@ function intern(s: string): string {
   return s;
 }
 
-/** A job's scheduling fields; see the module comment. */
-export class LightJob implements Job {
+const FLOW_FIELDS = ["concurrencyKey", "concurrencyLimit", "rateLimit", "debounce"] as const;
+
+/**
+ * A job's scheduling fields (see the module comment), and its own index entry: `job` is the
+ * object itself, so each stored job costs one object, not an entry and a job.
+ */
+export class LightJob implements Job, IndexEntry {
   id: string;
   queueName: string;
   jobType: string;
@@ -63,15 +69,20 @@ export class LightJob implements Job {
   attempts: number;
   retryCount: number;
   idempotencyKey: string | null;
-  // Own fields even when unused: setFlow deletes them, and a delete must reach them.
-  concurrencyKey?: string;
-  concurrencyLimit?: number;
-  rateLimit?: RateLimit;
-  debounce?: Debounce;
   #runAt: number;
   #createdAt: number;
   /** Values of stored fields set during the operation in progress (null outside one). */
   changes: Partial<Job> | null = null;
+  seq = 0;
+  token: string | null = null;
+  leaseExpiresAt = 0;
+  finishedAt = 0;
+  gen = 0;
+  // Own properties only when used (most jobs use none), so setFlow's deletes reach them.
+  declare concurrencyKey?: string;
+  declare concurrencyLimit?: number;
+  declare rateLimit?: RateLimit;
+  declare debounce?: Debounce;
 
   declare payload: unknown;
   declare maxRetries: number;
@@ -96,12 +107,9 @@ export class LightJob implements Job {
     this.attempts = h.attempts;
     this.retryCount = h.retryCount;
     this.idempotencyKey = h.idempotencyKey;
-    this.concurrencyKey = h.concurrencyKey;
-    this.concurrencyLimit = h.concurrencyLimit;
-    this.rateLimit = h.rateLimit;
-    this.debounce = h.debounce;
     this.#runAt = h.runAt;
     this.#createdAt = h.createdAt;
+    for (const k of FLOW_FIELDS) if (h[k] !== undefined) (this as Record<string, unknown>)[k] = h[k];
   }
 
   /** The light form of a full job; `changes` holds the job itself until its first write. */
@@ -109,6 +117,10 @@ export class LightJob implements Job {
     const light = new LightJob(headOf(job));
     light.changes = job;
     return light;
+  }
+
+  get job(): LightJob {
+    return this;
   }
 
   get runAt(): Date {
@@ -124,32 +136,42 @@ export class LightJob implements Job {
     this.#createdAt = value.getTime();
   }
 
-  /** A copy for undoing a failed write (`changes` included). */
+  /** A copy for undoing a failed write (lease state and `changes` included). */
   clone(): LightJob {
     const c = new LightJob(this.head());
     c.changes = this.changes && { ...this.changes };
+    c.seq = this.seq;
+    c.token = this.token;
+    c.leaseExpiresAt = this.leaseExpiresAt;
+    c.finishedAt = this.finishedAt;
     return c;
+  }
+
+  /** Puts back what {@link clone} copied (the index's generation is left to the index). */
+  restore(from: LightJob): void {
+    const h = from.head();
+    this.queueName = h.queueName;
+    this.jobType = h.jobType;
+    this.status = h.status;
+    this.priority = h.priority;
+    this.attempts = h.attempts;
+    this.retryCount = h.retryCount;
+    this.idempotencyKey = h.idempotencyKey;
+    this.#runAt = h.runAt;
+    this.#createdAt = h.createdAt;
+    for (const k of FLOW_FIELDS) {
+      if (h[k] !== undefined) (this as Record<string, unknown>)[k] = h[k];
+      else delete this[k];
+    }
+    this.changes = from.changes;
+    this.token = from.token;
+    this.leaseExpiresAt = from.leaseExpiresAt;
+    this.finishedAt = from.finishedAt;
   }
 
   /** The head key's job fields. */
   head(): HeadRecord {
-    const h: HeadRecord = {
-      id: this.id,
-      queueName: this.queueName,
-      jobType: this.jobType,
-      status: this.status,
-      priority: this.priority,
-      runAt: this.#runAt,
-      createdAt: this.#createdAt,
-      attempts: this.attempts,
-      retryCount: this.retryCount,
-      idempotencyKey: this.idempotencyKey,
-    };
-    if (this.concurrencyKey !== undefined) h.concurrencyKey = this.concurrencyKey;
-    if (this.concurrencyLimit !== undefined) h.concurrencyLimit = this.concurrencyLimit;
-    if (this.rateLimit !== undefined) h.rateLimit = this.rateLimit;
-    if (this.debounce !== undefined) h.debounce = this.debounce;
-    return h;
+    return headOf(this);
   }
 
   /**
@@ -157,14 +179,30 @@ export class LightJob implements Job {
    * operation's changes and the kept fields on top.
    */
   merge(stored: Job | null): Job {
-    const job = { ...stored, ...this.changes } as Job;
+    const job = { ...BODYLESS(), ...stored, ...this.changes } as Job;
     const h = this.head();
     Object.assign(job, h, { runAt: new Date(h.runAt), createdAt: new Date(h.createdAt) });
     // setFlow deleted what the incoming job lacked: the stored copy must lose it too.
-    for (const k of ["concurrencyKey", "concurrencyLimit", "rateLimit", "debounce"] as const) if (h[k] === undefined) delete job[k];
+    for (const k of FLOW_FIELDS) if (h[k] === undefined) delete job[k];
     return job;
   }
 }
+
+/** What a job whose body key is missing or unreadable shows for its stored fields. */
+const BODYLESS = (): Partial<Job> => ({
+  payload: null,
+  maxRetries: 0,
+  scheduledAt: null,
+  startedAt: null,
+  completedAt: null,
+  failedAt: null,
+  errorMessage: null,
+  createdBy: null,
+  metadata: {},
+  result: null,
+  timeoutMs: null,
+  progress: null,
+});
 
 for (const name of STORED_FIELDS) {
   Object.defineProperty(LightJob.prototype, name, {
@@ -192,9 +230,6 @@ export function headOf(job: Job): HeadRecord {
     retryCount: job.retryCount,
     idempotencyKey: job.idempotencyKey,
   };
-  if (job.concurrencyKey !== undefined) h.concurrencyKey = job.concurrencyKey;
-  if (job.concurrencyLimit !== undefined) h.concurrencyLimit = job.concurrencyLimit;
-  if (job.rateLimit !== undefined) h.rateLimit = job.rateLimit;
-  if (job.debounce !== undefined) h.debounce = job.debounce;
+  for (const k of FLOW_FIELDS) if (job[k] !== undefined) (h as unknown as Record<string, unknown>)[k] = job[k];
   return h;
 }

@@ -28,7 +28,7 @@ import {
   type QueueStats,
   type RetentionOptions,
 } from "../../core/index.ts";
-import { JobIndex, withOwnDates, type IndexEntry } from "../../core/job-index.ts";
+import { JobIndex, withOwnDates } from "../../core/job-index.ts";
 import { toJobRecord } from "../../core/job-record.ts";
 import { randomId } from "../../core/random-id.ts";
 import { becameClaimable } from "../../core/transitions.ts";
@@ -72,16 +72,13 @@ export interface UnstorageJobQueueOptions {
 // Keeps the number of files opened at once bounded on big stores.
 const LOAD_BATCH = 256;
 
-/** An index entry of this store: its job is a LightJob. */
-type Entry = IndexEntry & { job: LightJob };
+/** An index entry of this store: a LightJob, its own job. */
+type Entry = LightJob;
 
 /** What an entry looked like before a call changed it, so a failed write can be undone. */
 interface Snapshot {
   created: boolean;
-  job: LightJob;
-  token: string | null;
-  leaseExpiresAt: number;
-  finishedAt: number;
+  before: LightJob;
 }
 
 type Tx = Map<Entry, Snapshot>;
@@ -146,9 +143,10 @@ export class UnstorageJobQueue implements JobQueue {
     this.#index = new JobIndex({
       retention: options.retention,
       adopt: (job) => LightJob.of(job),
+      entry: (job, seq) => Object.assign(job as LightJob, { seq }),
       onTouch: (e) => {
         // Not yet in the index means enqueue is creating it: undoing that is removing it.
-        if (this.#tx && !this.#tx.has(e as Entry)) this.#tx.set(e as Entry, snapshot(e as Entry, this.#index.entry(e.job.id) !== e));
+        if (this.#tx && !this.#tx.has(e as Entry)) this.#tx.set(e as Entry, { created: this.#index.entry(e.job.id) !== e, before: (e as Entry).clone() });
       },
     });
   }
@@ -381,7 +379,7 @@ export class UnstorageJobQueue implements JobQueue {
     const known = written?.get(id);
     if (known) return withOwnDates(known);
     const e = this.#index.entry(id) as Entry;
-    return e.job.merge(await this.#readBody(id));
+    return e.merge(await this.#readBody(id));
   }
 
   /** The whole jobs of index copies, in their order. */
@@ -436,7 +434,8 @@ export class UnstorageJobQueue implements JobQueue {
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new StorageError("UnstorageJobQueue is closed"));
     const run = this.#tail.then(fn, fn);
-    this.#tail = run.catch(() => {});
+    // Not run.catch(): that would keep the last call's result (e.g. a batch of payloads) alive.
+    this.#tail = run.then(noop, noop);
     return run;
   }
 
@@ -478,17 +477,16 @@ export class UnstorageJobQueue implements JobQueue {
   async #commit<T>(tx: Tx, result: T): Promise<Done<T>> {
     const written = new Map<string, Job>();
     if (tx.size === 0) return { result, written };
-    const changed = [...tx].filter(([e]) => e.job.changes !== null);
+    const changed = [...tx].filter(([e]) => e.changes !== null);
     let before: (Job | null)[] = [];
     try {
       before = await Promise.all(changed.map(([e, snap]) => (snap.created ? null : this.#readBody(e.job.id))));
-      const wholes = changed.map(([e], n) => e.job.merge(before[n]!));
+      const wholes = changed.map(([e], n) => e.merge(before[n]!));
       if (wholes.length > 0) await this.#writeAll(wholes.map((job) => ({ key: this.#keys.body(job.id), value: toJobRecord(job) })));
       await this.#writeAll([...tx.keys()].map((e) => ({ key: this.#keys.job(e.job.id), value: toHead(e) })));
       for (const [n, [e]] of changed.entries()) {
-        written.set(e.job.id, wholes[n]!);
-        // The values are stored now: a fresh LightJob drops them (and any shape change setFlow made).
-        e.job = new LightJob(e.job.head());
+        written.set(e.id, wholes[n]!);
+        e.changes = null; // stored now
       }
     } catch (error) {
       const undo = this.#undoWrites(tx, before);
@@ -523,13 +521,13 @@ export class UnstorageJobQueue implements JobQueue {
     const writes: Promise<unknown>[] = [];
     let n = 0;
     for (const [e, snap] of tx) {
-      const changed = e.job.changes !== null;
+      const changed = e.changes !== null;
       const body = changed ? before[n++] : null;
       if (snap.created) {
         writes.push(...this.#removeKeys(e.job.id));
         continue;
       }
-      writes.push(this.#storage.setItem(this.#keys.job(e.job.id), toHead({ ...e, job: snap.job, token: snap.token, leaseExpiresAt: snap.leaseExpiresAt, finishedAt: snap.finishedAt })));
+      writes.push(this.#storage.setItem(this.#keys.job(e.id), toHead(snap.before)));
       if (body) writes.push(this.#storage.setItem(this.#keys.body(e.job.id), toJobRecord(body)));
     }
     const failed = (await Promise.allSettled(writes)).filter((r) => r.status === "rejected").length;
@@ -540,10 +538,7 @@ export class UnstorageJobQueue implements JobQueue {
     for (const [e, snap] of tx) {
       this.#index.remove(e);
       if (snap.created) continue;
-      e.job = snap.job;
-      e.token = snap.token;
-      e.leaseExpiresAt = snap.leaseExpiresAt;
-      e.finishedAt = snap.finishedAt;
+      e.restore(snap.before);
       this.#index.insert(e);
     }
   }
@@ -563,9 +558,7 @@ export class UnstorageJobQueue implements JobQueue {
   }
 }
 
-function snapshot(e: Entry, created: boolean): Snapshot {
-  return { created, job: e.job.clone(), token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt };
-}
+function noop(): void {}
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

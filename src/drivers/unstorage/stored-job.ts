@@ -6,7 +6,6 @@
  */
 import type { Storage } from "unstorage";
 import { JOB_STATUSES, StorageError, type Clock, type Job } from "../../core/index.ts";
-import type { IndexEntry } from "../../core/job-index.ts";
 import { accountedAttempts } from "../../core/failure.ts";
 import { fromJobRecord, type JobRecord } from "../../core/job-record.ts";
 import { LightJob, headOf, type HeadRecord } from "./light-job.ts";
@@ -41,13 +40,13 @@ const META_FORMAT = "portico-jobs/unstorage";
 const META_VERSION = 1;
 
 /** An index entry as its head key's value. */
-export function toHead(e: Pick<IndexEntry, "seq" | "token" | "leaseExpiresAt" | "finishedAt"> & { job: LightJob }): StoredHead {
-  return { v: 3, seq: e.seq, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt, head: e.job.head() };
+export function toHead(e: LightJob): StoredHead {
+  return { v: 3, seq: e.seq, token: e.token, leaseExpiresAt: e.leaseExpiresAt, finishedAt: e.finishedAt, head: e.head() };
 }
 
 /** What a job key held: an entry (its job a LightJob), plus the whole job when the key was of format 1 or 2. */
 export interface ParsedKey {
-  entry: IndexEntry & { job: LightJob };
+  entry: LightJob;
   /** Set for a key of format 1 or 2, which opening upgrades (body written, then head). */
   legacy: Job | null;
 }
@@ -74,15 +73,11 @@ export function parseStored(value: unknown): ParsedKey | null {
     if (s.v === 1) legacy.attempts = Math.min(legacy.attempts, accountedAttempts(legacy));
     light = new LightJob(headOf(legacy));
   }
-  const entry = {
-    job: light,
-    seq: s.seq,
-    token: typeof s.token === "string" ? s.token : null,
-    leaseExpiresAt: typeof s.leaseExpiresAt === "number" ? s.leaseExpiresAt : 0,
-    finishedAt: typeof s.finishedAt === "number" ? s.finishedAt : 0,
-    gen: 0,
-  };
-  return { entry, legacy };
+  light.seq = s.seq;
+  light.token = typeof s.token === "string" ? s.token : null;
+  light.leaseExpiresAt = typeof s.leaseExpiresAt === "number" ? s.leaseExpiresAt : 0;
+  light.finishedAt = typeof s.finishedAt === "number" ? s.finishedAt : 0;
+  return { entry: light, legacy };
 }
 
 /** A body key's value as a job, or null when it is not a readable record. */
