@@ -5,7 +5,7 @@
  */
 import postgres from "postgres";
 import type { JobQueue, RetentionOptions } from "../../src/core/index.ts";
-import { PostgresJobQueue, type PostgresJobQueueOptions } from "../../src/drivers/postgres/index.ts";
+import { PostgresJobQueue, type PostgresClientOptions, type PostgresJobQueueOptions } from "../../src/drivers/postgres/index.ts";
 import { pgStatements } from "../../src/drivers/sql/pg-statements.ts";
 import { makeJob, type QueueConformanceOptions } from "../../src/testing/index.ts";
 
@@ -21,11 +21,16 @@ export function testDatabaseUrl(env: (name: string) => string | undefined): stri
 }
 
 /** Conformance options for PostgresJobQueue (leases on the caller's clock, so the suite's `now` drives expiry). */
-export function postgresConformance(url: string, extra: Partial<PostgresJobQueueOptions> = {}): Omit<QueueConformanceOptions, "test"> {
+export function postgresConformance(
+  url: string,
+  extra: Partial<PostgresJobQueueOptions> = {},
+  /** Options of every client made (a Worker's socket, in workerd). */
+  client: PostgresClientOptions = {},
+): Omit<QueueConformanceOptions, "test"> {
   const schemas = new Map<JobQueue, string>();
-  const admin = () => postgres(url, { max: 1, onnotice: () => {} });
+  const admin = () => postgres(url, { max: 1, onnotice: () => {}, ...(client as object) });
   const make = (schema: string, retention?: RetentionOptions) => {
-    const queue = new PostgresJobQueue({ url, max: 4 }, { schema, leaseClock: "caller", retention, ...extra });
+    const queue = new PostgresJobQueue({ url, max: 4, client }, { schema, leaseClock: "caller", retention, ...extra });
     schemas.set(queue, schema);
     return queue;
   };
