@@ -21,7 +21,10 @@ export class PgClient {
   /** `url` makes (and may replace) a pool of `max` connections with `options`; `sql` is the caller's client, used as it is. */
   constructor(source: { url: string; max: number; options?: PostgresClientOptions } | { sql: Sql }, onReplace: (sql: Sql) => void) {
     if ("url" in source) {
-      this.#make = () => postgres(source.url, { onnotice: () => {}, ...(source.options as Options<Record<string, never>>), max: source.max });
+      // No array-type fetch: the queue reads no arrays, and postgres (3.4.9) runs that fetch on each
+      // new connection from a promise nobody handles, so a connection reset or ended during it
+      // (as ending a replaced client does) ended the process with an unhandled rejection.
+      this.#make = () => postgres(source.url, { onnotice: () => {}, ...(source.options as Options<Record<string, never>>), max: source.max, fetch_types: false });
       this.#sql = this.#make();
     } else {
       this.#make = null;

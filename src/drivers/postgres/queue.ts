@@ -57,8 +57,8 @@ export type PostgresJobQueueConnection =
       sql: Sql;
     };
 
-/** Options for the client a `{ url }` queue makes: the `postgres` client's own, but `max` (a sibling of `url`). */
-export type PostgresClientOptions = Omit<Options<Record<string, never>>, "max"> & {
+/** Options for the client a `{ url }` queue makes: the `postgres` client's own, but `max` (a sibling of `url`) and `fetch_types` (always off: see client.ts). */
+export type PostgresClientOptions = Omit<Options<Record<string, never>>, "max" | "fetch_types"> & {
   /** The client's custom-socket option (untyped in `postgres` 3.4.9): a function of the client's options returning a socket, or a promise of one. */
   socket?: (options: never) => unknown;
 };
