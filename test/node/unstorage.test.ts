@@ -291,12 +291,15 @@ test("a store of one key per job (format 2) is upgraded on open to head and body
   const before = [await first.get(done.id), await first.get(waiting.id)];
   await first.close();
   for (const j of before) await toOneKeyFormat(storage, j!.id, 2);
+  await storage.setItem("meta", { ...(await storage.getItem<object>("meta")), version: 1 });
   expect((await storage.getKeys("bodies")).length).toBe(0);
 
   const second = open(storage, { lockSettleMs: 0 });
   expect([await second.get(done.id), await second.get(waiting.id)]).toEqual(before);
   expect((await storage.getKeys("bodies")).sort()).toEqual([`bodies:${done.id}`, `bodies:${waiting.id}`].sort());
   expect(((await storage.getItem(`jobs:${done.id}`)) as { v: number }).v).toBe(3);
+  // Marked, so an earlier release refuses the store instead of setting its new records aside.
+  expect(((await storage.getItem("meta")) as { version: number }).version).toBe(2);
   await second.close();
   const third = open(storage, { lockSettleMs: 0 });
   expect([await third.get(done.id), await third.get(waiting.id)]).toEqual(before);
@@ -311,4 +314,24 @@ test("a body key left without its head (a crash inside an enqueue) is deleted on
   const second = open(storage, { lockSettleMs: 0 });
   expect((await second.get(job.id))?.payload).toEqual({ n: 1 });
   expect(await storage.getKeys("bodies")).toEqual([`bodies:${job.id}`]);
+});
+
+test("a rate-limited key's starts survive a reopen: the window still holds the next job back", async () => {
+  const storage = createStorage({ driver: memoryDriver() });
+  const first = open(storage, { lockSettleMs: 0 });
+  const service = new JobService({ queue: first });
+  const rateLimit = { key: "api", limit: 1, periodMs: 60_000 };
+  const a = await service.createJob("t", { n: 1 }, { rateLimit });
+  const b = await service.createJob("t", { n: 2 }, { rateLimit });
+  const now = Date.now();
+  const claimed = await first.claim({ queues: ["default"], limit: 5, leaseMs: 60_000, workerId: "w", now });
+  expect(claimed.map((c) => c.jobId)).toEqual([a.id]);
+  await first.complete({ jobId: a.id, token: claimed[0]!.token }, null, now + 10);
+  await first.close();
+
+  const second = open(storage, { lockSettleMs: 0 });
+  expect(await second.claim({ queues: ["default"], limit: 5, leaseMs: 60_000, workerId: "w", now: now + 1_000 })).toEqual([]);
+  const [later] = await second.claim({ queues: ["default"], limit: 5, leaseMs: 60_000, workerId: "w", now: now + 60_001 });
+  expect(later?.jobId).toBe(b.id);
+  expect((await second.get(a.id))?.startedAt?.getTime()).toBe(now);
 });

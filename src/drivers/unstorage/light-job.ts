@@ -25,6 +25,8 @@ export interface HeadRecord {
   concurrencyLimit?: number;
   rateLimit?: RateLimit;
   debounce?: Debounce;
+  /** Kept for rate-limited jobs only: opening rebuilds each rate key's window from its starts. */
+  startedAt?: number | null;
 }
 
 /** Fields read through `changes`: set by a transition during one operation, otherwise in storage. */
@@ -32,7 +34,6 @@ const STORED_FIELDS = [
   "payload",
   "maxRetries",
   "scheduledAt",
-  "startedAt",
   "completedAt",
   "failedAt",
   "errorMessage",
@@ -83,11 +84,12 @@ export class LightJob implements Job, IndexEntry {
   declare concurrencyLimit?: number;
   declare rateLimit?: RateLimit;
   declare debounce?: Debounce;
+  /** A rate-limited job's last start (epoch ms), own only with `rateLimit` (see HeadRecord). */
+  declare rateStart?: number | null;
 
   declare payload: unknown;
   declare maxRetries: number;
   declare scheduledAt: Date | null;
-  declare startedAt: Date | null;
   declare completedAt: Date | null;
   declare failedAt: Date | null;
   declare errorMessage: string | null;
@@ -110,6 +112,7 @@ export class LightJob implements Job, IndexEntry {
     this.#runAt = h.runAt;
     this.#createdAt = h.createdAt;
     for (const k of FLOW_FIELDS) if (h[k] !== undefined) (this as Record<string, unknown>)[k] = h[k];
+    if (h.rateLimit !== undefined) this.rateStart = h.startedAt ?? null;
   }
 
   /** The light form of a full job; `changes` holds the job itself until its first write. */
@@ -128,6 +131,16 @@ export class LightJob implements Job, IndexEntry {
   }
   set runAt(value: Date) {
     this.#runAt = value.getTime();
+  }
+  /** This operation's value, else the kept one of a rate-limited job, else null (not kept). */
+  get startedAt(): Date | null {
+    const c = this.changes;
+    if (c && "startedAt" in c) return c.startedAt ?? null;
+    return typeof this.rateStart === "number" ? new Date(this.rateStart) : null;
+  }
+  set startedAt(value: Date | null) {
+    (this.changes ??= {}).startedAt = value;
+    if (this.rateLimit !== undefined) this.rateStart = value ? value.getTime() : null;
   }
   get createdAt(): Date {
     return new Date(this.#createdAt);
@@ -163,6 +176,8 @@ export class LightJob implements Job, IndexEntry {
       if (h[k] !== undefined) (this as Record<string, unknown>)[k] = h[k];
       else delete this[k];
     }
+    if (h.rateLimit !== undefined) this.rateStart = h.startedAt ?? null;
+    else delete this.rateStart;
     this.changes = from.changes;
     this.token = from.token;
     this.leaseExpiresAt = from.leaseExpiresAt;
@@ -180,7 +195,8 @@ export class LightJob implements Job, IndexEntry {
    */
   merge(stored: Job | null): Job {
     const job = { ...BODYLESS(), ...stored, ...this.changes } as Job;
-    const h = this.head();
+    // startedAt: the body's (or this operation's) value, which the head's copy only mirrors.
+    const { startedAt: _mirror, ...h } = this.head();
     Object.assign(job, h, { runAt: new Date(h.runAt), createdAt: new Date(h.createdAt) });
     // setFlow deleted what the incoming job lacked: the stored copy must lose it too.
     for (const k of FLOW_FIELDS) if (h[k] === undefined) delete job[k];
@@ -231,5 +247,6 @@ export function headOf(job: Job): HeadRecord {
     idempotencyKey: job.idempotencyKey,
   };
   for (const k of FLOW_FIELDS) if (job[k] !== undefined) (h as unknown as Record<string, unknown>)[k] = job[k];
+  if (job.rateLimit !== undefined) h.startedAt = job.startedAt ? job.startedAt.getTime() : null;
   return h;
 }

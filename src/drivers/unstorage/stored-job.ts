@@ -37,7 +37,8 @@ export interface StoredHead {
 }
 
 const META_FORMAT = "portico-jobs/unstorage";
-const META_VERSION = 1;
+/** 2 since jobs have head and body keys; a version 1 store is upgraded (see checkMeta). */
+const META_VERSION = 2;
 
 /** An index entry as its head key's value. */
 export function toHead(e: LightJob): StoredHead {
@@ -108,18 +109,23 @@ export function decodeStored(raw: unknown): unknown {
   }
 }
 
-/** Writes the meta key of a new store, or refuses a store of another format or version. */
+/**
+ * Writes the meta key of a new store, or refuses a store of another format or a later version.
+ * A version 1 store (one key per job) is marked version 2 before any of its records is rewritten,
+ * so an earlier release refuses it at open instead of setting the rewritten records aside.
+ */
 export async function checkMeta(storage: Storage, key: string, clock: Clock): Promise<void> {
   const meta = await storage.getItem<{ format?: string; version?: number }>(key);
   if (meta === null || meta === undefined) {
     await storage.setItem(key, { format: META_FORMAT, version: META_VERSION, createdAt: clock() });
     return;
   }
-  if (typeof meta !== "object" || meta.format !== META_FORMAT || meta.version !== META_VERSION) {
+  if (typeof meta !== "object" || meta.format !== META_FORMAT || (meta.version !== META_VERSION && meta.version !== 1)) {
     throw new StorageError(
-      `UnstorageJobQueue: the store's meta key holds ${JSON.stringify(meta)}, expected format "${META_FORMAT}" version ${META_VERSION}`,
+      `UnstorageJobQueue: the store's meta key holds ${JSON.stringify(meta)}, expected format "${META_FORMAT}" version ${META_VERSION} (or 1, which is upgraded)`,
     );
   }
+  if (meta.version === 1) await storage.setItem(key, { ...meta, version: META_VERSION, upgradedAt: clock() });
 }
 
 /** The keys of one store under its prefix ("" or "name:"). */
