@@ -335,3 +335,30 @@ test("a rate-limited key's starts survive a reopen: the window still holds the n
   expect(later?.jobId).toBe(b.id);
   expect((await second.get(a.id))?.startedAt?.getTime()).toBe(now);
 });
+
+test("a failed head write after its body landed puts the body back: the job and its stored record are as before", async () => {
+  const inner = memoryDriver();
+  let failHeads = false;
+  const flaky = defineDriver(() => ({
+    ...inner,
+    name: "flaky-heads",
+    setItem(key: string, value: string) {
+      if (failHeads && key.startsWith("jobs:")) throw new Error("disk full");
+      return inner.setItem!(key, value, {});
+    },
+  }))();
+  const storage = createStorage({ driver: flaky });
+  const queue = open(storage);
+  const job = await new JobService({ queue }).createJob("t", { a: 1 });
+  const now = Date.now();
+  const [c] = await queue.claim({ queues: ["default"], limit: 1, leaseMs: 60_000, workerId: "w", now });
+  const body = await storage.getItem(`bodies:${job.id}`);
+  failHeads = true;
+  await expect(queue.complete({ jobId: job.id, token: c!.token }, { done: true }, now)).rejects.toBeInstanceOf(StorageError);
+  expect(await storage.getItem(`bodies:${job.id}`)).toEqual(body);
+  const kept = await queue.get(job.id);
+  expect([kept?.status, kept?.result, kept?.completedAt]).toEqual([JobStatus.RUNNING, null, null]);
+  failHeads = false;
+  expect(await queue.complete({ jobId: job.id, token: c!.token }, { done: true }, now)).toBe(true);
+  expect((await queue.get(job.id))?.result).toEqual({ done: true });
+});
