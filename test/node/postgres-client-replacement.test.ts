@@ -4,7 +4,8 @@
  */
 import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
-import { StorageError } from "../../src/core/index.ts";
+import { JobStatus, StorageError } from "../../src/core/index.ts";
+import { BASE_TIME, makeJob } from "../../src/testing/index.ts";
 import { PostgresJobQueue } from "../../src/drivers/postgres/index.ts";
 import { startCuttingProxy, type CuttingProxy } from "../postgres/cutting-proxy.ts";
 import { testDatabaseUrl } from "../postgres/harness.ts";
@@ -95,4 +96,39 @@ test("replacing the client while another of its connections is starting fails th
     holder.release();
   }
   expect((await queue.stats()).total).toBe(0);
+});
+
+test("a lost connection leaves the statements in flight on the client's other connections to finish: a completion waiting there reports what it did", async () => {
+  const queue = openQueue(2);
+  const schema = queue.schema;
+  await queue.enqueue([makeJob({ jobType: "replaced" })]);
+  const [claim] = await queue.claim({ queues: ["default"], limit: 1, leaseMs: 60_000, workerId: "w", now: BASE_TIME });
+  const holder = await admin.reserve();
+  let completed: Promise<unknown>;
+  try {
+    await holder.unsafe("BEGIN");
+    await holder.unsafe(`LOCK TABLE "${schema}".jobs IN ACCESS EXCLUSIVE MODE`);
+    // Each waits on the lock on its own connection of the pool.
+    completed = queue.complete(claim!, { ok: 1 }, BASE_TIME + 1).then((value) => ({ value }), (error: unknown) => ({ error }));
+    const lost = queue.stats().then(() => null, (error: unknown) => error);
+    const waiters = async () =>
+      await admin<{ pid: number; query: string }[]>`
+        SELECT pid, query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ${"%" + schema + "%"}`;
+    let rows = await waiters();
+    while (rows.length < 2) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      rows = await waiters();
+    }
+    const statsPid = rows.find((r) => r.query.includes("GROUP BY"))!.pid;
+    await admin`SELECT pg_terminate_backend(${statsPid})`;
+    expect(await lost).toBeInstanceOf(StorageError);
+  } finally {
+    await holder.unsafe("ROLLBACK").catch(() => {});
+    holder.release();
+  }
+  // The completion's connection was never lost: it commits, and says so.
+  expect(await completed).toEqual({ value: true });
+  expect((await queue.get(claim!.jobId))!.status).toBe(JobStatus.COMPLETED);
+  await settle();
+  expect(unhandled).toEqual([]);
 });

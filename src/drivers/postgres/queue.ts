@@ -188,16 +188,20 @@ export class PostgresJobQueue implements JobQueue {
    */
   ready(): Promise<void> {
     if (this.#closed) return Promise.reject(new StorageError("PostgresJobQueue: the queue is closed"));
-    const sql = this.#client.sql;
     this.#opening ??= (async () => {
-      await migrate(sql, this.#schema);
-      const [row] = (await sql.unsafe(this.#q.finished)) as unknown as Rows;
-      this.#tracker.set(finishedCounts(row));
-    })().catch((error: unknown) => {
-      this.#opening = null;
-      this.#connectionFailed(sql, error);
-      throw storageError("open", error);
-    });
+      const sql = this.#client.use();
+      try {
+        await migrate(sql, this.#schema);
+        const [row] = (await sql.unsafe(this.#q.finished)) as unknown as Rows;
+        this.#tracker.set(finishedCounts(row));
+      } catch (error) {
+        this.#opening = null;
+        this.#connectionFailed(sql, error);
+        throw storageError("open", error);
+      } finally {
+        this.#client.done(sql);
+      }
+    })();
     return this.#opening;
   }
 
@@ -387,7 +391,7 @@ export class PostgresJobQueue implements JobQueue {
     let lost!: (error: unknown) => void;
     const connectionLost = new Promise<never>((_, reject) => (lost = reject));
     let settled = false;
-    const sql = this.#client.sql;
+    const sql = this.#client.use();
     const begin = sql.begin((tx) =>
       fn(async (text, params) => {
         try {
@@ -408,6 +412,8 @@ export class PostgresJobQueue implements JobQueue {
     } catch (error) {
       this.#connectionFailed(sql, error);
       throw storageError(op, error);
+    } finally {
+      this.#client.done(sql);
     }
   }
 
@@ -644,12 +650,14 @@ export class PostgresJobQueue implements JobQueue {
   async #run(op: string, text: string, params: unknown[], fresh = false): Promise<Rows> {
     if (this.#closed) throw new StorageError(`PostgresJobQueue.${op}: the queue is closed`);
     await this.ready();
-    const sql = this.#client.sql;
+    const sql = this.#client.use();
     try {
       return (await sql.unsafe(text, params as never[], { prepare: this.#prepare && !fresh })) as unknown as Rows;
     } catch (error) {
       this.#connectionFailed(sql, error);
       throw storageError(op, error);
+    } finally {
+      this.#client.done(sql);
     }
   }
 
