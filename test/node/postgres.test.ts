@@ -5,7 +5,7 @@
  */
 import postgres from "postgres";
 import { afterAll, afterEach, expect, test } from "vitest";
-import { PorticoError, StorageError, type JobQueue } from "../../src/core/index.ts";
+import { JobStatus, PorticoError, StorageError, type JobQueue } from "../../src/core/index.ts";
 import { PostgresJobQueue, type PostgresJobQueueOptions } from "../../src/drivers/postgres/index.ts";
 import { makeJob } from "../../src/testing/index.ts";
 import { PG_MIGRATIONS } from "../../src/drivers/sql/pg-schema.ts";
@@ -283,4 +283,42 @@ test("a { url } queue passes `client` options to the client it makes (a Worker's
   const [row] = await admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${name}`;
   expect(row!.n).toBe(1);
   expect(sockets).toBe(1);
+});
+
+test("a job due before 1970 waits like any other: nextWakeAt and countWaiting see it, and the claim takes it", async () => {
+  const q = queueOn(freshSchema(), { leaseClock: "caller" });
+  // A Job's times may be any date; epoch ms before 1970 are negative.
+  const job = makeJob({ runAt: new Date(-5_000), createdAt: new Date(-6_000) });
+  await q.enqueue([job]);
+  expect(await q.countWaiting()).toBe(1);
+  const wake = await q.nextWakeAt(["default"], 1_000);
+  expect(wake).not.toBeNull();
+  expect(wake!).toBeLessThanOrEqual(1_000);
+  expect((await q.claim(claimReq(1_000))).map((c) => c.jobId)).toEqual([job.id]);
+});
+
+test("a schema made at version 4 migrates to the current version: every job stays claimable, in claim order, and nextWakeAt sees the waiting ones", async () => {
+  const schema = freshSchema();
+  const first = queueOn(schema, { leaseClock: "caller" });
+  const due = Array.from({ length: 20 }, (_, i) => makeJob({ priority: i % 3, runAt: new Date(1_000 + i), createdAt: new Date(1_000) }));
+  const later = makeJob({ runAt: new Date(50_000), createdAt: new Date(1_000), scheduledAt: new Date(50_000), status: JobStatus.SCHEDULED });
+  await first.enqueue([...due, later]);
+  await first.close();
+  // Back to version 4 by hand: its jobs_waiting (from 38ec415's pg-schema.ts) and no later versions.
+  await admin.unsafe(`DROP INDEX "${schema}".jobs_waiting;
+    CREATE INDEX jobs_waiting ON "${schema}".jobs (queue, wake_at) WHERE token IS NULL AND wake_at IS NOT NULL;
+    DELETE FROM "${schema}".schema_version WHERE version > 4`);
+  const q = queueOn(schema, { leaseClock: "caller" });
+  await q.ready();
+  const versions = (await admin.unsafe(`SELECT version FROM "${schema}".schema_version ORDER BY version`)).map((r) => r.version);
+  expect(versions).toEqual(PG_MIGRATIONS.map((m) => m.version));
+  const [index] = await admin`SELECT indexdef FROM pg_indexes WHERE schemaname = ${schema} AND indexname = 'jobs_waiting'`;
+  expect(index!.indexdef).not.toMatch(/wake_at IS NOT NULL/);
+  expect(await q.countWaiting()).toBe(21);
+  expect(await q.nextWakeAt(["default"], 500)).toBe(1_000);
+  const expected = [...due].sort((a, b) => b.priority - a.priority || a.runAt.getTime() - b.runAt.getTime()).map((j) => j.id);
+  const claimed = await q.claim({ queues: ["default"], limit: 100, leaseMs: 60_000, workerId: "w", now: 10_000 });
+  expect(claimed.map((c) => c.jobId)).toEqual(expected);
+  expect(await q.nextWakeAt(["default"], 10_000)).toBe(50_000);
+  expect((await q.claim({ queues: ["default"], limit: 100, leaseMs: 60_000, workerId: "w", now: 50_000 })).map((c) => c.jobId)).toEqual([later.id]);
 });

@@ -8,11 +8,18 @@
  * - `jobs_ready`: waiting rows in claim order; a claim stops after `limit` entries.
  * - `jobs_waiting` / `jobs_leases`: waiting rows and leased rows by wake time (disjoint, so each
  *   row is in at most one): nextWakeAt's two minima per queue, and expired leases for claims.
- *   From version 5 jobs_waiting's predicate says `wake_at >= 0`, which the claim's WHERE does not
- *   imply, so the planner cannot pick it for the claim (see version 5).
+ *   From version 5 jobs_waiting's predicate bounds wake_at from below ({@link WAITING_WAKE}), which
+ *   the claim's WHERE does not imply, so the planner cannot pick it for the claim (see version 5).
  * - `jobs_idem`: unique idempotency keys per queue. `jobs_finished` (from version 4 `jobs_finished_plain`
  *   and `jobs_finished_keyed`, finished rows without and with an idempotency key): retention, oldest first.
  */
+
+/**
+ * jobs_waiting's predicate on the wake time, in the index and in every query that reads the index:
+ * true for each time a Job can hold (safe-integer epoch ms, before 1970 too), yet not implied by the
+ * claim's `wake_at IS NOT NULL`. Changing it needs a new migration.
+ */
+export const WAITING_WAKE = "wake_at >= -9007199254740991";
 
 /** A migration: `sql(schema)` gets the quoted schema name. */
 export interface PgMigration {
@@ -118,6 +125,15 @@ CREATE INDEX jobs_finished_keyed ON ${s}.jobs (finished_at, seq) WHERE finished_
     sql: (s) => `
 DROP INDEX ${s}.jobs_waiting;
 CREATE INDEX jobs_waiting ON ${s}.jobs (queue, wake_at) WHERE token IS NULL AND wake_at >= 0;
+`,
+  },
+  {
+    // Version 5's `wake_at >= 0` left out jobs due before 1970 (a Job's runAt may be any date):
+    // the claim took them, but nextWakeAt and countWaiting did not see them.
+    version: 6,
+    sql: (s) => `
+DROP INDEX ${s}.jobs_waiting;
+CREATE INDEX jobs_waiting ON ${s}.jobs (queue, wake_at) WHERE token IS NULL AND ${WAITING_WAKE};
 `,
   },
 ];

@@ -9,6 +9,7 @@
  * (an injectable test clock drives expiry). Due times stay the caller's either way.
  */
 import { INSERT_COLUMNS, ROW_COLUMNS } from "./row-codec.ts";
+import { WAITING_WAKE } from "./pg-schema.ts";
 import { CANCELLABLE, CANCELLABLE_RUNNING, POSTGRES, PURGEABLE, RETRYABLE, SET, heldWhere } from "./transitions.ts";
 
 export type PgLeaseClock = "database" | "caller";
@@ -138,17 +139,17 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
     stats: `SELECT queue, status, count(*)::int AS n FROM ${jobs} GROUP BY queue, status`,
     /**
      * Waiting jobs (PENDING, SCHEDULED, RETRYING): unleased rows with a wake time (jobs_waiting,
-     * whose predicate says `wake_at >= 0`) plus parked ones (jobs_parked), each counted over its
+     * whose predicate is WAITING_WAKE) plus parked ones (jobs_parked), each counted over its
      * own partial index, never the table.
      */
-    countWaiting: `SELECT ((SELECT count(*) FROM ${jobs} WHERE token IS NULL AND wake_at >= 0)
+    countWaiting: `SELECT ((SELECT count(*) FROM ${jobs} WHERE token IS NULL AND ${WAITING_WAKE})
       + (SELECT count(*) FROM ${jobs} WHERE parked IS NOT NULL AND token IS NULL AND wake_at IS NULL AND status IN ('pending','scheduled','retrying')))::float8 AS n`,
     /**
      * $1 the queues (JSON array), $2 the caller's now. Two index minima per queue; a lease
      * expiry on the database's clock is moved into the caller's (expiry - db now + caller now).
      */
     nextWake: `SELECT min(w)::float8 AS w FROM (
-        SELECT (SELECT min(wake_at) FROM ${jobs} WHERE queue = q.name AND token IS NULL AND wake_at >= 0) AS w FROM json_array_elements_text($1::text::json) AS q(name)
+        SELECT (SELECT min(wake_at) FROM ${jobs} WHERE queue = q.name AND token IS NULL AND ${WAITING_WAKE}) AS w FROM json_array_elements_text($1::text::json) AS q(name)
           WHERE NOT EXISTS (SELECT 1 FROM ${paused} WHERE name = q.name)
         UNION ALL
         SELECT (SELECT min(wake_at) FROM ${jobs} WHERE queue = q.name AND token IS NOT NULL) - ${clock === "database" ? DB_NOW : "$2::bigint"} + $2::bigint
