@@ -138,9 +138,11 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
       ORDER BY seq LIMIT $4`,
     stats: `SELECT queue, status, count(*)::int AS n FROM ${jobs} GROUP BY queue, status`,
     /**
-     * Waiting jobs (PENDING, SCHEDULED, RETRYING): unleased rows with a wake time (jobs_waiting,
-     * whose predicate is WAITING_WAKE) plus parked ones (jobs_parked), each counted over its
-     * own partial index, never the table.
+     * Waiting jobs (PENDING, SCHEDULED, RETRYING): unleased rows with a wake time plus parked
+     * ones, each predicate that of a partial index (jobs_waiting, whose predicate is
+     * WAITING_WAKE, and jobs_parked), so the count can come from the index; when nearly every
+     * row waits the planner reads the table instead, as cheap then. Cached by the queue (see
+     * waitingCountMaxAgeMs), so no creation runs it.
      */
     countWaiting: `SELECT ((SELECT count(*) FROM ${jobs} WHERE token IS NULL AND ${WAITING_WAKE})
       + (SELECT count(*) FROM ${jobs} WHERE parked IS NOT NULL AND token IS NULL AND wake_at IS NULL AND status IN ('pending','scheduled','retrying')))::float8 AS n`,

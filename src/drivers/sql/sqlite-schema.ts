@@ -104,12 +104,21 @@ export const FLOW_COLUMNS: readonly (readonly [name: string, type: string])[] = 
 export const OPS_COLUMNS: readonly (readonly [name: string, type: string])[] = [["progress", "TEXT"], ["ctoken", "TEXT"]];
 
 /**
- * `job_counts.waiting`: the jobs whose status is PENDING, SCHEDULED or RETRYING (the memory
- * store's meaning of waiting: paused queues and parked jobs included, RUNNING jobs not, whether
- * or not their lease expired). An UPDATE trigger fires only when a statement moves a job across
- * that line (a claim, a retry, a cancel), not on completions or lease renewals.
+ * The waiting-jobs counter (countWaiting, JobService's maxWaitingJobs), installed by the first
+ * countWaiting on a database and recorded in `portico_migrations` as `name`, in one transaction
+ * with the first count, so no write falls in between. `job_counts.waiting` is then kept by
+ * triggers inside the statement that changes a job, exact under every writer (another process,
+ * an older version of this code), and read by primary key. It holds the jobs whose status is
+ * PENDING, SCHEDULED or RETRYING (the memory store's meaning: paused queues and parked jobs
+ * included, RUNNING jobs not, expired lease or not); the UPDATE trigger fires only when a
+ * statement moves a job across that line (claim, retry, release, cancel), not on completions or
+ * renewals. Installed on first use because each such write then also writes the counter's page
+ * (bench/quota.ts measures it): a database that never counts never pays. Every statement is
+ * idempotent, in case two processes install it at once.
  */
-const WAITING_COUNTER_SQL = `
+export const WAITING_COUNTER: { readonly name: string; readonly sql: string } = {
+  name: "waiting-counter",
+  sql: `
 CREATE TABLE IF NOT EXISTS job_counts (id INTEGER PRIMARY KEY CHECK (id = 1), waiting INTEGER NOT NULL);
 CREATE TRIGGER IF NOT EXISTS jobs_waiting_insert AFTER INSERT ON jobs WHEN NEW.status IN ${WAITING_SQL}
 BEGIN UPDATE job_counts SET waiting = waiting + 1 WHERE id = 1; END;
@@ -118,7 +127,8 @@ BEGIN UPDATE job_counts SET waiting = waiting - 1 WHERE id = 1; END;
 CREATE TRIGGER IF NOT EXISTS jobs_waiting_update AFTER UPDATE OF status ON jobs WHEN (OLD.status IN ${WAITING_SQL}) <> (NEW.status IN ${WAITING_SQL})
 BEGIN UPDATE job_counts SET waiting = waiting + (NEW.status IN ${WAITING_SQL}) - (OLD.status IN ${WAITING_SQL}) WHERE id = 1; END;
 INSERT INTO job_counts (id, waiting) SELECT 1, count(*) FROM jobs WHERE status IN ${WAITING_SQL} ON CONFLICT (id) DO NOTHING;
-`;
+`,
+};
 
 /**
  * One-time data migrations, in order, each recorded in `portico_migrations` once applied (in the
@@ -131,14 +141,5 @@ export const DATA_MIGRATIONS: readonly { name: string; sql: string }[] = [
     // old releases never look like lost leases.
     name: "attempts-exclude-releases",
     sql: "UPDATE jobs SET attempts = retry_count + (status = 'running') WHERE attempts > retry_count + (status = 'running')",
-  },
-  {
-    // The waiting-jobs counter (countWaiting, JobService's maxWaitingJobs): one row kept by
-    // triggers in the statement that changes a job, so it is exact under every writer (a second
-    // process, an older version of this code) and reading it is one primary-key lookup. The
-    // triggers and the first count are made in one transaction, so no write falls in between;
-    // every statement is idempotent, in case a second process applies it too.
-    name: "waiting-counter",
-    sql: WAITING_COUNTER_SQL,
   },
 ];

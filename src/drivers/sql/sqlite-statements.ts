@@ -154,8 +154,10 @@ export const RETRY = render(SQLITE, `UPDATE jobs SET ${SET.retry} WHERE id = $2 
 export const LIST = `SELECT ${ROW_JSON} FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR queue = ?2) AND (?3 IS NULL OR job_type = ?3)
   ORDER BY seq LIMIT ?4`;
 export const STATS = "SELECT queue, status, COUNT(*) AS n FROM jobs GROUP BY queue, status";
-/** The waiting-jobs counter the triggers keep (see sqlite-schema.ts): one primary-key lookup. */
+/** The waiting-jobs counter its triggers keep (WAITING_COUNTER in sqlite-schema.ts): one primary-key lookup. */
 export const COUNT_WAITING = "SELECT waiting FROM job_counts WHERE id = 1";
+export const MIGRATION_APPLIED = "SELECT 1 AS x FROM portico_migrations WHERE name = ?1";
+export const RECORD_MIGRATION = "INSERT INTO portico_migrations (name) VALUES (?1) ON CONFLICT DO NOTHING";
 
 /** The earliest wake time and its queue over the queues of `qs` (one row per queue and half: a two-argument min() is NULL when a half is empty). */
 const half = (leased: 0 | 1) => `SELECT name AS queue, ${minWake("qs.name", leased)} AS w FROM qs WHERE NOT EXISTS (SELECT 1 FROM paused_queues WHERE paused_queues.name = qs.name)`;

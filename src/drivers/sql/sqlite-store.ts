@@ -28,7 +28,7 @@ import { debounceInto, foldStats, isGated, rateAllowedAt } from "../../core/tran
 import { finishedCounts, RetentionTracker } from "./retention.ts";
 import { ALWAYS, CREATED_AT, IDEM_BIT, RUN_AT, WAKE_AT, filled, flowValues, fromArray, insertValues, only, sortClaimed } from "./row-codec.ts";
 import * as S from "./sqlite-statements.ts";
-import { DATA_MIGRATIONS, FLOW_COLUMNS, OPS_COLUMNS, SCHEMA_SQL } from "./sqlite-schema.ts";
+import { DATA_MIGRATIONS, FLOW_COLUMNS, OPS_COLUMNS, SCHEMA_SQL, WAITING_COUNTER } from "./sqlite-schema.ts";
 import { leaseSeq } from "./transitions.ts";
 
 type Row = Record<string, unknown>;
@@ -88,6 +88,8 @@ export class SqliteJobStore {
   /** Queues whose last claim met gated rows: their next claim skips the plain claim (it would find the guard). */
   readonly #gatedQueues = new Set<string>();
   #starts = 0;
+  /** The waiting-jobs counter is installed in this database (see countWaiting). */
+  #counted = false;
 
   constructor(db: SqliteExecutor, options: SqliteJobStoreOptions = {}) {
     this.#db = db;
@@ -101,12 +103,13 @@ export class SqliteJobStore {
     db.exec(SCHEMA_SQL);
     const applied = new Set(this.#all("SELECT name FROM portico_migrations").map((r) => r.name as string));
     this.#flowUsed = applied.has("flow-control-used");
+    this.#counted = applied.has(WAITING_COUNTER.name);
     for (const m of DATA_MIGRATIONS) {
       if (applied.has(m.name)) continue;
       db.transaction(() => {
         db.exec(m.sql);
         // A second process may have applied it since we looked: recording it twice is a no-op.
-        db.run("INSERT INTO portico_migrations (name) VALUES (?1) ON CONFLICT DO NOTHING", m.name);
+        db.run(S.RECORD_MIGRATION, m.name);
       });
     }
     this.#refreshFinished();
@@ -401,10 +404,22 @@ export class SqliteJobStore {
     return foldStats(this.#all(S.STATS).map((r) => [r.queue as string, r.status as JobStatus, Number(r.n)] as const), paused);
   }
 
-  /** Waiting jobs (PENDING, SCHEDULED, RETRYING) in this database: the counter its triggers keep. */
+  /**
+   * Waiting jobs (PENDING, SCHEDULED, RETRYING) in this database: the counter its triggers keep,
+   * one row read. The first call on a database installs the counter (see WAITING_COUNTER).
+   */
   countWaiting(): number {
+    if (!this.#counted) {
+      this.#db.transaction(() => {
+        // Another process may have installed it since this store opened: then nothing to do.
+        if (this.#all(S.MIGRATION_APPLIED, WAITING_COUNTER.name).length > 0) return;
+        this.#db.exec(WAITING_COUNTER.sql);
+        this.#run(S.RECORD_MIGRATION, WAITING_COUNTER.name);
+      });
+      this.#counted = true;
+    }
     const [row] = this.#all(S.COUNT_WAITING);
-    if (!row) throw new StorageError("the waiting-jobs counter (job_counts) is missing");
+    if (!row) throw new StorageError("the waiting-jobs counter (job_counts) has no row");
     return Number(row.waiting);
   }
 
