@@ -78,13 +78,15 @@ export interface PostgresJobQueueOptions {
    */
   leaseClock?: PgLeaseClock;
   /**
-   * How old a count of waiting jobs may be for `countWaiting({ cached: true })`, the call
+   * How old a count of waiting jobs may grow for `countWaiting({ cached: true })`, the call
    * JobService's `maxWaitingJobs` makes on every creation (default 1,000 ms). Such a call answers
    * from the last count plus this queue's own changes since (its creations, claims, retries,
-   * releases, cancels: exact for one process), and counts again (over the partial indexes of
-   * waiting rows) once the count is older. Other processes' changes show within this time. 0
-   * counts on every call. A single counter row would be exact, but every writer in every process
-   * would then queue for its lock.
+   * releases, cancels: exact for one process); once the count is older than this (and than 20
+   * times the last count's duration, so counting stays a small share of the database's work) it
+   * starts a new count in the background and answers from the figure it has. Other processes'
+   * changes therefore show within about this time. 0 counts on every call and waits for it (a
+   * scan per creation: for tests). A single counter row would be exact, but every writer in every
+   * process would then queue for its lock.
    */
   waitingCountMaxAgeMs?: number;
 }
@@ -101,6 +103,9 @@ interface Completion {
   n: number;
   r: string;
 }
+
+/** A cached count of waiting jobs is renewed after at least this many times the last count's duration, so counting takes at most a twentieth of one connection. */
+const COUNT_TIME_FACTOR = 20;
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -137,8 +142,8 @@ export class PostgresJobQueue implements JobQueue {
   /** This schema has seen flow control (re-read while false: other processes may use it first). */
   #flowUsed = false;
   readonly #waitingMaxAge: number;
-  /** The last count of waiting jobs, less this queue's changes up to it (so `base + #waitingDelta` is the estimate), and when it was taken. */
-  #waiting: { base: number; at: number } | null = null;
+  /** The last count of waiting jobs, less this queue's changes up to it (so `base + #waitingDelta` is the estimate), when it was taken and how long it took. */
+  #waiting: { base: number; at: number; took: number } | null = null;
   /** Waiting jobs this queue added (or, negative, took) by its own writes, since it was made. */
   #waitingDelta = 0;
   /** A count in flight, shared by the cached callers that found the last one too old. */
@@ -585,13 +590,22 @@ export class PostgresJobQueue implements JobQueue {
    * queue's own changes since, while it is younger than `waitingCountMaxAgeMs` (see there).
    */
   async countWaiting(options?: CountWaitingOptions): Promise<number> {
-    if (options?.cached !== true) return this.#countNow();
+    if (options?.cached !== true || this.#waitingMaxAge === 0) return this.#countNow();
     const last = this.#waiting;
-    if (last === null || Date.now() - last.at >= this.#waitingMaxAge) {
-      this.#counting ??= this.#countNow().finally(() => (this.#counting = null));
-      await this.#counting;
+    if (last === null) {
+      await (this.#counting ??= this.#recount());
+    } else if (Date.now() - last.at >= Math.max(this.#waitingMaxAge, COUNT_TIME_FACTOR * last.took)) {
+      // Counted again in the background: this call answers from the figure it has, so a
+      // creation never waits for a count (only the very first does). A failed count is tried
+      // again by the next call; the exact call reports the error.
+      this.#counting ??= this.#recount();
+      this.#counting.catch(() => {});
     }
     return Math.max(0, this.#waiting!.base + this.#waitingDelta);
+  }
+
+  #recount(): Promise<number> {
+    return this.#countNow().finally(() => (this.#counting = null));
   }
 
   async #countNow(): Promise<number> {
@@ -601,7 +615,7 @@ export class PostgresJobQueue implements JobQueue {
     const n = Number((r as { n: number }).n);
     // This queue's changes that commit while the count runs may be in it already: counted from
     // `before`, they count twice until the next count, which errs on the side of full.
-    this.#waiting = { base: n - before, at };
+    this.#waiting = { base: n - before, at, took: Date.now() - at };
     return n;
   }
 
