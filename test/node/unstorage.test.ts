@@ -362,3 +362,28 @@ test("a failed head write after its body landed puts the body back: the job and 
   expect(await queue.complete({ jobId: job.id, token: c!.token }, { done: true }, now)).toBe(true);
   expect((await queue.get(job.id))?.result).toEqual({ done: true });
 });
+
+test("a body that cannot be read fails the call with StorageError and changes nothing", async () => {
+  const inner = memoryDriver();
+  let failReads = false;
+  const flaky = defineDriver(() => ({
+    ...inner,
+    name: "flaky-reads",
+    getItemRaw(key: string) {
+      if (failReads && key.startsWith("bodies:")) throw new Error("I/O error");
+      return inner.getItemRaw!(key, {});
+    },
+  }))();
+  const storage = createStorage({ driver: flaky });
+  const queue = open(storage);
+  const job = await new JobService({ queue }).createJob("t", { a: 1 });
+  const now = Date.now();
+  failReads = true;
+  await expect(queue.claim({ queues: ["default"], limit: 1, leaseMs: 60_000, workerId: "w", now })).rejects.toBeInstanceOf(StorageError);
+  await expect(queue.get(job.id)).rejects.toBeInstanceOf(StorageError);
+  failReads = false;
+  expect((await queue.get(job.id))?.status).toBe(JobStatus.PENDING);
+  expect(((await storage.getItem(`jobs:${job.id}`)) as { head: { status: string; attempts: number } }).head).toMatchObject({ status: "pending", attempts: 0 });
+  const claimed = await queue.claim({ queues: ["default"], limit: 5, leaseMs: 60_000, workerId: "w", now });
+  expect(claimed.map((c) => [c.jobId, c.job.payload, c.job.attempts])).toEqual([[job.id, { a: 1 }, 1]]);
+});

@@ -83,11 +83,7 @@ interface Snapshot {
 
 type Tx = Map<Entry, Snapshot>;
 
-/** A mutation's result, with the whole jobs whose bodies it wrote (by id). */
-interface Done<T> {
-  result: T;
-  written: Map<string, Job>;
-}
+
 
 /**
  * A durable {@link JobQueue} over unstorage, owned by one process at a time.
@@ -396,7 +392,7 @@ export class UnstorageJobQueue implements JobQueue {
     try {
       raw = await this.#storage.getItemRaw(key);
     } catch (error) {
-      throw new StorageError(`UnstorageJobQueue: cannot read ${key}: ${message(error)}`, { cause: error });
+      throw new StorageError(`UnstorageJobQueue: cannot read ${key}, nothing was changed: ${message(error)}`, { cause: error });
     }
     const job = parseBody(decodeStored(raw));
     if (!job) this.#logger.warn("unstorage.unreadable_body", { key });
@@ -467,16 +463,17 @@ export class UnstorageJobQueue implements JobQueue {
       } finally {
         this.#tx = null;
       }
-      const { written } = await this.#commit(tx, result);
+      const written = await this.#commit(tx);
       if (pruneAt !== undefined) await this.#prune(pruneAt);
       if ([...tx.keys()].some((e) => becameClaimable(e.job))) this.#notify();
       return finish ? finish(result, written) : result;
     });
   }
 
-  async #commit<T>(tx: Tx, result: T): Promise<Done<T>> {
+  /** Writes the touched entries (see #mutate); returns the whole jobs whose bodies it wrote, by id. */
+  async #commit(tx: Tx): Promise<Map<string, Job>> {
     const written = new Map<string, Job>();
-    if (tx.size === 0) return { result, written };
+    if (tx.size === 0) return written;
     const changed = [...tx].filter(([e]) => e.changes !== null);
     let before: (Job | null)[] = [];
     try {
@@ -492,11 +489,10 @@ export class UnstorageJobQueue implements JobQueue {
       const undo = this.#undoWrites(tx, before);
       this.#rollback(tx);
       await undo;
-      throw error instanceof StorageError && error.message.startsWith("UnstorageJobQueue: cannot read")
-        ? error
-        : new StorageError(`UnstorageJobQueue: write failed, nothing was changed: ${message(error)}`, { cause: error });
+      // A StorageError here is a failed body read (#readBody).
+      throw error instanceof StorageError ? error : new StorageError(`UnstorageJobQueue: write failed, nothing was changed: ${message(error)}`, { cause: error });
     }
-    return { result, written };
+    return written;
   }
 
   /**
