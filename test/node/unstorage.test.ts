@@ -387,3 +387,16 @@ test("a body that cannot be read fails the call with StorageError and changes no
   const claimed = await queue.claim({ queues: ["default"], limit: 5, leaseMs: 60_000, workerId: "w", now });
   expect(claimed.map((c) => [c.jobId, c.job.payload, c.job.attempts])).toEqual([[job.id, { a: 1 }, 1]]);
 });
+
+test("a handler that changes its claimed payload changes nothing stored (running jobs' bodies are kept as text)", async () => {
+  const storage = createStorage({ driver: memoryDriver() });
+  const queue = open(storage);
+  const job = await new JobService({ queue }).createJob("t", { list: [1] });
+  const now = Date.now();
+  const [c] = await queue.claim({ queues: ["default"], limit: 1, leaseMs: 60_000, workerId: "w", now });
+  (c!.job.payload as { list: number[] }).list.push(2);
+  expect(await queue.progress({ jobId: job.id, token: c!.token }, 50, now)).toBe(true);
+  expect(await queue.complete({ jobId: job.id, token: c!.token }, "ok", now)).toBe(true);
+  const done = await queue.get(job.id);
+  expect([done?.payload, done?.progress, done?.result, done?.leasedBy]).toEqual([{ list: [1] }, 50, "ok", "w"]);
+});

@@ -6,6 +6,7 @@
  */
 import type { Storage } from "unstorage";
 import {
+  JobStatus,
   StorageError,
   silentLogger,
   systemClock,
@@ -104,6 +105,12 @@ export class UnstorageJobQueue implements JobQueue {
   readonly #clock: Clock;
 
   readonly #index: JobIndex;
+  /**
+   * The body text of each RUNNING job as last written, so completing, failing or reporting
+   * progress parses it instead of reading it again. Text, so nothing is shared with the job a
+   * handler holds; bounded by the jobs running; dropped when a job stops running or leaves.
+   */
+  readonly #running = new Map<string, string>();
   /** The write-through set of the operation in progress (see #mutate). */
   #tx: Tx | null = null;
   readonly #listeners = new Set<() => void>();
@@ -385,6 +392,12 @@ export class UnstorageJobQueue implements JobQueue {
     return out;
   }
 
+  /** The job's body as last written: from #running for a running job, else read. */
+  #bodyOf(id: string): Job | null | Promise<Job | null> {
+    const text = this.#running.get(id);
+    return text === undefined ? this.#readBody(id) : parseBody(decodeStored(text));
+  }
+
   /** A body key's job; null (logged) when it is missing or unreadable, so the head's fields stand alone. */
   async #readBody(id: string): Promise<Job | null> {
     const key = this.#keys.body(id);
@@ -401,6 +414,7 @@ export class UnstorageJobQueue implements JobQueue {
 
   /** Deletes a job's head and body keys. */
   #removeKeys(id: string): Promise<unknown>[] {
+    this.#running.delete(id);
     return [this.#storage.removeItem(this.#keys.job(id)), this.#storage.removeItem(this.#keys.body(id))];
   }
 
@@ -477,14 +491,17 @@ export class UnstorageJobQueue implements JobQueue {
     const changed = [...tx].filter(([e]) => e.changes !== null);
     let before: (Job | null)[] = [];
     try {
-      before = await Promise.all(changed.map(([e, snap]) => (snap.created ? null : this.#readBody(e.job.id))));
+      before = await Promise.all(changed.map(([e, snap]) => (snap.created ? null : this.#bodyOf(e.id))));
       const wholes = changed.map(([e], n) => e.merge(before[n]!));
-      if (wholes.length > 0) await this.#writeAll(wholes.map((job) => ({ key: this.#keys.body(job.id), value: toJobRecord(job) })));
+      const texts = wholes.map((job) => JSON.stringify(toJobRecord(job)));
+      if (wholes.length > 0) await this.#writeAll(wholes.map((job, n) => ({ key: this.#keys.body(job.id), value: texts[n] })));
       await this.#writeAll([...tx.keys()].map((e) => ({ key: this.#keys.job(e.job.id), value: toHead(e) })));
       for (const [n, [e]] of changed.entries()) {
         written.set(e.id, wholes[n]!);
         e.changes = null; // stored now
+        if (e.status === JobStatus.RUNNING) this.#running.set(e.id, texts[n]!);
       }
+      for (const e of tx.keys()) if (e.status !== JobStatus.RUNNING || this.#index.entry(e.id) !== e) this.#running.delete(e.id);
     } catch (error) {
       const undo = this.#undoWrites(tx, before);
       this.#rollback(tx);
