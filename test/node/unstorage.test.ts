@@ -400,3 +400,31 @@ test("a handler that changes its claimed payload changes nothing stored (running
   const done = await queue.get(job.id);
   expect([done?.payload, done?.progress, done?.result, done?.leasedBy]).toEqual([{ list: [1] }, 50, "ok", "w"]);
 });
+
+test("a lease renewal writes the head only and reads no body; a progress report writes the body only", async () => {
+  const inner = memoryDriver();
+  const calls: string[] = [];
+  const counting = defineDriver(() => ({
+    ...inner,
+    name: "counting",
+    getItemRaw(key: string) {
+      calls.push(`get ${key.split(":")[0]}`);
+      return inner.getItemRaw!(key, {});
+    },
+    setItem(key: string, value: string) {
+      calls.push(`set ${key.split(":")[0]}`);
+      return inner.setItem!(key, value, {});
+    },
+  }))();
+  const queue = open(createStorage({ driver: counting }));
+  const job = await new JobService({ queue }).createJob("t", { a: 1 });
+  const now = Date.now();
+  const [c] = await queue.claim({ queues: ["default"], limit: 1, leaseMs: 60_000, workerId: "w", now });
+  const lease = { jobId: job.id, token: c!.token };
+  calls.length = 0;
+  expect(await queue.extendLease(lease, 60_000, now + 1)).toBe(true);
+  expect(calls.filter((x) => !x.endsWith("lock"))).toEqual(["set jobs"]);
+  calls.length = 0;
+  expect(await queue.progress(lease, 10, now + 2)).toBe(true);
+  expect(calls.filter((x) => !x.endsWith("lock"))).toEqual(["set bodies"]);
+});

@@ -495,7 +495,13 @@ export class UnstorageJobQueue implements JobQueue {
       const wholes = changed.map(([e], n) => e.merge(before[n]!));
       const texts = wholes.map((job) => JSON.stringify(toJobRecord(job)));
       if (wholes.length > 0) await this.#writeAll(wholes.map((job, n) => ({ key: this.#keys.body(job.id), value: texts[n] })));
-      await this.#writeAll([...tx.keys()].map((e) => ({ key: this.#keys.job(e.job.id), value: toHead(e) })));
+      // A head that did not change (a progress report changes the body only) is not rewritten.
+      const heads: { key: string; value: unknown }[] = [];
+      for (const [e, snap] of tx) {
+        const head = toHead(e);
+        if (snap.created || JSON.stringify(head) !== JSON.stringify(toHead(snap.before))) heads.push({ key: this.#keys.job(e.id), value: head });
+      }
+      if (heads.length > 0) await this.#writeAll(heads);
       for (const [n, [e]] of changed.entries()) {
         written.set(e.id, wholes[n]!);
         e.changes = null; // stored now
