@@ -84,8 +84,6 @@ interface Snapshot {
 
 type Tx = Map<Entry, Snapshot>;
 
-
-
 /**
  * A durable {@link JobQueue} over unstorage, owned by one process at a time.
  *
