@@ -103,7 +103,8 @@ export class PgClient {
 
   /** Ends a replaced client, giving what still runs on it `timeoutSeconds`; what waits on it then fails. */
   #retire(sql: Sql, timeoutSeconds: number): void {
-    clearTimeout(this.#retired.get(sql));
+    const timer = this.#retired.get(sql);
+    if (timer !== undefined) clearTimeout(timer);
     this.#retired.delete(sql);
     const ending: Promise<void> = sql
       .end({ timeout: timeoutSeconds })
