@@ -2,7 +2,7 @@
  * portico-jobs/durable-object: the queue port on SQLite-backed Durable Objects.
  * The queue logic of the object is {@link JobQueueObject}; the class that extends `DurableObject`
  * (`JobQueueDurableObject`, a thin delegate) is exported by `portico-jobs/cloudflare`, because
- * extending `DurableObject` needs the `cloudflare:workers` module.
+ * extending `DurableObject` needs the Workers runtime module.
  * @module
  */
 export { DurableObjectJobQueue, type DurableObjectJobQueueOptions, type JobQueueNamespace } from "./client.ts";

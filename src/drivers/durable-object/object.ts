@@ -1,6 +1,6 @@
 /**
  * JobQueueObject: the queue logic of one job-queue Durable Object, over a structural `ctx` (the
- * slice of DurableObjectState it uses), so it needs no `cloudflare:workers` import. It answers
+ * slice of DurableObjectState it uses), so it needs no import of the Workers runtime module. It answers
  * the queue port over RPC on a {@link SqlJobStore}, keeps one alarm at the earliest due time or
  * lease expiry, and, when the script registered handlers, runs due jobs in that alarm.
  * runtimes/cloudflare's `JobQueueDurableObject` is a thin class that delegates to it.
