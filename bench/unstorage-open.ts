@@ -11,10 +11,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStorage, type Storage } from "unstorage";
-import { JobStatus, type Job } from "../src/core/index.ts";
+import type { Job } from "../src/core/index.ts";
 import { toJobRecord } from "../src/core/job-record.ts";
 import { randomId } from "../src/core/random-id.ts";
 import { UnstorageJobQueue } from "../src/drivers/unstorage/index.ts";
+import { makeJob } from "../src/testing/index.ts";
 import { atomicFsDriver } from "../runtimes/node/atomic-fs-driver.ts";
 
 const N = Number(process.env.BENCH_JOBS ?? 100_000);
@@ -30,30 +31,7 @@ function heapUsed(): number {
 }
 
 function job(i: number, now: number): Job {
-  return {
-    id: randomId(),
-    queueName: "default",
-    jobType: "webhook",
-    payload: { n: i, text: "x".repeat(PAYLOAD) },
-    priority: 0,
-    maxRetries: 3,
-    retryCount: 0,
-    scheduledAt: null,
-    startedAt: null,
-    completedAt: null,
-    failedAt: null,
-    status: JobStatus.PENDING,
-    errorMessage: null,
-    createdBy: null,
-    createdAt: new Date(now),
-    metadata: { source: "bench" },
-    idempotencyKey: null,
-    result: null,
-    runAt: new Date(now),
-    attempts: 0,
-    timeoutMs: null,
-    progress: null,
-  };
+  return makeJob({ id: randomId(), jobType: "webhook", payload: { n: i, text: "x".repeat(PAYLOAD) }, metadata: { source: "bench" }, createdAt: new Date(now) });
 }
 
 async function readAll(storage: Storage, base: string, parse: boolean): Promise<unknown[]> {

@@ -12,8 +12,9 @@ import { afterEach, expect, test } from "vitest";
 import { createStorage, defineDriver, type Driver } from "unstorage";
 import fsDriver from "unstorage/drivers/fs";
 import memoryDriver from "unstorage/drivers/memory";
-import { JobStatus, type Job } from "../../src/core/index.ts";
+import type { Job } from "../../src/core/index.ts";
 import { UnstorageJobQueue } from "../../src/drivers/unstorage/index.ts";
+import { makeJob } from "../../src/testing/index.ts";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
@@ -32,30 +33,7 @@ function id(i: number): string {
 }
 
 function job(i: number, payload: unknown, now: number): Job {
-  return {
-    id: id(i),
-    queueName: "flood",
-    jobType: "webhook",
-    payload,
-    priority: 0,
-    maxRetries: 3,
-    retryCount: 0,
-    scheduledAt: null,
-    startedAt: null,
-    completedAt: null,
-    failedAt: null,
-    status: JobStatus.PENDING,
-    errorMessage: null,
-    createdBy: null,
-    createdAt: new Date(now),
-    metadata: { source: "test" },
-    idempotencyKey: null,
-    result: null,
-    runAt: new Date(now),
-    attempts: 0,
-    timeoutMs: null,
-    progress: null,
-  };
+  return makeJob({ id: id(i), queueName: "flood", jobType: "webhook", payload, metadata: { source: "test" }, createdAt: new Date(now) });
 }
 
 async function fill(queue: UnstorageJobQueue, n: number, payload: (i: number) => unknown): Promise<void> {

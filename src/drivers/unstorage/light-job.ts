@@ -63,15 +63,16 @@ const FLOW_FIELDS = ["concurrencyKey", "concurrencyLimit", "rateLimit", "debounc
  */
 export class LightJob implements Job, IndexEntry {
   id: string;
-  queueName: string;
-  jobType: string;
-  status: JobStatus;
-  priority: number;
-  attempts: number;
-  retryCount: number;
-  idempotencyKey: string | null;
-  #runAt: number;
-  #createdAt: number;
+  // Set in the constructor through #setHead.
+  queueName!: string;
+  jobType!: string;
+  status!: JobStatus;
+  priority!: number;
+  attempts!: number;
+  retryCount!: number;
+  idempotencyKey!: string | null;
+  #runAt!: number;
+  #createdAt!: number;
   /** Values of stored fields set during the operation in progress (null outside one). */
   changes: Partial<Job> | null = null;
   seq = 0;
@@ -102,6 +103,11 @@ export class LightJob implements Job, IndexEntry {
 
   constructor(h: HeadRecord) {
     this.id = h.id;
+    this.#setHead(h);
+  }
+
+  /** Sets the head's fields; a flow field (or rate start) the head lacks is removed, as after a restore. */
+  #setHead(h: HeadRecord): void {
     this.queueName = intern(h.queueName);
     this.jobType = intern(h.jobType);
     this.status = h.status;
@@ -111,8 +117,12 @@ export class LightJob implements Job, IndexEntry {
     this.idempotencyKey = h.idempotencyKey;
     this.#runAt = h.runAt;
     this.#createdAt = h.createdAt;
-    for (const k of FLOW_FIELDS) if (h[k] !== undefined) (this as Record<string, unknown>)[k] = h[k];
+    for (const k of FLOW_FIELDS) {
+      if (h[k] !== undefined) (this as Record<string, unknown>)[k] = h[k];
+      else if (Object.prototype.hasOwnProperty.call(this, k)) delete this[k];
+    }
     if (h.rateLimit !== undefined) this.rateStart = h.startedAt ?? null;
+    else if (Object.prototype.hasOwnProperty.call(this, "rateStart")) delete this.rateStart;
   }
 
   /** The light form of a full job; `changes` holds the job itself until its first write. */
@@ -162,22 +172,7 @@ export class LightJob implements Job, IndexEntry {
 
   /** Puts back what {@link clone} copied (the index's generation is left to the index). */
   restore(from: LightJob): void {
-    const h = from.head();
-    this.queueName = h.queueName;
-    this.jobType = h.jobType;
-    this.status = h.status;
-    this.priority = h.priority;
-    this.attempts = h.attempts;
-    this.retryCount = h.retryCount;
-    this.idempotencyKey = h.idempotencyKey;
-    this.#runAt = h.runAt;
-    this.#createdAt = h.createdAt;
-    for (const k of FLOW_FIELDS) {
-      if (h[k] !== undefined) (this as Record<string, unknown>)[k] = h[k];
-      else delete this[k];
-    }
-    if (h.rateLimit !== undefined) this.rateStart = h.startedAt ?? null;
-    else delete this.rateStart;
+    this.#setHead(from.head());
     this.changes = from.changes;
     this.token = from.token;
     this.leaseExpiresAt = from.leaseExpiresAt;
