@@ -373,17 +373,9 @@ export class IndexedDBJobQueue implements JobQueue {
     return this.#db.read("list jobs", async (db) => {
       const tx = db.transaction(JOBS, "readonly");
       const store = tx.objectStore(JOBS);
-      const { status, queueName, jobType } = filter;
-      // Pick the narrowest index for the filter; only jobType is checked row by row.
-      let source: { getAll: typeof store.getAll; openCursor: typeof store.openCursor } = store;
-      let range: IDBKeyRange | undefined;
-      if (queueName !== undefined) {
-        source = store.index(QUEUE_STATUS_INDEX);
-        range = status !== undefined ? IDBKeyRange.only([queueName, status]) : IDBKeyRange.bound([queueName], [queueName, MAX_KEY]);
-      } else if (status !== undefined) {
-        source = store.index(STATUS_INDEX);
-        range = IDBKeyRange.only(status);
-      }
+      const { jobType } = filter;
+      // Only jobType is checked row by row.
+      const { source, range } = narrowest(store, filter);
       if (jobType === undefined) return ((await source.getAll(range, limit)) as JobRow[]).map(rowToJob);
       const out: Job[] = [];
       for (let cursor = await source.openCursor(range); cursor && out.length < limit; cursor = await cursor.continue()) {
@@ -492,15 +484,7 @@ export class IndexedDBJobQueue implements JobQueue {
     const changed: JobChange[] = [];
     const count = await this.#db.write(`${action} jobs`, [JOBS, META], async (tx) => {
       const store = tx.objectStore(JOBS);
-      let source: { openCursor: typeof store.openCursor } = store;
-      let range: IDBKeyRange | undefined;
-      if (queueName !== undefined) {
-        source = store.index(QUEUE_STATUS_INDEX);
-        range = status !== undefined ? IDBKeyRange.only([queueName, status]) : IDBKeyRange.bound([queueName], [queueName, MAX_KEY]);
-      } else if (status !== undefined) {
-        source = store.index(STATUS_INDEX);
-        range = IDBKeyRange.only(status);
-      }
+      const { source, range } = narrowest(store, filter);
       let n = 0;
       let cancelled = 0;
       let counted = 0;
@@ -706,6 +690,20 @@ export class IndexedDBJobQueue implements JobQueue {
 }
 
 /** Puts the best `n` jobs parked on `gate` back in the ready index. */
+/** The narrowest index (or the store itself) and key range for a status and queue filter. */
+function narrowest<S extends Pick<IDBPObjectStore<unknown, string[], typeof JOBS, IDBTransactionMode>, "index" | "getAll" | "openCursor">>(
+  store: S,
+  filter: { status?: string; queueName?: string },
+): { source: Pick<S, "getAll" | "openCursor">; range: IDBKeyRange | undefined } {
+  const { status, queueName } = filter;
+  if (queueName !== undefined) {
+    const range = status !== undefined ? IDBKeyRange.only([queueName, status]) : IDBKeyRange.bound([queueName], [queueName, MAX_KEY]);
+    return { source: store.index(QUEUE_STATUS_INDEX) as unknown as Pick<S, "getAll" | "openCursor">, range };
+  }
+  if (status !== undefined) return { source: store.index(STATUS_INDEX) as unknown as Pick<S, "getAll" | "openCursor">, range: IDBKeyRange.only(status) };
+  return { source: store, range: undefined };
+}
+
 async function unpark(store: IDBPObjectStore<unknown, string[], typeof JOBS, "readwrite">, gate: string, n: number): Promise<void> {
   const range = IDBKeyRange.bound([gate], [gate, MAX_KEY]);
   for (let c = await store.index(PARKED_INDEX).openCursor(range); c && n > 0; c = --n > 0 ? await c.continue() : null) {
