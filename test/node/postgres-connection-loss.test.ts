@@ -3,8 +3,10 @@
  * an operator terminates the backend). The `postgres` client (3.4.9) answers a failed statement in
  * `sql.begin()` by sending ROLLBACK on the connection that just closed, which throws an uncaught
  * TypeError from a timer and ends the process. Found by the chaos test that restarts the server:
- * every worker process died and the run stalled. Each transaction of the queue is caught here with
- * a statement in flight: the backend is made to wait on a lock, then terminated.
+ * every worker process died and the run stalled. The flow-controlled enqueue is a transaction (the
+ * case that crashed); the claim and the lease renewal, one statement each since schema version 5,
+ * are checked the same way. Each call is caught with a statement in flight: its backend is made to
+ * wait on a lock, then terminated.
  */
 import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
