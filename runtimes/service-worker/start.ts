@@ -20,6 +20,7 @@ import {
   WorkerManager,
   systemClock,
   type BackoffOptions,
+  type ClaimRequest,
   type Clock,
   type JobHandler,
   type JobQueue,
@@ -92,9 +93,10 @@ export interface ServiceWorkerJobsOptions {
    */
   resyncWithinMs?: number;
   /**
-   * Run jobs while the browser says it is offline (default false): by default a message or
-   * activate run that starts offline does nothing, and any run stops claiming when the browser
-   * goes offline (a sync event fires only online). Set it for jobs that need no network.
+   * Run jobs while the browser says it is offline (default false): by default a run that starts
+   * offline claims nothing (a sync or periodic sync run first waits up to 3 s for the worker's
+   * `navigator.onLine`, which can trail the browser's own sync), and any run stops claiming when
+   * the browser goes offline. Set it for jobs that need no network.
    */
   whileOffline?: boolean;
   /** The worker's global scope (default `self`); tests and wrappers pass their own. */
@@ -165,7 +167,9 @@ export function startServiceWorkerJobs(options: ServiceWorkerJobsOptions): Servi
   const syncTag = opts.syncTag;
   const jobService = new JobService({ queue, handlers: Array.isArray(options.handlers) ? options.handlers : Object.values(options.handlers) });
   const workerManager = new WorkerManager({
-    queue,
+    // Offline, a claimed job's fetch would fail and use up an attempt. The run checks the network
+    // every tick, but an enqueue in a tab wakes the WorkerManager at once: the claim itself checks.
+    queue: options.whileOffline ? queue : claimingOnlyOnline(queue),
     handlers: options.handlers,
     queues,
     ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
@@ -204,6 +208,21 @@ export function startServiceWorkerJobs(options: ServiceWorkerJobsOptions): Servi
   }
 
   async function drive(run: Run): Promise<RunSummary> {
+    // Offline, the first claim's fetch would fail and use up an attempt, so claim nothing. The
+    // browser fires a sync when it believes it is online, but the worker's navigator.onLine may
+    // trail that (or DevTools may emulate offline): a sync run waits a moment for it first.
+    const settleMs = run.trigger === "sync" || run.trigger === "periodicsync" ? ONLINE_SETTLE_MS : 0;
+    if (options.whileOffline || (await onlineWithin(settleMs))) await claimWhileDue(run);
+    run.closing = true;
+    const released = await stopAndCountReleased(run.graceMs);
+    const nextWakeAt = await queue.nextWakeAt(queues, clock()).catch(() => null);
+    const resynced = nextWakeAt !== null && nextWakeAt - clock() <= opts.resyncWithinMs ? await resync() : false;
+    if (nextWakeAt !== null) await periodicResync(nextWakeAt);
+    return { trigger: run.trigger, started: run.started, released, nextWakeAt, resynced };
+  }
+
+  /** Starts the WorkerManager and lets it claim until nothing is due soon, the budget ends or the browser goes offline. */
+  async function claimWhileDue(run: Run): Promise<void> {
     await workerManager.start();
     let idleTicks = 0;
     try {
@@ -229,12 +248,6 @@ export function startServiceWorkerJobs(options: ServiceWorkerJobsOptions): Servi
     } catch (error) {
       options.logger?.error("service_worker.run_failed", { trigger: run.trigger, error });
     }
-    run.closing = true;
-    const released = await stopAndCountReleased(run.graceMs);
-    const nextWakeAt = await queue.nextWakeAt(queues, clock()).catch(() => null);
-    const resynced = nextWakeAt !== null && nextWakeAt - clock() <= opts.resyncWithinMs ? await resync() : false;
-    if (nextWakeAt !== null) await periodicResync(nextWakeAt);
-    return { trigger: run.trigger, started: run.started, released, nextWakeAt, resynced };
   }
 
   /** Stops claiming, waits up to `graceMs` for running jobs, releases the rest; returns how many were released. */
@@ -332,5 +345,29 @@ function checkOptions(options: ServiceWorkerJobsOptions): CheckedOptions {
 
 /** The worker's `navigator.onLine`, false only when the browser knows it is offline. */
 const isOffline = (): boolean => (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false;
+
+/** The queue with a claim that takes nothing while the browser says it is offline. */
+function claimingOnlyOnline(queue: JobQueue): JobQueue {
+  return new Proxy(queue, {
+    get(target, property) {
+      if (property === "claim") return (request: ClaimRequest) => (isOffline() ? Promise.resolve([]) : target.claim(request));
+      // Bound to the queue itself: its methods use private fields, which a proxy does not have.
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** How long a sync run waits for the worker's navigator.onLine to agree with the browser's sync. */
+const ONLINE_SETTLE_MS = 3_000;
+
+/** True once the worker is not offline, checking every tick for up to `ms`. */
+async function onlineWithin(ms: number): Promise<boolean> {
+  for (let waited = 0; isOffline(); waited += TICK_MS) {
+    if (waited >= ms) return false;
+    await sleep(TICK_MS);
+  }
+  return true;
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -11,9 +11,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type CDPSession, type Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, test, vi } from "vitest";
 import type { ChaosMode, ExampleServer, PostRecord, ReportedItem } from "../../examples/browser-offline/server.ts";
 import { startExampleServer, stopExampleServer } from "./example-server.ts";
+
+// Longer than the waits below add up to, so that a stuck wait names itself in the failure.
+vi.setConfig({ testTimeout: 150_000 });
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];
@@ -51,7 +54,7 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}; the server saw ${JSON.stringify({ counters: state.counters, posts: state.posts })}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -79,10 +82,24 @@ async function openApp(context: BrowserContext, query: string): Promise<Page> {
     // The registration's active worker must be the service-worker-mode script.
     if (!reg.active?.scriptURL.includes("mode=sw")) throw new Error(`unexpected worker ${reg.active?.scriptURL}`);
   });
-  // "activated" comes once the activate event's run has settled: no run is under way when a test
-  // goes offline (a claim made just before the network drops would spend an attempt).
+  // A run may still be under way after "activated" (seen under load); it stops claiming once the
+  // worker sees the browser offline, which goOffline waits for.
   await page.waitForFunction(async () => (await navigator.serviceWorker.ready).active?.state === "activated");
+  // Playwright emulates offline only in the workers it has attached to: until then this worker
+  // would stay online (and run jobs) while the test believes the browser is offline.
+  await waitFor("Playwright to attach to the service worker", () => context.serviceWorkers().some((w) => w.url().includes("mode=sw")));
   return page;
+}
+
+/**
+ * Takes the browser offline and waits until the page's WorkerManager has stopped: the page stops
+ * it on its "offline" event, which can come after navigator.onLine turns false, and a job added
+ * in between would be claimed by the tab (and released by the stop, counting an attempt).
+ */
+async function goOffline(context: BrowserContext, page: Page): Promise<void> {
+  await context.setOffline(true);
+  await waitFor("the page to be offline with its worker stopped", () => page.evaluate(() => !navigator.onLine && !window.porticoExample.worker.isRunning));
+  for (const worker of context.serviceWorkers()) await waitFor("the service worker to be offline", async () => !(await worker.evaluate(() => navigator.onLine)));
 }
 
 async function addItems(page: Page, texts: string[]): Promise<void> {
@@ -105,6 +122,7 @@ async function closeAllPages(context: BrowserContext): Promise<void> {
  */
 async function devtools(context: BrowserContext): Promise<{
   dispatchSync(): Promise<void>;
+  syncUntil(what: string, check: () => Promise<boolean>): Promise<void>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
 }> {
@@ -120,9 +138,26 @@ async function devtools(context: BrowserContext): Promise<{
   });
   await cdp.send("ServiceWorker.enable");
   await waitFor("the example's service worker registration", () => registrationId !== null);
+  const dispatchSync = async () => {
+    await cdp.send("ServiceWorker.dispatchSyncEvent", { origin: baseUrl, registrationId: registrationId!, tag: "portico-jobs", lastChance: false });
+  };
   return {
-    async dispatchSync() {
-      await cdp.send("ServiceWorker.dispatchSyncEvent", { origin: baseUrl, registrationId: registrationId!, tag: "portico-jobs", lastChance: false });
+    dispatchSync,
+    /**
+     * Fires a sync and waits for `check`, firing again every 2 s until it holds: a sync event
+     * that reaches a worker while it starts or stops can be lost, and the browser would retry it.
+     * A sync during a run only extends that run, so a repeat never runs a job twice.
+     */
+    async syncUntil(what, check) {
+      let last = 0;
+      await waitFor(what, async () => {
+        if (await check()) return true;
+        if (Date.now() - last >= 2_000) {
+          last = Date.now();
+          await dispatchSync();
+        }
+        return false;
+      });
     },
     async stopWorker() {
       const running = [...versions].filter(([, v]) => v.registrationId === registrationId && v.runningStatus === "running");
@@ -144,8 +179,7 @@ const items = () => state.items;
 test("offline items reach the server once, from the service worker, after every tab was closed", async () => {
   await withProfile(async (context) => {
     const page = await openApp(context, "backoff=200");
-    await context.setOffline(true);
-    await waitFor("the page to see it is offline", () => page.evaluate(() => !navigator.onLine));
+    await goOffline(context, page);
     const texts = Array.from({ length: 8 }, (_, i) => `offline item ${i + 1}`);
     await addItems(page, texts);
     await closeAllPages(context);
@@ -160,7 +194,7 @@ test("offline items reach the server once, from the service worker, after every 
     );
     if (!fired) {
       const cdp = await devtools(context);
-      await cdp.dispatchSync();
+      await cdp.syncUntil("8 items on the server", async () => (await refresh()).items.length === 8);
       await cdp.close();
     }
     await waitFor("8 items on the server", async () => (await refresh()).items.length === 8);
@@ -181,6 +215,33 @@ test("offline items reach the server once, from the service worker, after every 
   });
 });
 
+test("a sync event while the worker is offline claims nothing: no attempt is used up, and the job is sent once online", async () => {
+  await withProfile(async (context) => {
+    const page = await openApp(context, "backoff=200");
+    await goOffline(context, page);
+    await addItems(page, ["sent once online"]);
+    const jobId = await page.evaluate(async () => (await window.porticoExample.jobs.listJobs({ limit: 1 }))[0]!.id);
+    await closeAllPages(context);
+    const cdp = await devtools(context);
+    // DevTools delivers a sync while the browser is still offline (a real one can also come
+    // before the worker's navigator.onLine turns true). The run waits up to 3 s for it, then
+    // gives up; an attempt made offline would have failed its fetch and counted a retry.
+    await cdp.dispatchSync();
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect((await refresh()).counters.posts).toBe(0);
+
+    await context.setOffline(false);
+    await cdp.syncUntil("the item on the server", async () => (await refresh()).items.length === 1);
+    expect(postsOf(jobId).map((p) => [p.context, p.status])).toEqual([["service-worker", 202]]);
+    await cdp.close();
+    const again = await openApp(context, "backoff=200");
+    const job = await again.evaluate((id) => window.porticoExample.jobs.getJob(id), jobId);
+    expect(job?.status).toBe("completed");
+    expect(job?.retryCount).toBe(0);
+    expect(job?.attempts).toBe(1);
+  });
+});
+
 test("a tab and the service worker running the same queue at once: every job sent once, by both", async () => {
   await withProfile(async (context) => {
     const page = await openApp(context, "lease=20000");
@@ -191,8 +252,7 @@ test("a tab and the service worker running the same queue at once: every job sen
     // worker (concurrency 2) takes two others. Four held sends: both contexts hold jobs at once.
     await waitFor("the tab holding 2 jobs", async () => (await refresh()).counters.held >= 2);
     const cdp = await devtools(context);
-    await cdp.dispatchSync();
-    await waitFor("4 held sends", async () => (await refresh()).counters.held === 4);
+    await cdp.syncUntil("4 held sends", async () => (await refresh()).counters.held === 4);
     const byContext = (c: string) => state.posts.filter((p) => p.context === c).length;
     expect(byContext("tab")).toBe(2);
     expect(byContext("service-worker")).toBe(2);
@@ -217,16 +277,14 @@ test("a sync run cut short (worker stopped mid-job) leaves the job to a later ru
   const lease = 2_000;
   await withProfile(async (context) => {
     const page = await openApp(context, `lease=${lease}`);
-    await context.setOffline(true);
-    await waitFor("offline", () => page.evaluate(() => !navigator.onLine));
+    await goOffline(context, page);
     await addItems(page, ["cut short"]);
     const jobId = await page.evaluate(async () => (await window.porticoExample.jobs.listJobs({ limit: 1 }))[0]!.id);
     await closeAllPages(context);
     await chaos("hold");
     const cdp = await devtools(context);
     await context.setOffline(false);
-    await cdp.dispatchSync();
-    await waitFor("the worker's send held by the server", async () => (await refresh()).counters.held === 1);
+    await cdp.syncUntil("the worker's send held by the server", async () => (await refresh()).counters.held === 1);
     expect(postsOf(jobId)).toHaveLength(1);
 
     // The browser kills the worker mid-job (what it does when an event overruns its time).
@@ -236,11 +294,10 @@ test("a sync run cut short (worker stopped mid-job) leaves the job to a later ru
     expect((await refresh()).items).toHaveLength(0);
 
     // A later sync: the job is claimable again once the dead worker's lease runs out.
-    await cdp.dispatchSync();
-    await waitFor("the item on the server", async () => (await refresh()).items.length === 1);
+    await cdp.syncUntil("the item on the server", async () => (await refresh()).items.length === 1);
     const sends = postsOf(jobId);
     expect(sends.map((p) => p.status)).toEqual([408, 202]);
-    expect(sends.every((p) => p.context === "service-worker")).toBe(true);
+    expect(sends.map((p) => p.context)).toEqual(["service-worker", "service-worker"]);
     // A restarted worker: the second send came from another worker instance.
     expect(sends[0]!.run!.split("#")[0]).not.toBe(sends[1]!.run!.split("#")[0]);
     expect(items()[0]!.saves).toBe(1);
@@ -260,16 +317,14 @@ test("a failing job is retried by a later sync event, not before its backoff, wi
     // A sync run claims for 1 s only, so the retry (due 1.5-3 s after the failure) falls to a
     // later sync event.
     const page = await openApp(context, `backoff=${backoff}&syncBudget=1000`);
-    await context.setOffline(true);
-    await waitFor("offline", () => page.evaluate(() => !navigator.onLine));
+    await goOffline(context, page);
     await addItems(page, ["flaky"]);
     const jobId = await page.evaluate(async () => (await window.porticoExample.jobs.listJobs({ limit: 1 }))[0]!.id);
     await closeAllPages(context);
     await chaos("fail");
     const cdp = await devtools(context);
     await context.setOffline(false);
-    await cdp.dispatchSync();
-    await waitFor("the first send answered 503", async () => (await refresh()).counters.failedByChaos === 1);
+    await cdp.syncUntil("the first send answered 503", async () => (await refresh()).counters.failedByChaos === 1);
     await chaos("ok");
 
     // With no tab open the worker cannot register a sync itself; it fails the event, and the
