@@ -11,7 +11,8 @@
  *
  * URL options (for trying things out, and for the tests): ?lease=ms (default 15000),
  * ?retries=n (default 8), ?backoff=ms (first retry delay, default 1000), and in service-worker
- * mode ?syncBudget=ms (how long one sync event may claim jobs).
+ * mode ?syncBudget=ms (how long one sync event may claim jobs) and ?tabWorker=off (the tab sends
+ * nothing itself: only the service worker does).
  */
 import { JobEventType, JobService, WorkerManager, silentLogger, type Job, type JobStatus } from "portico-jobs";
 import { IndexedDBJobQueue } from "portico-jobs/indexeddb";
@@ -22,6 +23,8 @@ const params = new URLSearchParams(location.search);
 const { leaseMs, maxRetries, backoffMs } = readSettings(params);
 /** Service-worker mode (?mode=sw): the service worker runs jobs too, also after the tab is closed. */
 const swMode = params.get("mode") === "sw";
+/** ?tabWorker=off in service-worker mode: this tab leaves every job to the service worker. */
+const tabRunsJobs = !(swMode && params.get("tabWorker") === "off");
 
 /** How many times this tab ran each job (the tests read it to prove nothing ran twice). */
 const handledHere = new Map<string, number>();
@@ -45,7 +48,7 @@ const worker = new WorkerManager({
 
 /** Runs the worker only while online: offline, items just wait (no attempts are used up). */
 async function followConnectivity(): Promise<void> {
-  if (navigator.onLine) await worker.start();
+  if (navigator.onLine && tabRunsJobs) await worker.start();
   else await worker.stop({ graceful: false });
   render();
 }

@@ -93,10 +93,10 @@ export interface ServiceWorkerJobsOptions {
    */
   resyncWithinMs?: number;
   /**
-   * Run jobs while the browser says it is offline (default false): by default a run that starts
-   * offline claims nothing (a sync or periodic sync run first waits up to 3 s for the worker's
-   * `navigator.onLine`, which can trail the browser's own sync), and any run stops claiming when
-   * the browser goes offline. Set it for jobs that need no network.
+   * Run jobs while the browser says it is offline (default false): by default no claim is made
+   * while the worker's `navigator.onLine` is false, so a run that starts offline does nothing and
+   * a run under way stops claiming when the browser goes offline. Set it for jobs that need no
+   * network.
    */
   whileOffline?: boolean;
   /** The worker's global scope (default `self`); tests and wrappers pass their own. */
@@ -208,11 +208,8 @@ export function startServiceWorkerJobs(options: ServiceWorkerJobsOptions): Servi
   }
 
   async function drive(run: Run): Promise<RunSummary> {
-    // Offline, the first claim's fetch would fail and use up an attempt, so claim nothing. The
-    // browser fires a sync when it believes it is online, but the worker's navigator.onLine may
-    // trail that (or DevTools may emulate offline): a sync run waits a moment for it first.
-    const settleMs = run.trigger === "sync" || run.trigger === "periodicsync" ? ONLINE_SETTLE_MS : 0;
-    if (options.whileOffline || (await onlineWithin(settleMs))) await claimWhileDue(run);
+    // Offline, the first claim's fetch would fail and use up an attempt: claim nothing.
+    if (options.whileOffline || !isOffline()) await claimWhileDue(run);
     run.closing = true;
     const released = await stopAndCountReleased(run.graceMs);
     const nextWakeAt = await queue.nextWakeAt(queues, clock()).catch(() => null);
@@ -356,18 +353,6 @@ function claimingOnlyOnline(queue: JobQueue): JobQueue {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-}
-
-/** How long a sync run waits for the worker's navigator.onLine to agree with the browser's sync. */
-const ONLINE_SETTLE_MS = 3_000;
-
-/** True once the worker is not offline, checking every tick for up to `ms`. */
-async function onlineWithin(ms: number): Promise<boolean> {
-  for (let waited = 0; isOffline(); waited += TICK_MS) {
-    if (waited >= ms) return false;
-    await sleep(TICK_MS);
-  }
-  return true;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
