@@ -1,11 +1,12 @@
 /**
  * The page side of portico-jobs/service-worker in real Chromium (a vitest browser page, which has
  * no service worker of its own): the IndexedDB queue's onEnqueue hook, requestJobSync and
- * hasBackgroundSync without a registration, and startServiceWorkerJobs' option checks. The
+ * hasBackgroundSync without a registration, startServiceWorkerJobs' option checks, and a run
+ * driven directly while navigator.onLine is false (no claim). The
  * worker side runs in test/node/service-worker-e2e.test.ts, in a real service worker.
  */
 import { afterEach, expect, test } from "vitest";
-import { JobService, PorticoError, StorageError, type Job } from "../../src/core/index.ts";
+import { JobService, PorticoError, StorageError, silentLogger, type Job, type JobHandler } from "../../src/core/index.ts";
 import { IndexedDBJobQueue } from "../../src/drivers/indexeddb/index.ts";
 import { hasBackgroundSync, requestJobSync, startServiceWorkerJobs } from "../../runtimes/service-worker/index.ts";
 import { deleteDatabase } from "./helpers.ts";
@@ -100,4 +101,33 @@ test("startServiceWorkerJobs refuses bad options with a typed error naming the f
     expect((error as PorticoError).code).toBe("invalid_options");
     expect((error as Error).message).toMatch(message);
   }
+});
+
+test("a run while the worker is offline claims nothing, even the run's first claim; back online, the job runs once", async () => {
+  const q = queue(() => undefined);
+  const ran: string[] = [];
+  const handler: JobHandler<{ n: number }> = { jobType: "note.send", handle: async (job) => (ran.push(job.id), { success: true }) };
+  const job = await new JobService({ queue: q, handlers: [handler] }).createJob("note.send", { n: 1 });
+  // A scope of its own: the page is not a service worker; runDueJobs drives a run directly.
+  const scope = { registration: {}, addEventListener: () => undefined };
+  const jobs = startServiceWorkerJobs({ handlers: [handler], queue: q, scope, logger: silentLogger, budgets: { sync: { claimMs: 300, graceMs: 100 } } });
+  const onLine = Object.getOwnPropertyDescriptor(Navigator.prototype, "onLine")!;
+  Object.defineProperty(navigator, "onLine", { configurable: true, get: () => false });
+  try {
+    // A sync event can reach a worker that sees itself offline (a flapping network): its fetch
+    // would fail and use up an attempt. The WorkerManager claims at once when it starts, so
+    // this failed before the claim itself checked the network.
+    const offline = await jobs.runDueJobs("sync");
+    expect(offline.started).toBe(0);
+    expect(ran).toEqual([]);
+    expect(await q.get(job.id)).toMatchObject({ status: "pending", attempts: 0 });
+  } finally {
+    delete (navigator as { onLine?: boolean }).onLine;
+  }
+  expect(Object.getOwnPropertyDescriptor(Navigator.prototype, "onLine")).toEqual(onLine);
+  expect(navigator.onLine).toBe(true);
+  const online = await jobs.runDueJobs("sync");
+  expect(online.started).toBe(1);
+  expect(ran).toEqual([job.id]);
+  expect(await q.get(job.id)).toMatchObject({ status: "completed", attempts: 1, retryCount: 0 });
 });
