@@ -2,8 +2,8 @@
  * The page side of portico-jobs/service-worker in real Chromium (a vitest browser page, which has
  * no service worker of its own): the IndexedDB queue's onEnqueue hook, requestJobSync and
  * hasBackgroundSync without a registration, startServiceWorkerJobs' option checks, and a run
- * driven directly while navigator.onLine is false (no claim). The
- * worker side runs in test/node/service-worker-e2e.test.ts, in a real service worker.
+ * driven directly while navigator.onLine is false (no claim). The worker side runs in
+ * test/node/service-worker-e2e.test.ts, in a real service worker.
  */
 import { afterEach, expect, test } from "vitest";
 import { JobService, PorticoError, StorageError, silentLogger, type Job, type JobHandler } from "../../src/core/index.ts";
