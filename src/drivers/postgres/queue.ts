@@ -34,7 +34,7 @@ import { INSERT_COLUMNS, flowValues, fromArray, insertValues, sortClaimed } from
 import { debounceInto, isGated, rateAllowedAt } from "../../core/transitions.ts";
 import { quoteIdent } from "../sql/pg-schema.ts";
 import { DONE_PREFIX, pgStatements, type PgLeaseClock, type PgStatements } from "../sql/pg-statements.ts";
-import { finishedCounts, RetentionTracker } from "../sql/retention.ts";
+import { finishedCounts, RetentionTracker, type PrunePlan } from "../sql/retention.ts";
 import { foldStats } from "../../core/transitions.ts";
 import { leaseSeq } from "../sql/transitions.ts";
 import { Coalescer } from "./coalescer.ts";
@@ -137,6 +137,8 @@ export class PostgresJobQueue implements JobQueue {
   #claims = 0;
   /** Completions in flight together go out as one statement (see Coalescer). */
   readonly #completions = new Coalescer<Completion, boolean>((batch) => this.#completeBatch(batch));
+  /** The retention re-read or prune under way; finishes meanwhile are only counted (see #finished). */
+  #retentionRun: Promise<void> | null = null;
   #opening: Promise<void> | null = null;
   #closed = false;
   /** This schema has seen flow control (re-read while false: other processes may use it first). */
@@ -704,12 +706,22 @@ export class PostgresJobQueue implements JobQueue {
   }
 
   /**
-   * Counts a finished job and prunes when a retention bound is crossed. The transition has
-   * committed already, so a failed prune is left for the next one instead of failing it.
+   * Counts a finished job and prunes when a retention bound is crossed, one re-read or prune at a
+   * time: the figures stay past the bound until it lands, and every finish meanwhile would start
+   * its own (at concurrency 50, 50 count queries and competing DELETEs at once). The transition
+   * has committed already, so a failed prune is left for the next one instead of failing it.
    */
   async #finished(now: number): Promise<void> {
+    const plan = this.#tracker.finished(now, this.#retention);
+    if (plan === null || this.#retentionRun) return;
+    const run = this.#applyRetention(now, plan).finally(() => (this.#retentionRun = null));
+    this.#retentionRun = run;
+    await run;
+  }
+
+  async #applyRetention(now: number, first: PrunePlan | "refresh"): Promise<void> {
     try {
-      let plan = this.#tracker.finished(now, this.#retention);
+      let plan: PrunePlan | "refresh" | null = first;
       if (plan === "refresh") {
         await this.#refresh();
         plan = this.#tracker.plan(now, this.#retention);
