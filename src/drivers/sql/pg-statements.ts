@@ -89,11 +89,14 @@ export function pgStatements(s: string, clock: PgLeaseClock) {
     /**
      * Many completions in one statement: $1 a JSON array of {s, t, i, n, r} (seq, token, id, now,
      * result). Each row is checked exactly as by `complete`; it returns the (seq, token) pairs
-     * that held a live lease.
+     * that held a live lease. The rows are found by `seq = ANY(ARRAY(...))`, which the planner
+     * sizes at a few rows whatever the batch: joined to the JSON rows directly (sized at 100), a
+     * table under about 30,000 rows was read whole by a hash join for every batch.
      */
-    completeMany: `WITH u AS (UPDATE ${jobs} AS t SET ${SET.complete.replace(/\$1/g, "v.n").replace(/\$2/g, "v.r")}
-      FROM json_to_recordset($1::text::json) AS v(s bigint, t text, i text, n bigint, r text)
-      WHERE t.seq = v.s AND t.token = v.t AND t.id = v.i AND t.status = 'running' RETURNING v.s::float8 AS s, v.t, t.id)
+    completeMany: `WITH v AS (SELECT * FROM json_to_recordset($1::text::json) AS v(s bigint, t text, i text, n bigint, r text)),
+      u AS (UPDATE ${jobs} AS t SET ${SET.complete.replace(/\$1/g, "v.n").replace(/\$2/g, "v.r")}
+      FROM v WHERE t.seq = ANY(ARRAY(SELECT s FROM v)) AND t.seq = v.s AND t.token = v.t AND t.id = v.i AND t.status = 'running'
+      RETURNING v.s::float8 AS s, v.t, t.id)
       SELECT s, t, pg_notify($2, '${DONE_PREFIX}' || id) AS n FROM u`,
     retrying: `UPDATE ${jobs} SET ${SET.retrying} WHERE ${heldWhere(4)}`,
     /** $1 status, $2 error, $3 now, $4.. the lease, $7 the channel. */
