@@ -26,6 +26,16 @@ const freshSchema = () => {
   schemas.push(s);
   return s;
 };
+/** Sequential scans of the schema's jobs table so far, once `sql` (a one-connection client) has flushed its statistics. */
+async function seqScansOf(sql: postgres.Sql, schema: string): Promise<number> {
+  await sql`SELECT pg_stat_force_next_flush()`;
+  await sql`SELECT 1`;
+  const [row] = await admin.begin(async (tx) => {
+    await tx`SELECT pg_stat_clear_snapshot()`;
+    return tx<{ n: number }[]>`SELECT seq_scan::int AS n FROM pg_stat_user_tables WHERE schemaname = ${schema} AND relname = 'jobs'`;
+  });
+  return row!.n;
+}
 const queueOn = (schema: string, listen = true) => {
   const q = new PostgresJobQueue({ url, max: 4 }, { schema, listen });
   open.push(q);
@@ -97,15 +107,7 @@ test("pages and claims stay index walks after the table grows 100-fold under a l
       await q.nextWakeAt(["default"], Date.now());
     }
     await add(99_000);
-    const seqScans = async () => {
-      await sql`SELECT pg_stat_force_next_flush()`;
-      await sql`SELECT 1`;
-      const [row] = await admin.begin(async (tx) => {
-        await tx`SELECT pg_stat_clear_snapshot()`;
-        return tx<{ n: number }[]>`SELECT seq_scan::int AS n FROM pg_stat_user_tables WHERE schemaname = ${schema} AND relname = 'jobs'`;
-      });
-      return row!.n;
-    };
+    const seqScans = () => seqScansOf(sql, schema);
     const before = await seqScans();
     for (let i = 0; i < 10; i++) {
       expect((await q.listPage({ limit: 50 })).jobs).toHaveLength(50);
@@ -129,15 +131,7 @@ test("a drain of 10,000 jobs at concurrency 50 on a table never analyzed reads n
     const service = new JobService({ queue: q });
     for (let i = 0; i < 10_000; i += 1_000) await service.createJobs(Array.from({ length: 1_000 }, (_, k) => ({ jobType: "t", payload: { k } })));
     await admin.unsafe(`ALTER TABLE "${schema}".jobs SET (autovacuum_enabled = false)`);
-    const seqScans = async () => {
-      await sql`SELECT pg_stat_force_next_flush()`;
-      await sql`SELECT 1`;
-      const [row] = await admin.begin(async (tx) => {
-        await tx`SELECT pg_stat_clear_snapshot()`;
-        return tx<{ n: number }[]>`SELECT seq_scan::int AS n FROM pg_stat_user_tables WHERE schemaname = ${schema} AND relname = 'jobs'`;
-      });
-      return row!.n;
-    };
+    const seqScans = () => seqScansOf(sql, schema);
     const before = await seqScans();
     const worker = new WorkerManager({ queue: q, handlers: [{ jobType: "t", handle: async () => ({ success: true }) }], concurrency: 50, logger: silentLogger });
     let done = 0;
