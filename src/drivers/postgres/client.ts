@@ -69,11 +69,6 @@ export class PgClient {
     if (this.#retired.has(sql)) this.#retire(sql, 0);
   }
 
-  /** True when the queue made the client (and so ends it on close). */
-  get owned(): boolean {
-    return this.#make !== null;
-  }
-
   /**
    * After `error` from an operation that ran on `used`: when a connection was lost and `used` is
    * still the current client we made, a fresh client takes its place and the old one is ended.
