@@ -5,7 +5,7 @@
  * the key and rate checks read the store's jobs, bounded by `scanLimit`, which makes them
  * estimates on a store with more jobs than that (the store itself enforces the limits exactly).
  */
-import { JobStatus, type Job, type JobQueue } from "../core/index.ts";
+import { JobStatus, isWaiting, type Job, type JobQueue } from "../core/index.ts";
 import { rateAllowedAt } from "../core/transitions.ts";
 
 /** The answer of {@link whyWaiting}; times are ISO strings, as the API sends them. */
@@ -16,7 +16,6 @@ export type WaitingReason =
   | { reason: "rate_limited"; key: string; starts: number; limit: number; periodMs: number; until: string }
   | { reason: "ready" };
 
-const WAITING = new Set<string>([JobStatus.PENDING, JobStatus.SCHEDULED, JobStatus.RETRYING]);
 /** Statuses a job can hold after a start (a start counts in a rate window whatever came of it). */
 const STARTED = [JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.RETRYING, JobStatus.DEAD_LETTER] as const;
 
@@ -25,7 +24,7 @@ const STARTED = [JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED, JobSt
  * job is not waiting (running or finished).
  */
 export async function whyWaiting(queue: JobQueue, job: Job, now: number, scanLimit = 10_000): Promise<WaitingReason | null> {
-  if (!WAITING.has(job.status)) return null;
+  if (!isWaiting(job.status)) return null;
   const stats = await queue.stats();
   if ((stats.paused ?? []).includes(job.queueName)) return { reason: "queue_paused", queue: job.queueName };
   if (job.runAt.getTime() > now) return { reason: "scheduled", until: job.runAt.toISOString() };
